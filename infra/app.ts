@@ -1,0 +1,27 @@
+import { App, RemovalPolicy } from 'aws-cdk-lib';
+import { TouchloopStack } from './stack.ts';
+import { topology } from './topology.ts';
+
+/**
+ * CDK entry (`npx cdk synth` / `npx cdk deploy`). Context values (`-c key=value` or cdk.json):
+ *   stackName       stack name and resource-name prefix (default Touchloop)
+ *   jwtIssuer       bring your own IdP: JWT issuer URL (default: a Cognito user pool is created)
+ *   jwtAudience     comma-separated audiences for jwtIssuer
+ *   destroyData     "true" to delete tables with the stack (dev stacks only)
+ *   corsAllowOrigins comma-separated origins allowed to call the marketer API from a browser
+ */
+const app = new App();
+const ctx = (key: string): string | undefined => {
+  const value = app.node.tryGetContext(key) as unknown;
+  return typeof value === 'string' && value !== '' ? value : undefined;
+};
+const list = (value: string | undefined): string[] | undefined => value?.split(',').map((s) => s.trim()).filter(Boolean);
+
+new TouchloopStack(app, ctx('stackName') ?? 'Touchloop', {
+  topology,
+  jwtIssuer: ctx('jwtIssuer'),
+  jwtAudience: list(ctx('jwtAudience')),
+  corsAllowOrigins: list(ctx('corsAllowOrigins')),
+  dataRemovalPolicy: ctx('destroyData') === 'true' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+});

@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { HttpRoute } from '../topology-types.ts';
+import type { LocalAuth } from './auth.ts';
+import { listen, readRequestBody, sendJson, type RunningServer } from './http-util.ts';
+import { LOCAL_ACCOUNT } from './lambda.ts';
+
+export interface GatewayRoute extends HttpRoute {
+  functionName: string;
+  invoke: (event: APIGatewayProxyEventV2) => Promise<unknown>;
+}
+
+/** A request the runtime answers itself (health, local-only routes) before API routes. */
+export type LocalRouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
+
+interface CompiledRoute {
+  route: GatewayRoute;
+  routeKey: string;
+  segments: string[];
+  /** Higher is more specific: literal segments beat {params}, which beat {proxy+}. */
+  score: number;
+}
+
+const API_ID = 'localapi';
+/** API Gateway's payload limit. */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+function compile(route: GatewayRoute): CompiledRoute {
+  const segments = route.path.split('/').filter(Boolean);
+  let score = 0;
+  for (const s of segments) score = score * 4 + (s.endsWith('+}') ? 1 : s.startsWith('{') ? 2 : 3);
+  return { route, routeKey: `${route.method} ${route.path}`, segments, score: score * 64 + segments.length };
+}
+
+function matchPath(segments: string[], parts: string[]): Record<string, string> | undefined {
+  const params: Record<string, string> = {};
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    if (segment.endsWith('+}')) {
+      if (i >= parts.length) return undefined;
+      params[segment.slice(1, -2)] = parts.slice(i).map(decodeURIComponent).join('/');
+      return params;
+    }
+    const part = parts[i];
+    if (part === undefined) return undefined;
+    if (segment.startsWith('{')) params[segment.slice(1, -1)] = decodeURIComponent(part);
+    else if (segment !== part) return undefined;
+  }
+  return parts.length === segments.length ? params : undefined;
+}
+
+const TEXT_TYPES = /^(text\/|application\/(json|x-www-form-urlencoded|xml|javascript)|[^;]*\+json)/i;
+
+/**
+ * The local API Gateway (HTTP API, payload format 2.0): matches the topology's routes with API
+ * Gateway's precedence, verifies the bearer token on non-public routes the way the JWT
+ * authorizer does, and turns each request into the same event the Lambda receives on AWS.
+ */
+export class LocalHttpGateway {
+  private readonly routes: CompiledRoute[];
+  private running: RunningServer | undefined;
+
+  constructor(
+    routes: GatewayRoute[],
+    private readonly auth: LocalAuth,
+    private readonly localRoutes: LocalRouteHandler,
+  ) {
+    this.routes = routes.map(compile).sort((a, b) => b.score - a.score);
+  }
+
+  get url(): string {
+    if (!this.running) throw new Error('gateway not started');
+    return this.running.url;
+  }
+
+  listRoutes(): Array<{ routeKey: string; functionName: string; public: boolean }> {
+    return this.routes.map((r) => ({ routeKey: r.routeKey, functionName: r.route.functionName, public: r.route.public === true }));
+  }
+
+  async start(port: number, host = '127.0.0.1'): Promise<void> {
+    this.running = await listen((req, res) => this.handle(req, res), port, host);
+  }
+
+  async stop(): Promise<void> {
+    await this.running?.close();
+    this.running = undefined;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (await this.localRoutes(req, res, url)) return;
+    const method = (req.method ?? 'GET').toUpperCase();
+    const parts = url.pathname.split('/').filter(Boolean);
+    let matched: { compiled: CompiledRoute; params: Record<string, string> } | undefined;
+    for (const compiled of this.routes) {
+      if (compiled.route.method !== method) continue;
+      const params = matchPath(compiled.segments, parts);
+      if (params) {
+        matched = { compiled, params };
+        break;
+      }
+    }
+    if (!matched) return sendJson(res, 404, { message: 'Not Found' });
+
+    const body = await readRequestBody(req, MAX_BODY_BYTES).catch(() => undefined);
+    if (!body) return sendJson(res, 413, { message: 'Request Entity Too Large' });
+
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value === undefined || name === 'cookie') continue;
+      headers[name] = Array.isArray(value) ? value.join(',') : value;
+    }
+    let claims: Record<string, unknown> | undefined;
+    if (!matched.compiled.route.public) {
+      claims = await this.auth.verify(headers.authorization);
+      // The same answer API Gateway's JWT authorizer gives.
+      if (!claims) return sendJson(res, 401, { message: 'Unauthorized' }, { 'www-authenticate': 'Bearer' });
+    }
+    const event = this.toEvent(req, url, headers, body, matched.compiled, matched.params, claims);
+    let result: unknown;
+    try {
+      result = await matched.compiled.route.invoke(event);
+    } catch (error) {
+      // A function error (or timeout) surfaces from API Gateway as a bare 500.
+      console.error(`[api] ${matched.compiled.route.functionName} failed:`, error);
+      return sendJson(res, 500, { message: 'Internal Server Error' });
+    }
+    this.writeResult(res, result);
+  }
+
+  private toEvent(
+    req: IncomingMessage,
+    url: URL,
+    headers: Record<string, string>,
+    body: Buffer,
+    compiled: CompiledRoute,
+    params: Record<string, string>,
+    claims: Record<string, unknown> | undefined,
+  ): APIGatewayProxyEventV2 {
+    const query: Record<string, string> = {};
+    for (const key of new Set(url.searchParams.keys())) query[key] = url.searchParams.getAll(key).join(',');
+    const contentType = headers['content-type'] ?? '';
+    const isText = body.length === 0 || TEXT_TYPES.test(contentType);
+    const now = new Date();
+    const cookieHeader = req.headers.cookie;
+    const event: APIGatewayProxyEventV2 & { requestContext: { authorizer?: unknown } } = {
+      version: '2.0',
+      routeKey: compiled.routeKey,
+      rawPath: url.pathname,
+      rawQueryString: url.search.replace(/^\?/, ''),
+      cookies: cookieHeader ? cookieHeader.split(';').map((c) => c.trim()) : undefined,
+      headers,
+      queryStringParameters: Object.keys(query).length ? query : undefined,
+      pathParameters: Object.keys(params).length ? params : undefined,
+      requestContext: {
+        accountId: LOCAL_ACCOUNT,
+        apiId: API_ID,
+        domainName: headers.host ?? 'localhost',
+        domainPrefix: (headers.host ?? 'localhost').split('.')[0]!,
+        http: {
+          method: compiled.route.method,
+          path: url.pathname,
+          protocol: `HTTP/${req.httpVersion}`,
+          sourceIp: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
+          userAgent: headers['user-agent'] ?? '',
+        },
+        requestId: randomUUID(),
+        routeKey: compiled.routeKey,
+        stage: '$default',
+        time: now.toUTCString(),
+        timeEpoch: now.getTime(),
+        ...(claims ? { authorizer: { jwt: { claims: stringifyClaims(claims), scopes: scopesOf(claims) } } } : {}),
+      },
+      body: body.length ? (isText ? body.toString('utf8') : body.toString('base64')) : undefined,
+      isBase64Encoded: body.length > 0 && !isText,
+    };
+    return event;
+  }
+
+  private writeResult(res: ServerResponse, result: unknown): void {
+    // Payload format 2.0: an object without statusCode (or a string) is a 200 JSON body.
+    if (typeof result === 'string' || result === undefined || result === null || typeof result !== 'object' || !('statusCode' in result)) {
+      const payload = typeof result === 'string' ? result : JSON.stringify(result ?? null);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(payload);
+      return;
+    }
+    const r = result as Exclude<APIGatewayProxyResultV2, string> & { multiValueHeaders?: Record<string, string[]> };
+    const headers: Record<string, string | string[]> = { ...(r.headers as Record<string, string> | undefined) };
+    if (r.cookies?.length) headers['set-cookie'] = r.cookies;
+    const body = r.body === undefined ? '' : r.isBase64Encoded ? Buffer.from(r.body, 'base64') : r.body;
+    res.writeHead(r.statusCode ?? 200, headers).end(body);
+  }
+}
+
+/** API Gateway passes JWT claims as strings (arrays stay arrays, as "[a b]" in some cases; we keep arrays). */
+function stringifyClaims(claims: Record<string, unknown>): Record<string, string | number | boolean | string[]> {
+  const out: Record<string, string | number | boolean | string[]> = {};
+  for (const [k, v] of Object.entries(claims)) {
+    out[k] = Array.isArray(v) ? v.map(String) : typeof v === 'object' && v !== null ? JSON.stringify(v) : (v as string | number | boolean);
+  }
+  return out;
+}
+
+function scopesOf(claims: Record<string, unknown>): string[] | undefined {
+  return typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : undefined;
+}

@@ -1,0 +1,404 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { repoRoot } from '../paths.ts';
+import { topology as defaultTopology } from '../topology.ts';
+import { queueEnvVar, queueVisibilityTimeoutSeconds, tableEnvVar, type Topology } from '../topology-types.ts';
+import { createLocalAuth, type LocalAuth } from './auth.ts';
+import { LocalAwsEndpoint } from './aws-endpoint.ts';
+import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
+import { LocalEventBus, type BusEvent } from './event-bus.ts';
+import { LocalHttpGateway, type GatewayRoute } from './http-gateway.ts';
+import { sendJson } from './http-util.ts';
+import { functionArn, LOCAL_ACCOUNT, LOCAL_REGION, LocalFunction } from './lambda.ts';
+import { freePort } from './ports.ts';
+import { LocalQueue } from './queue.ts';
+import { LocalScheduler, type LocalSchedule } from './scheduler.ts';
+import { SmsSink } from './sms-sink.ts';
+import { createTables } from './tables.ts';
+
+export interface LocalRuntimeOptions {
+  topology?: Topology;
+  host?: string;
+  /** API port; 0 picks a free one. Default 3000. */
+  apiPort?: number;
+  /** Use a running DynamoDB (tests share one); otherwise DynamoDB Local is started. */
+  dynamodbEndpoint?: string;
+  dynamodbPort?: number;
+  /** Keep DynamoDB data under this directory (npm start --persist). */
+  persistDir?: string;
+  /** Table name prefix, so several runtimes can share one DynamoDB Local. */
+  tablePrefix?: string;
+  sesPort?: number;
+  smsPort?: number;
+  awsPort?: number;
+  /** Where the dev token and key are written; undefined writes nothing. */
+  stateDir?: string;
+  /**
+   * Multiplies queue visibility timeouts, batching windows and retry back-offs; tests use a
+   * small factor so redelivery takes milliseconds instead of minutes. Default 1 (AWS timing).
+   */
+  timeScale?: number;
+  /** Extra environment for the handlers (e.g. feature settings). */
+  environment?: Record<string, string>;
+  log?: (line: string) => void;
+}
+
+export interface Wiring {
+  routes: Array<{ routeKey: string; function: string; public: boolean }>;
+  queueConsumers: Array<{ queue: string; function: string; batchSize: number; maxBatchingWindowSeconds: number; maxConcurrency?: number; maxReceiveCount: number }>;
+  rules: Array<{ name: string; bus: string; pattern: Record<string, unknown>; target: { queue: string } | { function: string } }>;
+  schedules: Array<{ name: string; function: string; expression: string; timezone: string }>;
+  tables: string[];
+}
+
+export interface HealthReport {
+  status: 'ok' | 'degraded';
+  components: Record<string, { status: 'up' | 'down'; url: string; inboxUrl?: string; error?: string }>;
+}
+
+/** Event-rule and schedule targets: attempts before an event is parked in the target DLQ (EventBridge retries with back-off). */
+const TARGET_ATTEMPTS = 3;
+const BUS_NAME = 'touchloop-local-bus';
+const SCHEDULE_GROUP = 'touchloop-local-schedules';
+
+/**
+ * The whole pipeline on one machine: DynamoDB Local, a local SES with an inbox, an SMS sink,
+ * the local AWS endpoint (EventBridge, SQS, Scheduler), in-process bus, queues and scheduler,
+ * and an API Gateway stand-in, all wired from the same topology as the CDK stack.
+ */
+export class LocalRuntime {
+  readonly topology: Topology;
+  readonly functions = new Map<string, LocalFunction>();
+  readonly queues = new Map<string, LocalQueue>();
+  readonly deadLetterQueues = new Map<string, LocalQueue>();
+  readonly bus: LocalEventBus;
+  readonly scheduler: LocalScheduler;
+  readonly smsSink = new SmsSink();
+  readonly awsEndpoint: LocalAwsEndpoint;
+  readonly urls = { api: '', dynamodb: '', ses: '', sesInbox: '', sms: '', aws: '' };
+  devToken = '';
+  auth!: LocalAuth;
+  readonly tableNames: Record<string, string> = {};
+  private gateway!: LocalHttpGateway;
+  private dynamodb: DynamoDbLocal | undefined;
+  private dynamodbClient!: DynamoDBClient;
+  private sesServer: Server | undefined;
+  private readonly pendingInvocations = new Set<Promise<unknown>>();
+  private readonly queueConsumers: Wiring['queueConsumers'] = [];
+  private readonly log: (line: string) => void;
+  private readonly timeScale: number;
+  private stopped = false;
+
+  private constructor(private readonly options: LocalRuntimeOptions) {
+    this.topology = options.topology ?? defaultTopology;
+    this.log = options.log ?? ((line) => console.log(line));
+    this.timeScale = options.timeScale ?? 1;
+    this.bus = new LocalEventBus(['default', BUS_NAME]);
+    this.bus.onDeliveryError = (error, rule) => this.log(`[bus] rule ${rule.name} could not deliver: ${(error as Error).message}`);
+    this.scheduler = new LocalScheduler({
+      invoke: (schedule, firedAt) => this.fireSchedule(schedule, firedAt),
+      onError: (error, schedule) => this.log(`[scheduler] ${schedule.name}: ${(error as Error).message}`),
+    });
+    this.awsEndpoint = new LocalAwsEndpoint({ bus: this.bus, queues: this.queues, scheduler: this.scheduler });
+  }
+
+  static async start(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+    const runtime = new LocalRuntime(options);
+    try {
+      await runtime.boot();
+    } catch (error) {
+      await runtime.stop();
+      throw error;
+    }
+    return runtime;
+  }
+
+  private async boot(): Promise<void> {
+    const { options, topology } = this;
+    const host = options.host ?? '127.0.0.1';
+
+    // 1. Backing services.
+    if (options.dynamodbEndpoint) {
+      this.urls.dynamodb = options.dynamodbEndpoint;
+    } else {
+      this.dynamodb = await startDynamoDbLocal({ port: options.dynamodbPort, persistDir: options.persistDir });
+      this.urls.dynamodb = this.dynamodb.endpoint;
+    }
+    const sesPort = options.sesPort ?? (await freePort());
+    const { default: startSes } = (await import('aws-ses-v2-local')) as unknown as { default: (c: { host: string; port: number }) => Promise<Server> };
+    this.sesServer = await startSes({ host, port: sesPort });
+    this.urls.ses = `http://${host}:${sesPort}`;
+    this.urls.sesInbox = `${this.urls.ses}/`;
+    await this.smsSink.start(options.smsPort ?? 0);
+    this.urls.sms = this.smsSink.url;
+    await this.awsEndpoint.start(options.awsPort ?? 0);
+    this.urls.aws = this.awsEndpoint.url;
+
+    // 2. Environment the handlers read at cold start: the same variable names the CDK stack sets.
+    const prefix = options.tablePrefix ?? 'touchloop-';
+    for (const name of Object.keys(topology.tables)) this.tableNames[name] = `${prefix}${name}`;
+    const env: Record<string, string> = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: this.urls.dynamodb,
+      AWS_ENDPOINT_URL_SESV2: this.urls.ses,
+      AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2: this.urls.sms,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: this.urls.aws,
+      AWS_ENDPOINT_URL_SQS: this.urls.aws,
+      AWS_ENDPOINT_URL_SCHEDULER: this.urls.aws,
+      EVENT_BUS_NAME: BUS_NAME,
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+      POWERTOOLS_DEV: 'true',
+      ...options.environment,
+    };
+    for (const [name, table] of Object.entries(this.tableNames)) env[tableEnvVar(name)] = table;
+    delete process.env.AWS_PROFILE;
+    delete process.env.AWS_ENDPOINT_URL;
+
+    // 3. Queues, each with its DLQ, as the stack declares them.
+    for (const [name, def] of Object.entries(topology.queues)) {
+      const url = `${this.urls.aws}/${LOCAL_ACCOUNT}/${name}`;
+      const dlq = new LocalQueue({ name: `${name}-dlq`, url: `${url}-dlq`, arn: queueArn(`${name}-dlq`), visibilityTimeoutSeconds: 30 });
+      this.deadLetterQueues.set(name, dlq);
+      this.queues.set(
+        name,
+        new LocalQueue({
+          name,
+          url,
+          arn: queueArn(name),
+          visibilityTimeoutSeconds: queueVisibilityTimeoutSeconds(topology, name) * this.timeScale,
+          maxReceiveCount: def.maxReceiveCount,
+          deadLetterQueue: dlq,
+        }),
+      );
+      env[queueEnvVar(name)] = url;
+    }
+    const targetDlq = new LocalQueue({ name: 'event-targets-dlq', url: `${this.urls.aws}/${LOCAL_ACCOUNT}/event-targets-dlq`, arn: queueArn('event-targets-dlq'), visibilityTimeoutSeconds: 30 });
+    this.deadLetterQueues.set('event-targets', targetDlq);
+    Object.assign(process.env, env);
+
+    // 4. Tables from the topology's definitions.
+    this.dynamodbClient = new DynamoDBClient({ endpoint: this.urls.dynamodb, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    await createTables(this.dynamodbClient, topology.tables, (name) => this.tableNames[name]!);
+
+    // 5. Functions (imported now that their environment is in place) and their triggers.
+    for (const [name, def] of Object.entries(topology.functions)) {
+      const fn = new LocalFunction(name, def, repoRoot);
+      await fn.load();
+      this.functions.set(name, fn);
+    }
+    const routes: GatewayRoute[] = [];
+    for (const [name, def] of Object.entries(topology.functions)) {
+      const fn = this.functions.get(name)!;
+      for (const route of def.http ?? []) {
+        routes.push({ ...route, functionName: name, invoke: (event: APIGatewayProxyEventV2) => this.track(fn.invoke(event)) });
+      }
+      if (def.queue) {
+        const queue = this.queues.get(def.queue.queue);
+        if (!queue) throw new Error(`${name} consumes unknown queue ${def.queue.queue}`);
+        queue.attachConsumer({
+          batchSize: def.queue.batchSize,
+          maxBatchingWindowSeconds: (def.queue.maxBatchingWindowSeconds ?? 0) * this.timeScale,
+          maxConcurrency: def.queue.maxConcurrency,
+          handler: (event: SQSEvent) => fn.invoke(event) as Promise<SQSBatchResponse | undefined>,
+          onError: (error) => this.log(`[queue ${def.queue!.queue}] ${name} failed a batch: ${(error as Error).message}`),
+        });
+        this.queueConsumers.push({
+          queue: def.queue.queue,
+          function: name,
+          batchSize: def.queue.batchSize,
+          maxBatchingWindowSeconds: def.queue.maxBatchingWindowSeconds ?? 0,
+          maxConcurrency: def.queue.maxConcurrency,
+          maxReceiveCount: topology.queues[def.queue.queue]!.maxReceiveCount,
+        });
+      }
+      for (const schedule of def.schedules ?? []) {
+        this.scheduler.create({
+          name: schedule.name,
+          groupName: SCHEDULE_GROUP,
+          expression: schedule.expression,
+          timezone: schedule.timezone ?? 'UTC',
+          target: { arn: functionArn(name), input: JSON.stringify(schedule.input ?? {}) },
+          description: schedule.description,
+        });
+      }
+    }
+    for (const [ruleName, def] of Object.entries(topology.rules)) {
+      const target = def.target;
+      this.bus.addRule({
+        name: ruleName,
+        bus: def.bus === 'default' ? 'default' : BUS_NAME,
+        pattern: def.pattern,
+        target,
+        deliver:
+          'queue' in target
+            ? (event: BusEvent) => {
+                const queue = this.queues.get(target.queue);
+                if (!queue) throw new Error(`rule ${ruleName} targets unknown queue ${target.queue}`);
+                queue.send(JSON.stringify(event));
+              }
+            : (event: BusEvent) => this.invokeWithRetries(target.function, event, `rule ${ruleName}`),
+      });
+    }
+
+    // 6. Auth and the API.
+    this.auth = await createLocalAuth(options.stateDir);
+    this.devToken = await this.auth.mintToken({ sub: 'local-marketer', email: 'marketer@localhost' });
+    if (options.stateDir) {
+      mkdirSync(options.stateDir, { recursive: true });
+      writeFileSync(path.join(options.stateDir, 'dev-token'), `${this.devToken}\n`, { mode: 0o600 });
+    }
+    this.gateway = new LocalHttpGateway(routes, this.auth, async (req, res, url) => {
+      if (req.method === 'GET' && url.pathname === '/health') {
+        const health = await this.health();
+        sendJson(res, health.status === 'ok' ? 200 : 503, health);
+        return true;
+      }
+      if (req.method === 'GET' && url.pathname === '/_local/jwks.json') {
+        sendJson(res, 200, { keys: [this.auth.publicJwk] });
+        return true;
+      }
+      const run = /^\/_local\/schedules\/([^/]+)\/run$/.exec(url.pathname);
+      if (req.method === 'POST' && run) {
+        const name = decodeURIComponent(run[1]!);
+        const group = this.scheduler.get(name, SCHEDULE_GROUP) ? SCHEDULE_GROUP : (url.searchParams.get('group') ?? 'default');
+        if (!this.scheduler.get(name, group)) {
+          sendJson(res, 404, { error: { code: 'not_found', message: `schedule ${name} not found` } });
+          return true;
+        }
+        await this.scheduler.runNow(name, group);
+        sendJson(res, 202, { fired: name, group });
+        return true;
+      }
+      return false;
+    });
+    await this.gateway.start(options.apiPort ?? 3000, host);
+    this.urls.api = this.gateway.url;
+  }
+
+  /** Invokes a function asynchronously the way EventBridge/Scheduler do: retries, then the target DLQ. */
+  private async invokeWithRetries(functionName: string, event: unknown, source: string): Promise<void> {
+    const fn = this.functions.get(functionName);
+    if (!fn) throw new Error(`${source} targets unknown function ${functionName}`);
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= TARGET_ATTEMPTS; attempt++) {
+      try {
+        await this.track(fn.invoke(event));
+        return;
+      } catch (error) {
+        lastError = error;
+        this.log(`[${source}] ${functionName} attempt ${attempt} failed: ${(error as Error).message}`);
+        if (attempt < TARGET_ATTEMPTS) await new Promise((r) => setTimeout(r, 1000 * 2 ** (attempt - 1) * this.timeScale));
+      }
+    }
+    this.deadLetterQueues.get('event-targets')!.send(JSON.stringify(event), {
+      messageAttributes: {
+        ERROR_MESSAGE: { dataType: 'String', stringValue: String((lastError as Error)?.message ?? lastError), stringListValues: [], binaryListValues: [] },
+        TARGET: { dataType: 'String', stringValue: functionName, stringListValues: [], binaryListValues: [] },
+      },
+    });
+  }
+
+  private async fireSchedule(schedule: LocalSchedule, _firedAt: Date): Promise<void> {
+    const input: unknown = schedule.target.input ? JSON.parse(schedule.target.input) : {};
+    const fnName = [...this.functions.keys()].find((name) => functionArn(name) === schedule.target.arn);
+    if (fnName) return this.invokeWithRetries(fnName, input, `schedule ${schedule.name}`);
+    const queue = [...this.queues.values()].find((q) => q.arn === schedule.target.arn);
+    if (queue) {
+      queue.send(schedule.target.input ?? '{}');
+      return;
+    }
+    throw new Error(`schedule ${schedule.name} targets ${schedule.target.arn}, which is not a local function or queue`);
+  }
+
+  private track<T>(promise: Promise<T>): Promise<T> {
+    this.pendingInvocations.add(promise);
+    const done = () => this.pendingInvocations.delete(promise);
+    promise.then(done, done);
+    return promise;
+  }
+
+  /** Resolves when no event delivery, invocation or queue message is in flight: the pipeline has settled. */
+  async idle(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      await this.bus.settled();
+      await Promise.allSettled([...this.pendingInvocations]);
+      await Promise.all([...this.queues.values()].map((q) => q.idle(Math.max(1, deadline - Date.now()))));
+      if (this.bus.pending === 0 && this.pendingInvocations.size === 0 && [...this.queues.values()].every((q) => isQuiet(q))) return;
+      if (Date.now() > deadline) throw new Error('local runtime did not settle in time');
+    }
+  }
+
+  describeWiring(): Wiring {
+    return {
+      routes: this.gateway.listRoutes().map((r) => ({ routeKey: r.routeKey, function: r.functionName, public: r.public })),
+      queueConsumers: [...this.queueConsumers],
+      rules: this.bus.listRules().map((r) => ({ name: r.name, bus: r.bus === 'default' ? 'default' : 'touchloop', pattern: r.pattern, target: r.target })),
+      schedules: this.scheduler.list(SCHEDULE_GROUP).map((s) => ({
+        name: s.name,
+        function: [...this.functions.keys()].find((n) => functionArn(n) === s.target.arn) ?? s.target.arn,
+        expression: s.expression,
+        timezone: s.timezone,
+      })),
+      tables: Object.keys(this.tableNames),
+    };
+  }
+
+  async health(): Promise<HealthReport> {
+    const probe = async (check: () => Promise<unknown>): Promise<{ status: 'up' | 'down'; error?: string }> => {
+      try {
+        await check();
+        return { status: 'up' };
+      } catch (error) {
+        return { status: 'down', error: (error as Error).message };
+      }
+    };
+    const fetchOk = async (url: string) => {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+    };
+    const [dynamodb, ses, sms] = await Promise.all([
+      probe(() => this.dynamodbClient.send(new ListTablesCommand({ Limit: 1 }))),
+      probe(() => fetchOk(`${this.urls.ses}/health-check`)),
+      probe(() => fetchOk(`${this.urls.sms}/health`)),
+    ]);
+    const components: HealthReport['components'] = {
+      api: { status: 'up', url: this.urls.api },
+      dynamodb: { ...dynamodb, url: this.urls.dynamodb },
+      ses: { ...ses, url: this.urls.ses, inboxUrl: this.urls.sesInbox },
+      sms: { ...sms, url: this.urls.sms },
+      aws: { status: 'up', url: this.urls.aws },
+    };
+    return { status: Object.values(components).every((c) => c.status === 'up') ? 'ok' : 'degraded', components };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.scheduler.stop();
+    await this.gateway?.stop();
+    await Promise.all([...this.queues.values(), ...this.deadLetterQueues.values()].map((q) => q.stop()));
+    await this.awsEndpoint.stop();
+    await this.smsSink.stop();
+    if (this.sesServer) {
+      const server = this.sesServer;
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    this.dynamodbClient?.destroy();
+    await this.dynamodb?.stop();
+  }
+}
+
+const queueArn = (name: string): string => `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
+
+function isQuiet(queue: LocalQueue): boolean {
+  const stats = queue.stats();
+  return stats.visible === 0 && stats.inFlight === 0 && stats.delayed === 0;
+}

@@ -1,0 +1,54 @@
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+  type AttributeDefinition,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import type { KeyDef, TableDef } from '../topology-types.ts';
+
+/** Creates the topology's tables in DynamoDB Local from the same definitions the CDK stack uses. */
+export async function createTables(client: DynamoDBClient, tables: Record<string, TableDef>, nameOf: (name: string) => string): Promise<void> {
+  await Promise.all(
+    Object.entries(tables).map(async ([name, def]) => {
+      const keys: KeyDef[] = [def.partitionKey, ...(def.sortKey ? [def.sortKey] : [])];
+      for (const index of def.indexes ?? []) keys.push(index.partitionKey, ...(index.sortKey ? [index.sortKey] : []));
+      const attributes = new Map<string, AttributeDefinition>();
+      for (const key of keys) attributes.set(key.name, { AttributeName: key.name, AttributeType: key.type });
+      const tableName = nameOf(name);
+      try {
+        await client.send(
+          new CreateTableCommand({
+            TableName: tableName,
+            BillingMode: 'PAY_PER_REQUEST',
+            AttributeDefinitions: [...attributes.values()],
+            KeySchema: [
+              { AttributeName: def.partitionKey.name, KeyType: 'HASH' },
+              ...(def.sortKey ? [{ AttributeName: def.sortKey.name, KeyType: 'RANGE' as const }] : []),
+            ],
+            GlobalSecondaryIndexes: def.indexes?.length
+              ? def.indexes.map((index) => ({
+                  IndexName: index.name,
+                  KeySchema: [
+                    { AttributeName: index.partitionKey.name, KeyType: 'HASH' as const },
+                    ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: 'RANGE' as const }] : []),
+                  ],
+                  Projection: { ProjectionType: index.projection ?? 'ALL' },
+                }))
+              : undefined,
+          }),
+        );
+        if (def.timeToLiveAttribute) {
+          await client.send(
+            new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: def.timeToLiveAttribute, Enabled: true } }),
+          );
+        }
+      } catch (error) {
+        // --persist: the table survives from an earlier run.
+        if (!(error instanceof ResourceInUseException)) throw error;
+        await client.send(new DescribeTableCommand({ TableName: tableName }));
+      }
+    }),
+  );
+}

@@ -1,0 +1,234 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, TimeZone, type StackProps } from 'aws-cdk-lib';
+import { CorsHttpMethod, HttpApi, HttpMethod, HttpNoneAuthorizer, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { AccountRecovery, UserPool, UserPoolClient } from 'aws-cdk-lib/aws-cognito';
+import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus, Rule, type IEventBus } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Schedule, ScheduleExpression, ScheduleGroup, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { TouchloopFunction } from './constructs/touchloop-function.ts';
+import { queueVisibilityTimeoutSeconds, type KeyDef, type Topology } from './topology-types.ts';
+
+export interface TouchloopStackProps extends StackProps {
+  topology: Topology;
+  /** Bring your own identity provider: the JWT issuer URL and accepted audiences. Otherwise a Cognito user pool is created. */
+  jwtIssuer?: string;
+  jwtAudience?: string[];
+  /** RETAIN (default) keeps tables with customer data when the stack is deleted. */
+  dataRemovalPolicy?: RemovalPolicy;
+  /** Origins allowed to call the marketer API from a browser (forms carry their own lists). */
+  corsAllowOrigins?: string[];
+}
+
+const attributeType = (key: KeyDef): AttributeType => (key.type === 'N' ? AttributeType.NUMBER : AttributeType.STRING);
+
+/** Event-rule and schedule targets retry for up to a day, then park the event in a DLQ. */
+const TARGET_RETRY_ATTEMPTS = 8;
+const TARGET_MAX_EVENT_AGE = Duration.hours(24);
+
+export class TouchloopStack extends Stack {
+  readonly tables: Record<string, Table> = {};
+  readonly queues: Record<string, Queue> = {};
+  readonly deadLetterQueues: Record<string, Queue> = {};
+  readonly functions: Record<string, TouchloopFunction> = {};
+  readonly bus: IEventBus;
+  readonly api: HttpApi;
+
+  constructor(scope: Construct, id: string, props: TouchloopStackProps) {
+    super(scope, id, props);
+    const { topology } = props;
+    const prefix = this.stackName;
+
+    for (const [name, def] of Object.entries(topology.tables)) {
+      this.tables[name] = new Table(this, `Table-${name}`, {
+        partitionKey: { name: def.partitionKey.name, type: attributeType(def.partitionKey) },
+        sortKey: def.sortKey ? { name: def.sortKey.name, type: attributeType(def.sortKey) } : undefined,
+        billingMode: BillingMode.PAY_PER_REQUEST,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        timeToLiveAttribute: def.timeToLiveAttribute,
+        removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN,
+      });
+      for (const index of def.indexes ?? []) {
+        this.tables[name].addGlobalSecondaryIndex({
+          indexName: index.name,
+          partitionKey: { name: index.partitionKey.name, type: attributeType(index.partitionKey) },
+          sortKey: index.sortKey ? { name: index.sortKey.name, type: attributeType(index.sortKey) } : undefined,
+          projectionType: index.projection === 'KEYS_ONLY' ? ProjectionType.KEYS_ONLY : ProjectionType.ALL,
+        });
+      }
+    }
+
+    for (const [name, def] of Object.entries(topology.queues)) {
+      const dlq = new Queue(this, `Dlq-${name}`, {
+        queueName: `${prefix}-${name}-dlq`,
+        retentionPeriod: Duration.days(14),
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+      });
+      this.deadLetterQueues[name] = dlq;
+      this.queues[name] = new Queue(this, `Queue-${name}`, {
+        queueName: `${prefix}-${name}`,
+        visibilityTimeout: Duration.seconds(queueVisibilityTimeoutSeconds(topology, name)),
+        retentionPeriod: Duration.days(4),
+        deadLetterQueue: { queue: dlq, maxReceiveCount: def.maxReceiveCount },
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+      });
+      this.alarmOnMessages(`DlqAlarm-${name}`, dlq, `${name}: messages failed ${def.maxReceiveCount} times and were parked in the DLQ`);
+    }
+
+    // Undeliverable events and schedule invocations land here (each rule/schedule target names it).
+    const targetDlq = new Queue(this, 'TargetDlq', {
+      queueName: `${prefix}-event-targets-dlq`,
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    this.deadLetterQueues['event-targets'] = targetDlq;
+    this.alarmOnMessages('DlqAlarm-event-targets', targetDlq, 'An event rule or schedule could not deliver to its target');
+
+    this.bus = new EventBus(this, 'Bus', { eventBusName: `${prefix}-bus` });
+
+    for (const [name, def] of Object.entries(topology.functions)) {
+      const fn = new TouchloopFunction(this, `Fn-${name}`, { name, def });
+      this.functions[name] = fn;
+      for (const [table, access] of Object.entries(def.tables ?? {})) {
+        const t = this.tables[table];
+        if (!t || !access) throw new Error(`${name} uses unknown table ${table}`);
+        fn.useTable(table, t, access);
+      }
+      for (const queue of def.sendsTo ?? []) {
+        const q = this.queues[queue];
+        if (!q) throw new Error(`${name} sends to unknown queue ${queue}`);
+        fn.sendsTo(queue, q);
+      }
+      if (def.publishesEvents) fn.publishesTo(this.bus);
+      if (def.queue) {
+        const q = this.queues[def.queue.queue];
+        if (!q) throw new Error(`${name} consumes unknown queue ${def.queue.queue}`);
+        fn.fn.addEventSource(
+          new SqsEventSource(q, {
+            batchSize: def.queue.batchSize,
+            maxBatchingWindow: def.queue.maxBatchingWindowSeconds ? Duration.seconds(def.queue.maxBatchingWindowSeconds) : undefined,
+            maxConcurrency: def.queue.maxConcurrency,
+            reportBatchItemFailures: true,
+          }),
+        );
+      }
+    }
+
+    // Marketer API auth: a JWT authorizer on every non-public route.
+    let authorizer: IHttpRouteAuthorizer;
+    if (props.jwtIssuer) {
+      authorizer = new HttpJwtAuthorizer('MarketerJwt', props.jwtIssuer, { jwtAudience: props.jwtAudience ?? [] });
+    } else {
+      const userPool = new UserPool(this, 'Marketers', {
+        selfSignUpEnabled: false,
+        signInAliases: { email: true },
+        accountRecovery: AccountRecovery.EMAIL_ONLY,
+        removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN,
+      });
+      const client = new UserPoolClient(this, 'MarketersApiClient', {
+        userPool,
+        authFlows: { userPassword: true, userSrp: true },
+        generateSecret: false,
+      });
+      authorizer = new HttpJwtAuthorizer('MarketerJwt', `https://cognito-idp.${this.region}.amazonaws.com/${userPool.userPoolId}`, {
+        jwtAudience: [client.userPoolClientId],
+      });
+      new CfnOutput(this, 'UserPoolId', { value: userPool.userPoolId });
+      new CfnOutput(this, 'UserPoolClientId', { value: client.userPoolClientId });
+    }
+
+    this.api = new HttpApi(this, 'Api', {
+      description: 'Touchloop HTTP API: marketer API (/v1, JWT) and public form, tracking and webhook routes',
+      corsPreflight: props.corsAllowOrigins?.length
+        ? {
+            allowOrigins: props.corsAllowOrigins,
+            allowHeaders: ['authorization', 'content-type'],
+            allowMethods: [CorsHttpMethod.ANY],
+            maxAge: Duration.hours(1),
+          }
+        : undefined,
+    });
+    const publicAuthorizer = new HttpNoneAuthorizer();
+    for (const [name, def] of Object.entries(topology.functions)) {
+      if (!def.http?.length) continue;
+      const integration = new HttpLambdaIntegration(`Integration-${name}`, this.functions[name]!.fn);
+      for (const route of def.http) {
+        this.api.addRoutes({
+          path: route.path,
+          methods: [HttpMethod[route.method]],
+          integration,
+          authorizer: route.public ? publicAuthorizer : authorizer,
+        });
+      }
+    }
+    new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
+
+    for (const [ruleName, def] of Object.entries(topology.rules)) {
+      const bus = def.bus === 'default' ? EventBus.fromEventBusName(this, `DefaultBus-${ruleName}`, 'default') : this.bus;
+      const rule = new Rule(this, `Rule-${ruleName}`, {
+        ruleName: `${prefix}-${ruleName}`,
+        description: def.description,
+        eventBus: bus,
+        eventPattern: toCdkPattern(def.pattern),
+      });
+      const targetOptions = { deadLetterQueue: targetDlq, retryAttempts: TARGET_RETRY_ATTEMPTS, maxEventAge: TARGET_MAX_EVENT_AGE };
+      if ('queue' in def.target) {
+        const q = this.queues[def.target.queue];
+        if (!q) throw new Error(`rule ${ruleName} targets unknown queue ${def.target.queue}`);
+        rule.addTarget(new SqsQueue(q, targetOptions));
+      } else {
+        const fn = this.functions[def.target.function];
+        if (!fn) throw new Error(`rule ${ruleName} targets unknown function ${def.target.function}`);
+        rule.addTarget(new LambdaFunction(fn.fn, targetOptions));
+      }
+    }
+
+    const hasSchedules = Object.values(topology.functions).some((f) => f.schedules?.length);
+    const scheduleGroup = hasSchedules ? new ScheduleGroup(this, 'Schedules', { scheduleGroupName: `${prefix}-schedules` }) : undefined;
+    for (const [name, def] of Object.entries(topology.functions)) {
+      for (const schedule of def.schedules ?? []) {
+        new Schedule(this, `Schedule-${schedule.name}`, {
+          scheduleName: `${prefix}-${schedule.name}`,
+          description: schedule.description,
+          scheduleGroup,
+          schedule: ScheduleExpression.expression(schedule.expression, TimeZone.of(schedule.timezone ?? 'UTC')),
+          target: new LambdaInvoke(this.functions[name]!.fn, {
+            input: ScheduleTargetInput.fromObject(schedule.input ?? {}),
+            deadLetterQueue: targetDlq,
+            retryAttempts: TARGET_RETRY_ATTEMPTS,
+            maxEventAge: TARGET_MAX_EVENT_AGE,
+          }),
+        });
+      }
+    }
+  }
+
+  private alarmOnMessages(id: string, queue: Queue, description: string): void {
+    new Alarm(this, id, {
+      alarmDescription: description,
+      metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+  }
+}
+
+/** CDK's EventPattern type names `detail-type` as `detailType`; the topology uses EventBridge's own JSON. */
+function toCdkPattern(pattern: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(pattern)) {
+    out[key === 'detail-type' ? 'detailType' : key] = value;
+  }
+  return out;
+}

@@ -1,0 +1,132 @@
+/**
+ * The shape of Touchloop's topology: every function, its triggers, queues, tables, event
+ * rules, schedules and permissions, declared once as data. Both engines read it: the CDK
+ * stack (infra/stack.ts) and the local runtime (infra/local/runtime.ts).
+ */
+
+export type KeyType = 'S' | 'N';
+export interface KeyDef {
+  name: string;
+  type: KeyType;
+}
+
+export interface IndexDef {
+  name: string;
+  partitionKey: KeyDef;
+  sortKey?: KeyDef;
+  /** ALL unless only keys are needed. */
+  projection?: 'ALL' | 'KEYS_ONLY';
+}
+
+export interface TableDef {
+  /** Access patterns served by the keys, written down next to the definition. */
+  description: string;
+  partitionKey: KeyDef;
+  sortKey?: KeyDef;
+  indexes?: IndexDef[];
+  /** Attribute holding an epoch-seconds expiry. */
+  timeToLiveAttribute?: string;
+}
+
+export interface QueueDef {
+  description: string;
+  /** Receives before a message moves to the queue's dead-letter queue. */
+  maxReceiveCount: number;
+}
+
+export type TableAccess = 'read' | 'write' | 'readWrite';
+
+export interface HttpRoute {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+  /** API Gateway path syntax: `/v1/contacts/{id}`; `{proxy+}` greedy. */
+  path: string;
+  /** Public routes have no authorizer. Everything else needs a marketer's JWT. */
+  public?: boolean;
+}
+
+export interface QueueTrigger {
+  queue: string;
+  batchSize: number;
+  maxBatchingWindowSeconds?: number;
+  /** Lambda event source mapping maximum concurrency (2..1000). */
+  maxConcurrency?: number;
+}
+
+export interface ScheduleTrigger {
+  name: string;
+  /** EventBridge Scheduler expression: cron(...), rate(...) or at(...). */
+  expression: string;
+  timezone?: string;
+  /** JSON payload delivered to the function. */
+  input?: Record<string, unknown>;
+  description: string;
+}
+
+export interface FunctionDef<TTable extends string = string, TQueue extends string = string> {
+  description: string;
+  /** Source file, relative to the repository root, and the export that is the handler. */
+  entry: string;
+  handler: string;
+  timeoutSeconds: number;
+  memoryMb?: number;
+  http?: HttpRoute[];
+  queue?: QueueTrigger & { queue: TQueue };
+  schedules?: ScheduleTrigger[];
+  /** Tables the function uses, with the least access it needs; each sets env TABLE_<NAME>. */
+  tables?: Partial<Record<TTable, TableAccess>>;
+  /** Queues the function sends to; each sets env QUEUE_URL_<NAME>. */
+  sendsTo?: TQueue[];
+  /** Puts events on the Touchloop bus (env EVENT_BUS_NAME). */
+  publishesEvents?: boolean;
+  /** Sends email through SES (env SES_CONFIGURATION_SET, EMAIL_FROM). */
+  sendsEmail?: boolean;
+}
+
+export type RuleTarget<TQueue extends string = string, TFunction extends string = string> =
+  | { queue: TQueue }
+  | { function: TFunction };
+
+export interface RuleDef<TQueue extends string = string, TFunction extends string = string> {
+  description: string;
+  /** EventBridge event pattern, applied by EventBridge on AWS and by the local bus. */
+  pattern: Record<string, unknown>;
+  target: RuleTarget<TQueue, TFunction>;
+  /** Bus the rule listens on: the project's own bus, or the account's default bus (AWS service events). */
+  bus?: 'touchloop' | 'default';
+}
+
+export interface Topology<
+  TTable extends string = string,
+  TQueue extends string = string,
+  TFunction extends string = string,
+> {
+  tables: Record<TTable, TableDef>;
+  queues: Record<TQueue, QueueDef>;
+  functions: Record<TFunction, FunctionDef<TTable, TQueue>>;
+  rules: Record<string, RuleDef<TQueue, TFunction>>;
+}
+
+/** Identity with inference: names of tables and queues are checked where functions use them. */
+export function defineTopology<TTable extends string, TQueue extends string, TFunction extends string>(
+  topology: Topology<TTable, TQueue, TFunction>,
+): Topology<TTable, TQueue, TFunction> {
+  return topology;
+}
+
+/** `contactLookups` → `CONTACT_LOOKUPS`: the env-var suffix for a resource name. */
+export function envSuffix(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .toUpperCase();
+}
+
+export const tableEnvVar = (table: string): string => `TABLE_${envSuffix(table)}`;
+export const queueEnvVar = (queue: string): string => `QUEUE_URL_${envSuffix(queue)}`;
+
+/** Visibility timeout of a queue: at least six times its consumer's timeout (AWS guidance). */
+export function queueVisibilityTimeoutSeconds(topology: Topology, queue: string): number {
+  const consumers = Object.values(topology.functions).filter((f) => f.queue?.queue === queue);
+  const longest = Math.max(30, ...consumers.map((f) => f.timeoutSeconds));
+  return longest * 6;
+}

@@ -1,0 +1,71 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import type { DetailOf, EventContract } from '../../events/contract.ts';
+import { logger } from '../logger.ts';
+
+/** The EventBridge event as an EventBridge rule delivers it to an SQS target (the message body). */
+export const EventBridgeEnvelope = z.object({
+  version: z.string(),
+  id: z.string().min(1),
+  'detail-type': z.string(),
+  source: z.string(),
+  account: z.string(),
+  time: z.string(),
+  region: z.string(),
+  resources: z.array(z.string()),
+  detail: z.unknown(),
+});
+
+export interface EventMeta {
+  /** EventBridge's id for the event: the idempotency key of everything derived from it. */
+  eventId: string;
+  time: string;
+  record: SQSRecord;
+}
+
+export interface EventHandler<C extends EventContract = EventContract> {
+  contract: C;
+  handle: (detail: DetailOf<C>, meta: EventMeta) => Promise<void>;
+}
+
+export function on<C extends EventContract>(contract: C, handle: (detail: DetailOf<C>, meta: EventMeta) => Promise<void>): EventHandler<C> {
+  return { contract, handle } as EventHandler<C>;
+}
+
+export class UnroutableEventError extends Error {
+  override name = 'UnroutableEventError';
+}
+
+/**
+ * An SQS handler for a queue fed by EventBridge rules: each record is parsed (envelope, then the
+ * contract's detail schema) and routed to its handler. A record that fails (bad shape, unknown
+ * type, handler error) is reported in batchItemFailures; the rest of the batch succeeds, and
+ * the queue's redrive policy moves a record that keeps failing to the DLQ.
+ */
+export function eventQueueConsumer(handlers: EventHandler[]) {
+  const byKey = new Map(handlers.map((h) => [`${h.contract.source}|${h.contract.detailType}`, h]));
+  const recordHandler = async (record: SQSRecord): Promise<void> => {
+    try {
+      const envelope = EventBridgeEnvelope.parse(JSON.parse(record.body));
+      const handler = byKey.get(`${envelope.source}|${envelope['detail-type']}`);
+      if (!handler) throw new UnroutableEventError(`No handler for ${envelope.source} ${envelope['detail-type']}`);
+      const detail = handler.contract.detail.parse(envelope.detail);
+      await handler.handle(detail, { eventId: envelope.id, time: envelope.time, record });
+    } catch (error) {
+      // Recorded here with the message id; the queue retries it and its DLQ keeps it if it keeps failing.
+      logger.error('record failed', { messageId: record.messageId, receiveCount: record.attributes.ApproximateReceiveCount, error: error as Error });
+      throw error;
+    }
+  };
+  const processor = new BatchProcessor(EventType.SQS);
+  return middy<SQSEvent, SQSBatchResponse>().handler(async (event: SQSEvent, context: Context) => {
+    logger.addContext(context);
+    const response = await processPartialResponse(event, recordHandler, processor, { context });
+    if (response.batchItemFailures.length > 0) {
+      logger.warn('records failed', { failed: response.batchItemFailures.length, of: event.Records.length });
+    }
+    return response;
+  });
+}
