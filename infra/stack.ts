@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, TimeZone, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Tags, TimeZone, type StackProps } from 'aws-cdk-lib';
 import { CorsHttpMethod, HttpApi, HttpMethod, HttpNoneAuthorizer, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -54,6 +54,7 @@ export class TouchloopStack extends Stack {
         timeToLiveAttribute: def.timeToLiveAttribute,
         removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN,
       });
+      Tags.of(this.tables[name]).add('touchloop:table', name);
       for (const index of def.indexes ?? []) {
         this.tables[name].addGlobalSecondaryIndex({
           indexName: index.name,

@@ -67,7 +67,7 @@ export class LocalAwsEndpoint {
   constructor(
     private readonly deps: {
       bus: LocalEventBus;
-      queues: Map<string, LocalQueue>;
+      queues: () => LocalQueue[];
       scheduler: LocalScheduler;
     },
   ) {}
@@ -135,7 +135,8 @@ export class LocalAwsEndpoint {
 
   private queueFor(input: JsonObject): LocalQueue {
     const url = input.QueueUrl;
-    for (const queue of this.deps.queues.values()) if (queue.url === url) return queue;
+    const queue = this.deps.queues().find((q) => q.url === url);
+    if (queue) return queue;
     throw new AwsApiError(400, 'AWS.SimpleQueueService.NonExistentQueue', `The specified queue does not exist: ${String(url)}`);
   }
 
@@ -208,7 +209,7 @@ export class LocalAwsEndpoint {
         return {};
       }
       case 'GetQueueUrl': {
-        const queue = this.deps.queues.get(String(input.QueueName));
+        const queue = this.deps.queues().find((q) => q.name === input.QueueName);
         if (!queue) throw new AwsApiError(400, 'AWS.SimpleQueueService.NonExistentQueue', 'The specified queue does not exist.');
         return { QueueUrl: queue.url };
       }

@@ -10,6 +10,7 @@ import { LocalRuntime } from './runtime.ts';
  *   --port <n>     API port (default 3000, or PORT)
  *   --host <h>     bind address (default 127.0.0.1)
  *   --persist      keep DynamoDB data under .touchloop/dynamodb between runs
+ * TOUCHLOOP_STATE_DIR moves .touchloop/ (dev token, key, persisted data) elsewhere.
  */
 const { values } = parseArgs({
   options: {
@@ -25,7 +26,7 @@ if (values.help) {
   process.exit(0);
 }
 
-const stateDir = path.join(repoRoot, '.touchloop');
+const stateDir = process.env.TOUCHLOOP_STATE_DIR ?? path.join(repoRoot, '.touchloop');
 const port = Number(values.port ?? process.env.PORT ?? 3000);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`--port must be a port number, got ${values.port}`);

@@ -102,7 +102,7 @@ export class LocalRuntime {
       invoke: (schedule, firedAt) => this.fireSchedule(schedule, firedAt),
       onError: (error, schedule) => this.log(`[scheduler] ${schedule.name}: ${(error as Error).message}`),
     });
-    this.awsEndpoint = new LocalAwsEndpoint({ bus: this.bus, queues: this.queues, scheduler: this.scheduler });
+    this.awsEndpoint = new LocalAwsEndpoint({ bus: this.bus, queues: () => this.allQueues(), scheduler: this.scheduler });
   }
 
   static async start(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
@@ -308,12 +308,17 @@ export class LocalRuntime {
     const input: unknown = schedule.target.input ? JSON.parse(schedule.target.input) : {};
     const fnName = [...this.functions.keys()].find((name) => functionArn(name) === schedule.target.arn);
     if (fnName) return this.invokeWithRetries(fnName, input, `schedule ${schedule.name}`);
-    const queue = [...this.queues.values()].find((q) => q.arn === schedule.target.arn);
+    const queue = this.allQueues().find((q) => q.arn === schedule.target.arn);
     if (queue) {
       queue.send(schedule.target.input ?? '{}');
       return;
     }
     throw new Error(`schedule ${schedule.name} targets ${schedule.target.arn}, which is not a local function or queue`);
+  }
+
+  /** Every queue, dead-letter queues included (they are ordinary queues on AWS too). */
+  allQueues(): LocalQueue[] {
+    return [...this.queues.values(), ...this.deadLetterQueues.values()];
   }
 
   private track<T>(promise: Promise<T>): Promise<T> {

@@ -1,0 +1,90 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { TouchloopStack, type TouchloopStackProps } from '../../infra/stack.ts';
+import { topology } from '../../infra/topology.ts';
+import type { Wiring } from '../../infra/local/runtime.ts';
+
+type Resource = { Type: string; Properties: Record<string, unknown> };
+
+/** Synthesizes the stack without bundling (infra tests assert the template, not the bundles). */
+export function synthTemplate(props: Partial<TouchloopStackProps> = {}): { template: Template; stack: TouchloopStack } {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new TouchloopStack(app, 'Touchloop', { topology, env: { account: '123456789012', region: 'us-east-1' }, ...props });
+  return { template: Template.fromStack(stack), stack };
+}
+
+const ref = (value: unknown): string | undefined => {
+  if (value && typeof value === 'object') {
+    const v = value as Record<string, unknown>;
+    if (typeof v.Ref === 'string') return v.Ref;
+    if (Array.isArray(v['Fn::GetAtt'])) return String((v['Fn::GetAtt'] as unknown[])[0]);
+  }
+  return undefined;
+};
+
+/** Reads the same wiring description the local runtime gives, out of a synthesized template. */
+export function wiringFromTemplate(template: Template, stackName = 'Touchloop'): Wiring {
+  const resources = template.toJSON().Resources as Record<string, Resource>;
+  const byType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+  const functionName = (logicalId: string | undefined): string => {
+    const env = (resources[logicalId ?? '']?.Properties.Environment as { Variables?: Record<string, string> } | undefined)?.Variables;
+    return env?.POWERTOOLS_SERVICE_NAME ?? `unknown:${logicalId}`;
+  };
+  const strip = (name: unknown) => String(name).replace(`${stackName}-`, '');
+  const queueNameOf = (logicalId: string | undefined) => strip(resources[logicalId ?? '']?.Properties.QueueName);
+
+  const routes = byType('AWS::ApiGatewayV2::Route').map(([, r]) => {
+    // Target: { Fn::Join: ['', ['integrations/', { Ref: <integration> }]] }
+    const integrationId = ref((r.Properties.Target as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1][1]);
+    const integration = resources[integrationId ?? '']!;
+    return {
+      routeKey: String(r.Properties.RouteKey),
+      function: functionName(ref(integration.Properties.IntegrationUri)),
+      public: r.Properties.AuthorizationType === 'NONE',
+    };
+  });
+
+  const queueMaxReceive = (queueLogicalId: string | undefined) =>
+    Number((resources[queueLogicalId ?? '']?.Properties.RedrivePolicy as { maxReceiveCount?: number } | undefined)?.maxReceiveCount);
+  const queueConsumers = byType('AWS::Lambda::EventSourceMapping').map(([, r]) => {
+    const p = r.Properties;
+    const queueId = ref(p.EventSourceArn);
+    return {
+      queue: queueNameOf(queueId),
+      function: functionName(ref(p.FunctionName)),
+      batchSize: Number(p.BatchSize),
+      maxBatchingWindowSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0),
+      maxConcurrency: (p.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency,
+      maxReceiveCount: queueMaxReceive(queueId),
+    };
+  });
+
+  const rules = byType('AWS::Events::Rule').map(([, r]) => {
+    const p = r.Properties;
+    const target = (p.Targets as Array<{ Arn: unknown }>)[0]!;
+    const targetId = ref(target.Arn)!;
+    const targetResource = resources[targetId]!;
+    return {
+      name: strip(p.Name),
+      bus: p.EventBusName === 'default' ? 'default' : 'touchloop',
+      pattern: p.EventPattern as Record<string, unknown>,
+      target: targetResource.Type === 'AWS::SQS::Queue' ? { queue: queueNameOf(targetId) } : { function: functionName(targetId) },
+    };
+  });
+
+  const schedules = byType('AWS::Scheduler::Schedule').map(([, r]) => {
+    const p = r.Properties;
+    return {
+      name: strip(p.Name),
+      function: functionName(ref((p.Target as { Arn: unknown }).Arn)),
+      expression: String(p.ScheduleExpression),
+      timezone: String(p.ScheduleExpressionTimezone ?? 'UTC'),
+    };
+  });
+
+  const tables = byType('AWS::DynamoDB::Table').map(([logicalId, r]) => {
+    const tags = (r.Properties.Tags as Array<{ Key: string; Value: string }> | undefined) ?? [];
+    return tags.find((tag) => tag.Key === 'touchloop:table')?.Value ?? logicalId;
+  });
+  return { routes, queueConsumers, rules, schedules, tables };
+}

@@ -1,0 +1,161 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, test } from 'vitest';
+import { topology } from '../../infra/topology.ts';
+import { queueVisibilityTimeoutSeconds, tableEnvVar } from '../../infra/topology-types.ts';
+import { synthTemplate } from '../helpers/stack.ts';
+
+const { template } = synthTemplate();
+const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+const lambdas = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function' && (r.Properties.Environment as { Variables?: Record<string, string> } | undefined)?.Variables?.POWERTOOLS_SERVICE_NAME);
+const lambdaFor = (name: string) => {
+  const found = lambdas.find(([, r]) => (r.Properties.Environment as { Variables: Record<string, string> }).Variables.POWERTOOLS_SERVICE_NAME === name);
+  if (!found) throw new Error(`no Lambda for ${name}`);
+  return { logicalId: found[0], props: found[1].Properties };
+};
+
+describe('functions', () => {
+  test('one Lambda per topology function, Node.js 22 on arm64, JSON logs, tracing, with a log retention', () => {
+    expect(lambdas.map(([, r]) => (r.Properties.Environment as { Variables: Record<string, string> }).Variables.POWERTOOLS_SERVICE_NAME).sort()).toEqual(
+      Object.keys(topology.functions).sort(),
+    );
+    for (const [name, def] of Object.entries(topology.functions)) {
+      const { props } = lambdaFor(name);
+      expect(props).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: `index.${def.handler}`,
+        Timeout: def.timeoutSeconds,
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: { LogFormat: 'JSON' },
+      });
+    }
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  test('each handler the topology names is exported by its entry module and loads with the environment CDK gives it', async () => {
+    for (const [name, def] of Object.entries(topology.functions)) {
+      const variables = (lambdaFor(name).props.Environment as { Variables: Record<string, unknown> }).Variables;
+      // Tokens (table names, queue URLs) become placeholders; what matters is that every variable the module needs is set.
+      const saved = { ...process.env };
+      for (const [k, v] of Object.entries(variables)) process.env[k] = typeof v === 'string' ? v : `placeholder-${k}`;
+      try {
+        const module = (await import(`../../${def.entry}`)) as Record<string, unknown>;
+        expect(typeof module[def.handler], `${def.entry} exports ${def.handler}`).toBe('function');
+      } finally {
+        process.env = saved;
+      }
+    }
+  });
+
+  test('grants are least-privilege: a function gets exactly the tables it declares, with its access', () => {
+    const policies = Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Policy');
+    for (const [name, def] of Object.entries(topology.functions)) {
+      const { logicalId, props } = lambdaFor(name);
+      const roleId = ((props.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'])[0];
+      const statements = policies
+        .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === roleId))
+        .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement);
+      const dynamoActions = new Set(statements.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('dynamodb:')));
+      const declared = Object.values(def.tables ?? {});
+      const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(Object.keys(env).filter((k) => k.startsWith('TABLE_')).sort(), `${logicalId} table variables`).toEqual(
+        Object.keys(def.tables ?? {}).map(tableEnvVar).sort(),
+      );
+      if (declared.length === 0) expect(dynamoActions.size).toBe(0);
+      if (declared.every((a) => a === 'read')) expect([...dynamoActions].some((a) => /PutItem|UpdateItem|DeleteItem|BatchWrite/.test(a))).toBe(false);
+      if (declared.every((a) => a === 'write')) expect([...dynamoActions].some((a) => /GetItem|Query|Scan/.test(a))).toBe(false);
+      const publishes = statements.some((s) => [s.Action].flat().includes('events:PutEvents'));
+      expect(publishes, `${name} events:PutEvents`).toBe(def.publishesEvents === true);
+    }
+  });
+});
+
+describe('queues', () => {
+  test('every queue has a DLQ with the topology maxReceiveCount and a visibility timeout ≥ 6× its consumer timeout', () => {
+    for (const [name, def] of Object.entries(topology.queues)) {
+      template.hasResourceProperties('AWS::SQS::Queue', {
+        QueueName: `Touchloop-${name}`,
+        VisibilityTimeout: queueVisibilityTimeoutSeconds(topology, name),
+        RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: def.maxReceiveCount },
+        SqsManagedSseEnabled: true,
+      });
+      const consumers = Object.values(topology.functions).filter((f) => f.queue?.queue === name);
+      for (const consumer of consumers) expect(queueVisibilityTimeoutSeconds(topology, name)).toBeGreaterThanOrEqual(6 * consumer.timeoutSeconds);
+    }
+  });
+
+  test('every non-DLQ queue in the template has a redrive policy; every DLQ has an alarm', () => {
+    const queues = Object.values(resources).filter((r) => r.Type === 'AWS::SQS::Queue');
+    const mainQueues = queues.filter((q) => !String(q.Properties.QueueName).endsWith('-dlq'));
+    for (const q of mainQueues) expect(q.Properties.RedrivePolicy, String(q.Properties.QueueName)).toBeDefined();
+    const dlqCount = queues.length - mainQueues.length;
+    expect(Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm')).toHaveLength(dlqCount);
+  });
+
+  test('queue consumers report partial batch failures with the topology batch settings', () => {
+    for (const [name, def] of Object.entries(topology.functions)) {
+      if (!def.queue) continue;
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: lambdaFor(name).logicalId },
+        BatchSize: def.queue.batchSize,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ...(def.queue.maxConcurrency ? { ScalingConfig: { MaximumConcurrency: def.queue.maxConcurrency } } : {}),
+      });
+    }
+  });
+});
+
+describe('events', () => {
+  test('every rule target has a DLQ and a retry policy', () => {
+    const rules = Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    expect(rules).toHaveLength(Object.keys(topology.rules).length);
+    for (const rule of rules) {
+      for (const target of rule.Properties.Targets as Array<Record<string, unknown>>) {
+        expect(target.DeadLetterConfig).toBeDefined();
+        expect(target.RetryPolicy).toMatchObject({ MaximumRetryAttempts: expect.any(Number), MaximumEventAgeInSeconds: expect.any(Number) });
+      }
+    }
+  });
+});
+
+describe('tables', () => {
+  test('on-demand with point-in-time recovery, retained by default', () => {
+    const tables = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table');
+    expect(tables).toHaveLength(Object.keys(topology.tables).length);
+    template.allResourcesProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+    template.allResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
+  });
+});
+
+describe('API authentication', () => {
+  test('every non-public route uses the JWT authorizer; public ones have none', () => {
+    const routes = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
+    const declared = Object.values(topology.functions).flatMap((f) => f.http ?? []);
+    expect(routes).toHaveLength(declared.length);
+    for (const route of declared) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: `${route.method} ${route.path}`,
+        AuthorizationType: route.public ? 'NONE' : 'JWT',
+      });
+    }
+  });
+
+  test('by default a Cognito user pool backs the authorizer', () => {
+    template.resourceCountIs('AWS::Cognito::UserPool', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      JwtConfiguration: { Audience: [Match.anyValue()], Issuer: Match.anyValue() },
+    });
+  });
+
+  test('bring your own IdP: issuer and audience from props, no user pool', () => {
+    const { template: own } = synthTemplate({ jwtIssuer: 'https://idp.example.com/', jwtAudience: ['touchloop'] });
+    own.resourceCountIs('AWS::Cognito::UserPool', 0);
+    own.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      JwtConfiguration: { Audience: ['touchloop'], Issuer: 'https://idp.example.com/' },
+    });
+  });
+});

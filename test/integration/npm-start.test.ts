@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, expect, test } from 'vitest';
+import { repoRoot } from '../../infra/paths.ts';
+
+let child: ChildProcess | undefined;
+const stateDir = mkdtempSync(path.join(tmpdir(), 'touchloop-start-'));
+afterAll(() => {
+  if (child?.pid && child.exitCode === null && child.signalCode === null) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Child processes of a pid, from /proc (Linux). */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const walk = (parent: number) => {
+    const file = `/proc/${parent}/task/${parent}/children`;
+    if (!existsSync(file)) return;
+    for (const child of readFileSync(file, 'utf8').split(/\s+/).filter(Boolean).map(Number)) {
+      out.push(child);
+      walk(child);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+test('npm start brings every component up, answers /health, writes the dev token, and Ctrl-C leaves no process behind', async () => {
+  const started = Date.now();
+  child = spawn('npm', ['start', '--', '--port', '0'], {
+    cwd: repoRoot,
+    env: { ...process.env, TOUCHLOOP_STATE_DIR: stateDir },
+    detached: true, // its own process group, like a terminal's foreground job
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const apiUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const match = /API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match) {
+        clearInterval(timer);
+        resolve(match[1]!);
+      } else if (Date.now() - started > 30_000 || child!.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`npm start did not come up in 30 s:\n${output}`));
+      }
+    }, 100);
+  });
+  const health = (await (await fetch(`${apiUrl}/health`)).json()) as { status: string; components: Record<string, { status: string; url: string; inboxUrl?: string }> };
+  expect(Date.now() - started).toBeLessThan(30_000);
+  expect(health.status).toBe('ok');
+  for (const name of ['api', 'dynamodb', 'ses', 'sms']) {
+    expect(health.components[name], name).toMatchObject({ status: 'up', url: expect.stringMatching(/^http:\/\//) });
+  }
+  expect(health.components.ses!.inboxUrl).toMatch(/^http:\/\//);
+  const token = readFileSync(path.join(stateDir, 'dev-token'), 'utf8').trim();
+  expect(output).toContain(token);
+  const authed = await fetch(`${apiUrl}/v1/contacts/00000000-0000-4000-8000-000000000000`, { headers: { authorization: `Bearer ${token}` } });
+  expect(authed.status).toBe(404);
+
+  const processes = [child.pid!, ...descendants(child.pid!)];
+  expect(processes.length).toBeGreaterThanOrEqual(3); // npm, node, java at least
+  // Ctrl-C in a terminal signals the whole foreground process group.
+  process.kill(-child.pid!, 'SIGINT');
+  await new Promise<void>((resolve) => child!.once('exit', () => resolve()));
+  await new Promise((r) => setTimeout(r, 500));
+  expect(processes.filter(isAlive)).toEqual([]);
+  expect(output).toContain('stopped.');
+}, 60_000);
