@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { AppError, BadRequestError, PayloadTooLargeError, TooManyRequestsError, ValidationError, issuesFromZod } from '../errors.ts';
+import { AppError, BadRequestError, PayloadTooLargeError, TooManyRequestsError, ValidationError, issuesFromZod, type ValidationIssue } from '../errors.ts';
 import { logger } from '../logger.ts';
 
 /** The JWT claims API Gateway's authorizer (or the local runtime) attached to the request. */
@@ -93,14 +93,14 @@ function readBody(raw: string, contentType: string, format: BodyFormat): unknown
   }
 }
 
-function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'body' | 'query' | 'params'): T {
-  if (!schema) return value as T;
+type Checked<T> = { ok: true; value: T } | { ok: false; issues: ValidationIssue[] };
+
+function check<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'body' | 'query' | 'params'): Checked<T> {
+  if (!schema) return { ok: true, value: value as T };
   const result = schema.safeParse(value);
-  if (!result.success) {
-    // Body issues are reported by field path ("email"); query/path ones are prefixed so the caller knows where.
-    throw new ValidationError(issuesFromZod(result.error.issues, where === 'body' ? undefined : where));
-  }
-  return result.data;
+  if (result.success) return { ok: true, value: result.data };
+  // Body issues are reported by field path ("email"); query/path ones are prefixed so the caller knows where.
+  return { ok: false, issues: issuesFromZod(result.error.issues, where === 'body' ? undefined : where) };
 }
 
 export function errorResponse(error: unknown, context: Pick<Context, 'awsRequestId'>): APIGatewayProxyResultV2 {
@@ -145,10 +145,17 @@ export function httpApi(routes: Record<string, RouteSpec<any, any, any>>) {
       if (Buffer.byteLength(rawBody, 'utf8') > limit) throw new PayloadTooLargeError(limit);
       const format = spec.bodyFormat ?? 'json';
       const parsedBody = spec.body || format === 'raw' ? readBody(rawBody, headers['content-type'] ?? '', format) : undefined;
+      const body = check(spec.body, parsedBody, 'body');
+      const query = check(spec.query, event.queryStringParameters ?? {}, 'query');
+      const params = check(spec.params, event.pathParameters ?? {}, 'params');
+      // Every problem at once, so a caller can fix them in one go.
+      if (!body.ok || !query.ok || !params.ok) {
+        throw new ValidationError([body, query, params].flatMap((c) => (c.ok ? [] : c.issues)));
+      }
       const request: HttpRequest<unknown, unknown, unknown> = {
-        body: validate(spec.body, parsedBody, 'body'),
-        query: validate(spec.query, event.queryStringParameters ?? {}, 'query'),
-        params: validate(spec.params, event.pathParameters ?? {}, 'params'),
+        body: body.value,
+        query: query.value,
+        params: params.value,
         headers,
         sourceIp: event.requestContext.http.sourceIp,
         userAgent: event.requestContext.http.userAgent ?? headers['user-agent'] ?? '',

@@ -1,0 +1,27 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, expect, test } from 'vitest';
+import { repoRoot } from '../../infra/paths.ts';
+import { topology } from '../../infra/topology.ts';
+
+const out = mkdtempSync(path.join(tmpdir(), 'touchloop-synth-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+test('npm run synth works offline: a template and one esbuild bundle per function, no Docker', () => {
+  execFileSync('npx', ['cdk', 'synth', '--quiet', '--output', out], {
+    cwd: repoRoot,
+    env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', DOCKER: '/bin/false' },
+    stdio: 'pipe',
+  });
+  const template = JSON.parse(readFileSync(path.join(out, 'Touchloop.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
+  const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+  expect(functions.length).toBeGreaterThanOrEqual(Object.keys(topology.functions).length);
+  const bundles = readdirSync(out).filter((d) => d.startsWith('asset.') && existsSync(path.join(out, d, 'index.mjs')));
+  expect(bundles).toHaveLength(Object.keys(topology.functions).length);
+  for (const bundle of bundles) {
+    const code = readFileSync(path.join(out, bundle, 'index.mjs'), 'utf8');
+    expect(code).toMatch(/export\s*\{[^}]*\bhandler\b/);
+  }
+}, 120_000);
