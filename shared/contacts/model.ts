@@ -1,0 +1,55 @@
+/** The contact model: one person, their addresses, attributes, consent state and scores. */
+
+export type Channel = 'email' | 'sms';
+export const CHANNELS: readonly Channel[] = ['email', 'sms'];
+
+export type AttributeValue = string | number | boolean | null;
+
+/**
+ * Consent state per channel, derived from the append-only consent records:
+ * - pending: ticked on a double-opt-in form, not yet confirmed (no marketing on this channel)
+ * - confirmed: may receive marketing on this channel
+ * - withdrawn: unsubscribed / opted out
+ */
+export type ConsentStatus = 'pending' | 'confirmed' | 'withdrawn';
+
+export interface ChannelConsent {
+  status: ConsentStatus;
+  updatedAt: string;
+  /** Where the consent came from: a form id, `api`, `import`, `unsubscribe`, `sms-keyword`… */
+  source: string;
+  wordingVersion?: string;
+  confirmedAt?: string;
+}
+
+/** How the contact's time zone was learnt, most reliable first. */
+export type TimeZoneSource = 'explicit' | 'form' | 'phone';
+
+export interface Contact {
+  id: string;
+  email?: string;
+  phone?: string;
+  /** Country of the phone number (ISO 3166-1 alpha-2), when known. */
+  country?: string;
+  attributes: Record<string, AttributeValue>;
+  tags: string[];
+  timezone?: string;
+  timezoneSource?: TimeZoneSource;
+  consent: Partial<Record<Channel, ChannelConsent>>;
+  scores: { lead: number };
+  createdAt: string;
+  updatedAt: string;
+  /** Optimistic-concurrency counter, incremented on every write. */
+  version: number;
+}
+
+/** The identity and data one upsert brings (already normalised). */
+export interface ContactInput {
+  email?: string;
+  phone?: string;
+  country?: string;
+  attributes?: Record<string, AttributeValue>;
+  tags?: string[];
+  timezone?: string;
+  timezoneSource?: TimeZoneSource;
+}
