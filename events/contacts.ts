@@ -20,3 +20,53 @@ export const ContactUpdated = defineEvent({
     occurredAt: isoTime,
   }),
 });
+
+const Channel = z.enum(['email', 'sms']);
+const ConsentStatus = z.enum(['pending', 'confirmed', 'withdrawn']);
+
+/** A web form submission was accepted and stored. */
+export const LeadCaptured = defineEvent({
+  source: Sources.contacts,
+  detailType: 'lead.captured',
+  version: 1,
+  detail: z.object({
+    contactId: z.string().min(1),
+    formId: z.string().min(1),
+    submissionId: z.string().min(1),
+    created: z.boolean(),
+    /** Consent status per channel ticked on the form, after this submission. */
+    consent: z.object({ email: ConsentStatus.optional(), sms: ConsentStatus.optional() }),
+    /** The email consent waits for the person to click the confirmation link. */
+    confirmationNeeded: z.boolean(),
+    /** The consent record whose confirmation the email asks for. */
+    consentRecordId: z.string().optional(),
+    occurredAt: isoTime,
+  }),
+});
+
+/** A channel's consent status changed (granted, confirmed through double opt-in, withdrawn). */
+export const ConsentChanged = defineEvent({
+  source: Sources.contacts,
+  detailType: 'consent.changed',
+  version: 1,
+  detail: z.object({
+    contactId: z.string().min(1),
+    channel: Channel,
+    from: ConsentStatus.nullable(),
+    to: ConsentStatus,
+    source: z.string(),
+    consentRecordId: z.string(),
+    occurredAt: isoTime,
+  }),
+});
+
+/** A person was erased: downstream stores must drop anything keyed by this contact id. */
+export const ContactErased = defineEvent({
+  source: Sources.contacts,
+  detailType: 'contact.erased',
+  version: 1,
+  detail: z.object({
+    contactId: z.string().min(1),
+    occurredAt: isoTime,
+  }),
+});

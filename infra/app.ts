@@ -9,6 +9,8 @@ import { topology } from './topology.ts';
  *   jwtAudience     comma-separated audiences for jwtIssuer
  *   destroyData     "true" to delete tables with the stack (dev stacks only)
  *   corsAllowOrigins comma-separated origins allowed to call the marketer API from a browser
+ *   emailFrom       sender of Touchloop's email, e.g. "News <news@example.com>" (a verified SES identity)
+ *   publicBaseUrl   base URL of public links (custom domain); default: the API's execute-api URL
  */
 const app = new App();
 const ctx = (key: string): string | undefined => {
@@ -22,6 +24,8 @@ new TouchloopStack(app, ctx('stackName') ?? 'Touchloop', {
   jwtIssuer: ctx('jwtIssuer'),
   jwtAudience: list(ctx('jwtAudience')),
   corsAllowOrigins: list(ctx('corsAllowOrigins')),
+  emailFrom: ctx('emailFrom'),
+  publicBaseUrl: ctx('publicBaseUrl'),
   dataRemovalPolicy: ctx('destroyData') === 'true' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });

@@ -10,6 +10,8 @@ import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Schedule, ScheduleExpression, ScheduleGroup, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { ConfigurationSet } from 'aws-cdk-lib/aws-ses';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { TouchloopFunction } from './constructs/touchloop-function.ts';
@@ -24,6 +26,10 @@ export interface TouchloopStackProps extends StackProps {
   dataRemovalPolicy?: RemovalPolicy;
   /** Origins allowed to call the marketer API from a browser (forms carry their own lists). */
   corsAllowOrigins?: string[];
+  /** Sender of Touchloop's email, e.g. `News <news@example.com>`; its domain must be a verified SES identity. */
+  emailFrom?: string;
+  /** Base URL of the public endpoints in links (a custom domain); defaults to the API's execute-api URL. */
+  publicBaseUrl?: string;
 }
 
 const attributeType = (key: KeyDef): AttributeType => (key.type === 'N' ? AttributeType.NUMBER : AttributeType.STRING);
@@ -39,6 +45,8 @@ export class TouchloopStack extends Stack {
   readonly functions: Record<string, TouchloopFunction> = {};
   readonly bus: IEventBus;
   readonly api: HttpApi;
+  readonly secret: Secret;
+  readonly emailConfigurationSet: ConfigurationSet;
 
   constructor(scope: Construct, id: string, props: TouchloopStackProps) {
     super(scope, id, props);
@@ -96,6 +104,32 @@ export class TouchloopStack extends Stack {
 
     this.bus = new EventBus(this, 'Bus', { eventBusName: `${prefix}-bus` });
 
+    this.secret = new Secret(this, 'ProjectSecret', {
+      description: 'Touchloop signing secret: confirmation/tracking tokens and keyed address hashes. Do not rotate: suppression hashes depend on it.',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.emailConfigurationSet = new ConfigurationSet(this, 'EmailConfigurationSet', { configurationSetName: `${prefix}-email` });
+    const emailFrom = props.emailFrom ?? 'Touchloop <no-reply@example.com>';
+    const fromDomain = /@([^>\s]+)>?\s*$/.exec(emailFrom)?.[1] ?? '*';
+    const emailIdentityArns = [
+      `arn:${this.partition}:ses:${this.region}:${this.account}:identity/${fromDomain}`,
+      `arn:${this.partition}:ses:${this.region}:${this.account}:identity/${/<?([^<>\s]+@[^<>\s]+)>?\s*$/.exec(emailFrom)?.[1] ?? '*'}`,
+    ];
+
+    this.api = new HttpApi(this, 'Api', {
+      description: 'Touchloop HTTP API: marketer API (/v1, JWT) and public form, tracking and webhook routes',
+      corsPreflight: props.corsAllowOrigins?.length
+        ? {
+            allowOrigins: props.corsAllowOrigins,
+            allowHeaders: ['authorization', 'content-type'],
+            allowMethods: [CorsHttpMethod.ANY],
+            maxAge: Duration.hours(1),
+          }
+        : undefined,
+    });
+    const publicBaseUrl = props.publicBaseUrl ?? this.api.apiEndpoint;
+
     for (const [name, def] of Object.entries(topology.functions)) {
       const fn = new TouchloopFunction(this, `Fn-${name}`, { name, def });
       this.functions[name] = fn;
@@ -110,6 +144,16 @@ export class TouchloopStack extends Stack {
         fn.sendsTo(queue, q);
       }
       if (def.publishesEvents) fn.publishesTo(this.bus);
+      if (def.usesSecret) fn.usesSecret(this.secret);
+      if (def.sendsEmail) {
+        fn.sendsEmail({
+          from: emailFrom,
+          identityArns: emailIdentityArns,
+          configurationSetName: this.emailConfigurationSet.configurationSetName,
+          configurationSetArn: `arn:${this.partition}:ses:${this.region}:${this.account}:configuration-set/${this.emailConfigurationSet.configurationSetName}`,
+        });
+      }
+      if (def.linksToPublicApi) fn.fn.addEnvironment('PUBLIC_BASE_URL', publicBaseUrl);
       if (def.queue) {
         const q = this.queues[def.queue.queue];
         if (!q) throw new Error(`${name} consumes unknown queue ${def.queue.queue}`);
@@ -147,17 +191,6 @@ export class TouchloopStack extends Stack {
       new CfnOutput(this, 'UserPoolClientId', { value: client.userPoolClientId });
     }
 
-    this.api = new HttpApi(this, 'Api', {
-      description: 'Touchloop HTTP API: marketer API (/v1, JWT) and public form, tracking and webhook routes',
-      corsPreflight: props.corsAllowOrigins?.length
-        ? {
-            allowOrigins: props.corsAllowOrigins,
-            allowHeaders: ['authorization', 'content-type'],
-            allowMethods: [CorsHttpMethod.ANY],
-            maxAge: Duration.hours(1),
-          }
-        : undefined,
-    });
     const publicAuthorizer = new HttpNoneAuthorizer();
     for (const [name, def] of Object.entries(topology.functions)) {
       if (!def.http?.length) continue;

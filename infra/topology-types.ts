@@ -78,8 +78,12 @@ export interface FunctionDef<TTable extends string = string, TQueue extends stri
   sendsTo?: TQueue[];
   /** Puts events on the Touchloop bus (env EVENT_BUS_NAME). */
   publishesEvents?: boolean;
-  /** Sends email through SES (env SES_CONFIGURATION_SET, EMAIL_FROM). */
+  /** Reads the project secret that signs tokens and keys address hashes (env TOUCHLOOP_SECRET_ARN). */
+  usesSecret?: boolean;
+  /** Sends email through SES with the project's configuration set (env EMAIL_FROM, SES_CONFIGURATION_SET). */
   sendsEmail?: boolean;
+  /** Builds links to the public API (env PUBLIC_BASE_URL). */
+  linksToPublicApi?: boolean;
 }
 
 export type RuleTarget<TQueue extends string = string, TFunction extends string = string> =

@@ -1,6 +1,9 @@
-import { ContactUpdated } from '../events/contacts.ts';
+import { ConsentChanged, ContactUpdated, LeadCaptured } from '../events/contacts.ts';
 import { patternFor } from '../events/contract.ts';
+import { Sources } from '../events/sources.ts';
 import { defineTopology } from './topology-types.ts';
+
+const contactTables = { contacts: 'readWrite', contactLookups: 'readWrite', consents: 'readWrite', suppressions: 'readWrite', interactions: 'readWrite' } as const;
 
 /**
  * Touchloop's topology: the single declaration that the CDK stack and the local runtime both
@@ -9,12 +12,23 @@ import { defineTopology } from './topology-types.ts';
 export const topology = defineTopology({
   tables: {
     contacts: {
-      description: 'One item per person. Get by id; audience scans read it in parallel segments.',
+      description: 'One item per person (attributes, consent state per channel, scores). Get by id; audience scans read it in parallel segments.',
       partitionKey: { name: 'id', type: 'S' },
     },
     contactLookups: {
       description:
         'Uniqueness items: key "email#<normalised email>" or "phone#<E.164>" → contactId. Written in the same transaction as the contact, conditioned on not existing, so two contacts never hold one address.',
+      partitionKey: { name: 'key', type: 'S' },
+    },
+    consents: {
+      description:
+        'Append-only consent records: partition contactId, sort key "<at>#<channel>#<id>" (chronological). What was agreed, when, where (form, wording version and hash), from which IP and user agent, and the double-opt-in state.',
+      partitionKey: { name: 'contactId', type: 'S' },
+      sortKey: { name: 'sk', type: 'S' },
+    },
+    suppressions: {
+      description:
+        'Suppression list: key "<channel>#<keyed hash of the address>" → one attribute per reason (unsubscribed, bounced, erased…). Holds no address in clear, so it outlives erasure.',
       partitionKey: { name: 'key', type: 'S' },
     },
     interactions: {
@@ -23,28 +37,78 @@ export const topology = defineTopology({
       partitionKey: { name: 'contactId', type: 'S' },
       sortKey: { name: 'sk', type: 'S' },
     },
+    forms: {
+      description: 'Web form definitions by id (fields, consent wording, allowed origins, double opt-in, rate limits).',
+      partitionKey: { name: 'id', type: 'S' },
+    },
+    rateLimits: {
+      description: 'Fixed-window request counters ("<scope>#<window>" → hits), expiring by TTL: limits that hold across Lambda instances.',
+      partitionKey: { name: 'key', type: 'S' },
+      timeToLiveAttribute: 'expiresAt',
+    },
+    idempotency: {
+      description: 'Markers of work done once per source event (lead points awarded, confirmation email sent), expiring by TTL.',
+      partitionKey: { name: 'key', type: 'S' },
+      timeToLiveAttribute: 'expiresAt',
+    },
   },
 
   queues: {
-    interactions: {
-      description: 'Domain events that become entries on contacts\u2019 timelines.',
-      maxReceiveCount: 5,
-    },
+    interactions: { description: 'Domain events that become entries on contacts\u2019 timelines.', maxReceiveCount: 5 },
+    leadScoring: { description: 'Behaviour that earns lead points.', maxReceiveCount: 5 },
+    confirmations: { description: 'Leads whose email consent waits for a double-opt-in confirmation email.', maxReceiveCount: 5 },
   },
 
   functions: {
     'contacts-api': {
-      description: 'Marketer contacts API: upsert, read, timeline.',
+      description: 'Marketer contacts API: upsert, lookup, patch, erasure, export, timeline, import, suppressions.',
       entry: 'functions/contacts-api/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 29,
+      memoryMb: 1024,
+      http: [
+        { method: 'POST', path: '/v1/contacts' },
+        { method: 'GET', path: '/v1/contacts' },
+        { method: 'GET', path: '/v1/contacts/{id}' },
+        { method: 'PATCH', path: '/v1/contacts/{id}' },
+        { method: 'DELETE', path: '/v1/contacts/{id}' },
+        { method: 'GET', path: '/v1/contacts/{id}/export' },
+        { method: 'GET', path: '/v1/contacts/{id}/timeline' },
+        { method: 'POST', path: '/v1/contacts/import' },
+        { method: 'POST', path: '/v1/suppressions' },
+      ],
+      tables: contactTables,
+      publishesEvents: true,
+      usesSecret: true,
+    },
+    'forms-api': {
+      description: 'Marketer forms API: define and read web forms.',
+      entry: 'functions/forms-api/handler.ts',
       handler: 'handler',
       timeoutSeconds: 10,
       http: [
-        { method: 'POST', path: '/v1/contacts' },
-        { method: 'GET', path: '/v1/contacts/{id}' },
-        { method: 'GET', path: '/v1/contacts/{id}/timeline' },
+        { method: 'POST', path: '/v1/forms' },
+        { method: 'GET', path: '/v1/forms' },
+        { method: 'GET', path: '/v1/forms/{id}' },
       ],
-      tables: { contacts: 'readWrite', contactLookups: 'readWrite', interactions: 'read' },
+      tables: { forms: 'readWrite' },
+      linksToPublicApi: true,
+    },
+    'forms-public': {
+      description: 'Public form endpoints: embed HTML, CORS preflight, submissions, double-opt-in confirmation.',
+      entry: 'functions/forms-public/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 10,
+      http: [
+        { method: 'GET', path: '/f/{formId}/embed', public: true },
+        { method: 'OPTIONS', path: '/f/{formId}', public: true },
+        { method: 'POST', path: '/f/{formId}', public: true },
+        { method: 'GET', path: '/f/confirm/{token}', public: true },
+      ],
+      tables: { ...contactTables, forms: 'read', rateLimits: 'readWrite' },
       publishesEvents: true,
+      usesSecret: true,
+      linksToPublicApi: true,
     },
     'interaction-recorder': {
       description: 'Writes domain events onto contacts\u2019 timelines, once each.',
@@ -52,15 +116,47 @@ export const topology = defineTopology({
       handler: 'handler',
       timeoutSeconds: 30,
       queue: { queue: 'interactions', batchSize: 25, maxBatchingWindowSeconds: 1, maxConcurrency: 5 },
-      tables: { interactions: 'write' },
+      tables: { interactions: 'write', contacts: 'read' },
+    },
+    'lead-scorer': {
+      description: 'Adds lead points for behaviour, once per event.',
+      entry: 'functions/lead-scorer/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 30,
+      queue: { queue: 'leadScoring', batchSize: 25, maxBatchingWindowSeconds: 1, maxConcurrency: 5 },
+      tables: { contacts: 'readWrite', idempotency: 'write' },
+    },
+    'confirmation-mailer': {
+      description: 'Sends double-opt-in confirmation emails through SES.',
+      entry: 'functions/confirmation-mailer/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 30,
+      queue: { queue: 'confirmations', batchSize: 10, maxConcurrency: 2 },
+      tables: { contacts: 'read', contactLookups: 'read', consents: 'read', forms: 'read', idempotency: 'readWrite' },
+      usesSecret: true,
+      sendsEmail: true,
+      linksToPublicApi: true,
     },
   },
 
   rules: {
     'contact-activity-to-timeline': {
-      description: 'Contact changes are recorded on the timeline.',
-      pattern: patternFor(ContactUpdated),
+      description: 'Contact changes, form submissions and consent changes are recorded on the timeline.',
+      pattern: patternFor(ContactUpdated, LeadCaptured, ConsentChanged),
       target: { queue: 'interactions' },
+    },
+    'lead-scoring': {
+      description: 'Form submissions and confirmed consent earn lead points.',
+      pattern: {
+        source: [Sources.contacts],
+        $or: [{ 'detail-type': [LeadCaptured.detailType] }, { 'detail-type': [ConsentChanged.detailType], detail: { to: ['confirmed'] } }],
+      },
+      target: { queue: 'leadScoring' },
+    },
+    'double-opt-in-mail': {
+      description: 'Leads that must confirm their email consent get the confirmation email.',
+      pattern: { ...patternFor(LeadCaptured), detail: { confirmationNeeded: [true] } },
+      target: { queue: 'confirmations' },
     },
   },
 });

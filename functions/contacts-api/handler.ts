@@ -1,66 +1,127 @@
 import { z } from 'zod';
-import { ContactUpdated } from '../../events/contacts.ts';
-import { makeEvent } from '../../events/contract.ts';
-import { publishEvents } from '../../shared/aws/event-bus.ts';
-import { requireEnv } from '../../shared/config.ts';
-import { ContactStore } from '../../shared/contacts/contact-store.ts';
-import { InvalidEmailError, normalizeEmail } from '../../shared/contacts/email.ts';
-import { Timeline } from '../../shared/contacts/timeline.ts';
+import { ContactBody, CountryField, EmailField, evidenceToGrants, PatchBody, phoneOrIssue, toContactInput } from '../../shared/contacts/api-schemas.ts';
+import type { ContactInput } from '../../shared/contacts/model.ts';
+import { runImport } from '../../shared/contacts/import.ts';
+import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
 import { NotFoundError } from '../../shared/errors.ts';
-import { httpApi, json, route } from '../../shared/http/api.ts';
+import { httpApi, json, noContent, route, type JwtClaims } from '../../shared/http/api.ts';
+import { publishEvents } from '../../shared/aws/event-bus.ts';
 
-const contacts = new ContactStore({ contacts: requireEnv('TABLE_CONTACTS'), contactLookups: requireEnv('TABLE_CONTACT_LOOKUPS') });
-const timeline = new Timeline(requireEnv('TABLE_INTERACTIONS'));
-const eventBusName = requireEnv('EVENT_BUS_NAME');
+const { store, service, suppressions, timeline, eventBusName } = contactsFromEnv();
 
-const Email = z.string().transform((value, ctx) => {
-  try {
-    return normalizeEmail(value);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: error instanceof InvalidEmailError ? error.message : 'is not a valid email address' });
-    return z.NEVER;
+const IdParams = z.object({ id: z.uuid('must be a contact id') });
+const actorOf = (claims: JwtClaims | undefined): string | undefined => (typeof claims?.sub === 'string' ? claims.sub : undefined);
+
+/** Contact body → store input and consent grants; phone problems become issues at `phone`. */
+const UpsertBody = ContactBody.transform((body, ctx) => {
+  const input: ContactInput = toContactInput(body, ctx);
+  if (!input.email && !input.phone && body.phone === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['email'], message: 'a contact needs an email or a phone' });
   }
+  for (const channel of ['email', 'sms'] as const) {
+    if (body.consent?.[channel] && !(channel === 'email' ? body.email : body.phone)) {
+      ctx.addIssue({ code: 'custom', path: ['consent', channel], message: `needs ${channel === 'email' ? 'an email' : 'a phone'}` });
+    }
+  }
+  return { input, consent: body.consent };
 });
 
-const AttributeName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'must start with a letter and hold only letters, digits and _');
-const Attributes = z.record(AttributeName, z.union([z.string().max(2048), z.number(), z.boolean(), z.null()]));
-
-const UpsertContact = z.strictObject({
-  email: Email,
-  attributes: Attributes.default({}),
+const PatchContact = PatchBody.transform((body, ctx) => {
+  const phone = body.phone === null ? null : body.phone === undefined ? undefined : phoneOrIssue(body.phone, body.country ?? undefined, ctx)?.e164;
+  return { ...body, phone };
 });
 
-const IdParams = z.object({ id: z.string().uuid('must be a contact id') });
+const SuppressionBody = z
+  .strictObject({
+    email: EmailField.optional(),
+    phone: z.string().max(40).optional(),
+    country: CountryField.optional(),
+    channel: z.enum(['email', 'sms']),
+    reason: z.enum(['unsubscribed', 'opted_out', 'manual', 'bounced', 'complained']),
+    note: z.string().max(500).optional(),
+  })
+  .transform((body, ctx) => {
+    const address = body.channel === 'email' ? body.email : phoneOrIssue(body.phone, body.country, ctx)?.e164;
+    if (body.channel === 'email' && !body.email) ctx.addIssue({ code: 'custom', path: ['email'], message: 'is required for the email channel' });
+    if (body.channel === 'sms' && !body.phone) ctx.addIssue({ code: 'custom', path: ['phone'], message: 'is required for the sms channel' });
+    if (body.channel === 'email' && body.phone) ctx.addIssue({ code: 'custom', path: ['phone'], message: 'does not go with the email channel' });
+    if (body.channel === 'sms' && body.email) ctx.addIssue({ code: 'custom', path: ['email'], message: 'does not go with the sms channel' });
+    return { ...body, address: address ?? '' };
+  });
+
+async function contactView(id: string) {
+  const contact = await store.get(id, true);
+  if (!contact) throw new NotFoundError('contact', id);
+  const suppression = await service.suppressionState(contact);
+  const reachable = {
+    email: Boolean(contact.email && contact.consent.email?.status === 'confirmed' && !suppression.email),
+    sms: Boolean(contact.phone && contact.consent.sms?.status === 'confirmed' && !suppression.sms),
+  };
+  const suppressed = {
+    email: suppression.email ? { reasons: Object.keys(suppression.email.reasons), since: suppression.email.updatedAt } : null,
+    sms: suppression.sms ? { reasons: Object.keys(suppression.sms.reasons), since: suppression.sms.updatedAt } : null,
+  };
+  return { contact, suppressed, reachable };
+}
 
 export const handler = httpApi({
   'POST /v1/contacts': route({
-    body: UpsertContact,
-    handle: async ({ body }) => {
-      const result = await contacts.upsertByEmail(body.email, body.attributes);
-      if (result.created || result.changed.length > 0) {
-        await publishEvents(
-          [
-            makeEvent(ContactUpdated, {
-              contactId: result.contact.id,
-              created: result.created,
-              changed: result.changed,
-              origin: 'api',
-              occurredAt: result.contact.updatedAt,
-            }),
-          ],
-          eventBusName,
-        );
+    body: UpsertBody,
+    handle: async ({ body, claims }) => {
+      const grants = evidenceToGrants(body.consent, 'api', actorOf(claims), {});
+      const result = await service.upsert(body.input, 'api', { consents: grants, onIdentityConflict: 'reject' });
+      return json(result.created ? 201 : 200, { ...(await contactView(result.contact.id)), created: result.created, changed: result.changed });
+    },
+  }),
+
+  'GET /v1/contacts': route({
+    query: z
+      .strictObject({
+        email: EmailField.optional(),
+        phone: z.string().max(40).optional(),
+        country: CountryField.optional(),
+        limit: z.coerce.number().int().min(1).max(200).default(50),
+        cursor: z.string().optional(),
+      })
+      .transform((q, ctx) => ({ ...q, phone: q.phone === undefined ? undefined : phoneOrIssue(q.phone, q.country, ctx)?.e164 })),
+    handle: async ({ query }) => {
+      if (query.email || query.phone) {
+        const contact = query.email ? await store.findByEmail(query.email) : await store.findByPhone(query.phone!);
+        return json(200, { items: contact ? [contact] : [] });
       }
-      return json(result.created ? 201 : 200, { contact: result.contact, created: result.created });
+      return json(200, await store.page(query.limit, query.cursor));
     },
   }),
 
   'GET /v1/contacts/{id}': route({
     params: IdParams,
+    handle: async ({ params }) => json(200, await contactView(params.id)),
+  }),
+
+  'PATCH /v1/contacts/{id}': route({
+    params: IdParams,
+    body: PatchContact,
+    handle: async ({ params, body }) => {
+      const result = await service.patch(params.id, body);
+      if (!result) throw new NotFoundError('contact', params.id);
+      return json(200, { ...(await contactView(params.id)), changed: result.changed });
+    },
+  }),
+
+  'DELETE /v1/contacts/{id}': route({
+    params: IdParams,
     handle: async ({ params }) => {
-      const contact = await contacts.get(params.id);
-      if (!contact) throw new NotFoundError('contact', params.id);
-      return json(200, { contact });
+      if (!(await service.erase(params.id))) throw new NotFoundError('contact', params.id);
+      return noContent();
+    },
+  }),
+
+  'GET /v1/contacts/{id}/export': route({
+    params: IdParams,
+    handle: async ({ params }) => {
+      const data = await service.export(params.id);
+      if (!data) throw new NotFoundError('contact', params.id);
+      return json(200, data, { 'content-disposition': `attachment; filename="contact-${params.id}.json"` });
     },
   }),
 
@@ -68,9 +129,27 @@ export const handler = httpApi({
     params: IdParams,
     query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(25), cursor: z.string().optional() }),
     handle: async ({ params, query }) => {
-      if (!(await contacts.get(params.id))) throw new NotFoundError('contact', params.id);
-      const page = await timeline.page(params.id, query.limit, query.cursor);
-      return json(200, page);
+      if (!(await store.get(params.id))) throw new NotFoundError('contact', params.id);
+      return json(200, await timeline.page(params.id, query.limit, query.cursor));
+    },
+  }),
+
+  'POST /v1/contacts/import': route({
+    bodyFormat: 'raw',
+    maxBodyBytes: 10 * 1024 * 1024,
+    handle: async ({ rawBody, headers, claims }) => {
+      const result = await runImport(rawBody, headers['content-type'], { service, store, publish: (events) => publishEvents(events, eventBusName) }, actorOf(claims));
+      return json(200, result);
+    },
+  }),
+
+  'POST /v1/suppressions': route({
+    body: SuppressionBody,
+    handle: async ({ body, claims }) => {
+      const at = new Date().toISOString();
+      await suppressions.add(body.channel, body.address, body.reason, { at, source: `api:${actorOf(claims) ?? 'unknown'}`, ...(body.note ? { note: body.note } : {}) });
+      const current = await suppressions.get(body.channel, body.address);
+      return json(201, { channel: body.channel, reasons: Object.keys(current?.reasons ?? {}), since: current?.updatedAt });
     },
   }),
 });

@@ -1,10 +1,11 @@
-import { ContactUpdated } from '../../events/contacts.ts';
+import { ConsentChanged, ContactUpdated, LeadCaptured } from '../../events/contacts.ts';
 import { requireEnv } from '../../shared/config.ts';
 import { Timeline } from '../../shared/contacts/timeline.ts';
 import { eventQueueConsumer, on } from '../../shared/queue/event-consumer.ts';
 
-const timeline = new Timeline(requireEnv('TABLE_INTERACTIONS'));
+const timeline = new Timeline(requireEnv('TABLE_INTERACTIONS'), requireEnv('TABLE_CONTACTS'));
 
+/** Domain events become entries on the contact's timeline, once each (keyed by the EventBridge event id). */
 export const handler = eventQueueConsumer([
   on(ContactUpdated, async (detail, meta) => {
     await timeline.record({
@@ -13,6 +14,25 @@ export const handler = eventQueueConsumer([
       type: detail.created ? 'contact_created' : 'contact_updated',
       occurredAt: detail.occurredAt,
       data: { origin: detail.origin, changed: detail.changed },
+    });
+  }),
+  on(LeadCaptured, async (detail, meta) => {
+    await timeline.record({
+      contactId: detail.contactId,
+      id: meta.eventId,
+      type: 'form_submitted',
+      occurredAt: detail.occurredAt,
+      data: { formId: detail.formId, consent: detail.consent },
+    });
+  }),
+  on(ConsentChanged, async (detail, meta) => {
+    await timeline.record({
+      contactId: detail.contactId,
+      id: meta.eventId,
+      type: `consent_${detail.to}`,
+      occurredAt: detail.occurredAt,
+      channel: detail.channel,
+      data: { from: detail.from, source: detail.source },
     });
   }),
 ]);

@@ -5,6 +5,8 @@ import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { repoRoot } from '../paths.ts';
@@ -81,6 +83,26 @@ export class TouchloopFunction extends Construct {
   sendsTo(name: string, queue: IQueue): this {
     queue.grantSendMessages(this.fn);
     this.fn.addEnvironment(queueEnvVar(name), queue.queueUrl);
+    return this;
+  }
+
+  /** Grants read on the project secret and sets TOUCHLOOP_SECRET_ARN. */
+  usesSecret(secret: ISecret): this {
+    secret.grantRead(this.fn);
+    this.fn.addEnvironment('TOUCHLOOP_SECRET_ARN', secret.secretArn);
+    return this;
+  }
+
+  /** Allows SES SendEmail from the given identities through the configuration set; sets EMAIL_FROM and SES_CONFIGURATION_SET. */
+  sendsEmail(options: { from: string; identityArns: string[]; configurationSetName: string; configurationSetArn: string }): this {
+    this.fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+        resources: [...options.identityArns, options.configurationSetArn],
+      }),
+    );
+    this.fn.addEnvironment('EMAIL_FROM', options.from);
+    this.fn.addEnvironment('SES_CONFIGURATION_SET', options.configurationSetName);
     return this;
   }
 

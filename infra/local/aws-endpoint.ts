@@ -69,6 +69,7 @@ export class LocalAwsEndpoint {
       bus: LocalEventBus;
       queues: () => LocalQueue[];
       scheduler: LocalScheduler;
+      secrets: Map<string, string>;
     },
   ) {}
 
@@ -101,6 +102,9 @@ export class LocalAwsEndpoint {
       if (typeof target === 'string' && target.startsWith('AmazonSQS.')) {
         return this.reply(res, 'application/x-amz-json-1.0', this.sqs(target.slice('AmazonSQS.'.length), parseJson(raw)));
       }
+      if (typeof target === 'string' && target.startsWith('secretsmanager.')) {
+        return this.reply(res, 'application/x-amz-json-1.1', this.secretsManager(target.slice('secretsmanager.'.length), parseJson(raw)));
+      }
       if (url.pathname === '/schedules' || url.pathname.startsWith('/schedules/')) {
         return this.reply(res, 'application/json', this.schedulerApi(req.method ?? 'GET', url, raw.length ? parseJson(raw) : {}));
       }
@@ -131,6 +135,15 @@ export class LocalAwsEndpoint {
       throw new AwsApiError(400, 'ValidationException', 'Entries must hold 1 to 10 entries');
     }
     return this.deps.bus.putEvents(entries as PutEntry[]);
+  }
+
+  private secretsManager(operation: string, input: JsonObject): unknown {
+    this.count(`SecretsManager.${operation}`);
+    if (operation !== 'GetSecretValue') throw new AwsApiError(400, 'UnknownOperationException', `Secrets Manager ${operation} is not supported locally`);
+    const id = String(input.SecretId ?? '');
+    const value = this.deps.secrets.get(id);
+    if (value === undefined) throw new AwsApiError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    return { ARN: id, Name: id.split(':').pop(), SecretString: value, VersionId: 'local', VersionStages: ['AWSCURRENT'], CreatedDate: 0 };
   }
 
   private queueFor(input: JsonObject): LocalQueue {

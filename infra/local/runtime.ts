@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
@@ -82,6 +83,8 @@ export class LocalRuntime {
   devToken = '';
   auth!: LocalAuth;
   readonly tableNames: Record<string, string> = {};
+  /** Secrets Manager contents served by the local AWS endpoint, by ARN. */
+  readonly secrets = new Map<string, string>();
   private gateway!: LocalHttpGateway;
   private dynamodb: DynamoDbLocal | undefined;
   private dynamodbClient!: DynamoDBClient;
@@ -102,7 +105,7 @@ export class LocalRuntime {
       invoke: (schedule, firedAt) => this.fireSchedule(schedule, firedAt),
       onError: (error, schedule) => this.log(`[scheduler] ${schedule.name}: ${(error as Error).message}`),
     });
-    this.awsEndpoint = new LocalAwsEndpoint({ bus: this.bus, queues: () => this.allQueues(), scheduler: this.scheduler });
+    this.awsEndpoint = new LocalAwsEndpoint({ bus: this.bus, queues: () => this.allQueues(), scheduler: this.scheduler, secrets: this.secrets });
   }
 
   static async start(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
@@ -138,6 +141,9 @@ export class LocalRuntime {
     this.urls.aws = this.awsEndpoint.url;
 
     // 2. Environment the handlers read at cold start: the same variable names the CDK stack sets.
+    // The API port is fixed before handlers load: links they build (PUBLIC_BASE_URL) need it.
+    const apiPort = options.apiPort === 0 ? await freePort() : (options.apiPort ?? 3000);
+    this.urls.api = `http://${host}:${apiPort}`;
     const prefix = options.tablePrefix ?? 'touchloop-';
     for (const name of Object.keys(topology.tables)) this.tableNames[name] = `${prefix}${name}`;
     const env: Record<string, string> = {
@@ -151,7 +157,12 @@ export class LocalRuntime {
       AWS_ENDPOINT_URL_EVENTBRIDGE: this.urls.aws,
       AWS_ENDPOINT_URL_SQS: this.urls.aws,
       AWS_ENDPOINT_URL_SCHEDULER: this.urls.aws,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: this.urls.aws,
+      TOUCHLOOP_SECRET_ARN: PROJECT_SECRET_ARN,
       EVENT_BUS_NAME: BUS_NAME,
+      PUBLIC_BASE_URL: this.urls.api,
+      EMAIL_FROM: 'Touchloop <no-reply@touchloop.local>',
+      SES_CONFIGURATION_SET: 'touchloop-local-email',
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
       POWERTOOLS_DEV: 'true',
       ...options.environment,
@@ -159,6 +170,8 @@ export class LocalRuntime {
     for (const [name, table] of Object.entries(this.tableNames)) env[tableEnvVar(name)] = table;
     delete process.env.AWS_PROFILE;
     delete process.env.AWS_ENDPOINT_URL;
+
+    this.secrets.set(PROJECT_SECRET_ARN, loadOrCreateSecret(options.stateDir));
 
     // 3. Queues, each with its DLQ, as the stack declares them.
     for (const [name, def] of Object.entries(topology.queues)) {
@@ -277,8 +290,7 @@ export class LocalRuntime {
       }
       return false;
     });
-    await this.gateway.start(options.apiPort ?? 3000, host);
-    this.urls.api = this.gateway.url;
+    await this.gateway.start(apiPort, host);
   }
 
   /** Invokes a function asynchronously the way EventBridge/Scheduler do: retries, then the target DLQ. */
@@ -399,6 +411,23 @@ export class LocalRuntime {
     this.dynamodbClient?.destroy();
     await this.dynamodb?.stop();
   }
+}
+
+const PROJECT_SECRET_ARN = `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:touchloop-local-secret`;
+
+/** The project secret: kept in the state directory so tokens and address hashes stay valid across restarts. */
+function loadOrCreateSecret(stateDir: string | undefined): string {
+  const file = stateDir ? path.join(stateDir, 'project-secret') : undefined;
+  if (file && existsSync(file)) {
+    const stored = readFileSync(file, 'utf8').trim();
+    if (stored.length >= 32) return stored;
+  }
+  const secret = randomBytes(48).toString('base64url');
+  if (file) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, secret, { mode: 0o600 });
+  }
+  return secret;
 }
 
 const queueArn = (name: string): string => `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;

@@ -1,5 +1,6 @@
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { documentClient } from '../aws/dynamodb.ts';
 import { BadRequestError } from '../errors.ts';
 
@@ -31,22 +32,89 @@ export interface TimelinePage {
  * occurredAt#id). Writes are conditional on the item not existing, so a redelivered or
  * repeated event never records twice.
  */
+export type RecordOutcome = 'recorded' | 'duplicate' | 'no-contact';
+
 export class Timeline {
   constructor(
     private readonly table: string,
+    private readonly contactsTable: string,
     private readonly db: DynamoDBDocumentClient = documentClient,
   ) {}
 
-  /** Records the interaction; returns false when it was already recorded. */
-  async record(interaction: Omit<Interaction, 'sk' | 'recordedAt'>, now = new Date()): Promise<boolean> {
+  /**
+   * Records the interaction once: a repeated event is a duplicate, and nothing is recorded for
+   * a contact that does not exist (erased while the event was in flight).
+   */
+  async record(interaction: Omit<Interaction, 'sk' | 'recordedAt'>, now = new Date()): Promise<RecordOutcome> {
     const item: Interaction = { ...interaction, sk: interactionSortKey(interaction.occurredAt, interaction.id), recordedAt: now.toISOString() };
     try {
-      await this.db.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(sk)' }));
-      return true;
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(sk)' } },
+            { ConditionCheck: { TableName: this.contactsTable, Key: { id: interaction.contactId }, ConditionExpression: 'attribute_exists(id)' } },
+          ],
+        }),
+      );
+      return 'recorded';
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof TransactionCanceledException) {
+        const [put, contact] = error.CancellationReasons ?? [];
+        if (put?.Code === 'ConditionalCheckFailed') return 'duplicate';
+        if (contact?.Code === 'ConditionalCheckFailed') return 'no-contact';
+      }
       throw error;
     }
+  }
+
+  /** Every interaction of a contact, oldest first (exports, erasure). */
+  async all(contactId: string): Promise<Interaction[]> {
+    const items: Interaction[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({ TableName: this.table, KeyConditionExpression: 'contactId = :c', ExpressionAttributeValues: { ':c': contactId }, ExclusiveStartKey: start }),
+      );
+      items.push(...((page.Items ?? []) as Interaction[]));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  /**
+   * Moves the contact's interactions to an anonymous partition and strips their data: campaign
+   * counts stay right, nothing links them to the person any more.
+   */
+  async anonymise(contactId: string): Promise<number> {
+    const items = await this.all(contactId);
+    const anonymousId = `erased#${randomUUID()}`;
+    for (let i = 0; i < items.length; i += 50) {
+      const chunk = items.slice(i, i + 50);
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: chunk.flatMap((item) => [
+            { Delete: { TableName: this.table, Key: { contactId, sk: item.sk } } },
+            {
+              Put: {
+                TableName: this.table,
+                Item: {
+                  contactId: anonymousId,
+                  sk: item.sk,
+                  id: item.id,
+                  type: item.type,
+                  occurredAt: item.occurredAt,
+                  recordedAt: item.recordedAt,
+                  ...(item.campaignId ? { campaignId: item.campaignId } : {}),
+                  ...(item.sendId ? { sendId: item.sendId } : {}),
+                  ...(item.channel ? { channel: item.channel } : {}),
+                },
+              },
+            },
+          ]),
+        }),
+      );
+    }
+    return items.length;
   }
 
   /** Newest first, `limit` a page, continuing from an opaque cursor. */

@@ -37,7 +37,7 @@ describe('functions', () => {
       const variables = (lambdaFor(name).props.Environment as { Variables: Record<string, unknown> }).Variables;
       // Tokens (table names, queue URLs) become placeholders; what matters is that every variable the module needs is set.
       const saved = { ...process.env };
-      for (const [k, v] of Object.entries(variables)) process.env[k] = typeof v === 'string' ? v : `placeholder-${k}`;
+      for (const [k, v] of Object.entries(variables)) process.env[k] = typeof v === 'string' ? v : k.endsWith('_URL') ? 'https://placeholder.example' : `placeholder-${k}`;
       try {
         const module = (await import(`../../${def.entry}`)) as Record<string, unknown>;
         expect(typeof module[def.handler], `${def.entry} exports ${def.handler}`).toBe('function');

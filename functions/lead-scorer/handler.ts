@@ -1,0 +1,19 @@
+import { ConsentChanged, LeadCaptured } from '../../events/contacts.ts';
+import { requireEnv } from '../../shared/config.ts';
+import { LeadScorer } from '../../shared/contacts/lead-scoring.ts';
+import { IdempotencyMarkers } from '../../shared/idempotency.ts';
+import { eventQueueConsumer, on } from '../../shared/queue/event-consumer.ts';
+
+const scorer = new LeadScorer(requireEnv('TABLE_CONTACTS'), new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY')));
+
+/** Lead points from behaviour (see LEAD_POINTS), once per event. */
+export const handler = eventQueueConsumer([
+  on(LeadCaptured, async (detail, meta) => {
+    await scorer.award(detail.contactId, meta.eventId, 'form_submitted');
+  }),
+  on(ConsentChanged, async (detail, meta) => {
+    if (detail.to !== 'confirmed') return;
+    if (detail.channel === 'email' && detail.from === 'pending') await scorer.award(detail.contactId, meta.eventId, 'email_confirmed');
+    if (detail.channel === 'sms') await scorer.award(detail.contactId, meta.eventId, 'sms_consented');
+  }),
+]);

@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { ConsentGrant } from './contact-store.ts';
+import { InvalidEmailError, normalizeEmail } from './email.ts';
+import type { Channel, ContactInput } from './model.ts';
+import { InvalidPhoneError, normalizePhone } from './phone.ts';
+import { canonicalTimeZone, isValidTimeZone, timeZoneForPhone } from './timezone.ts';
+
+/** zod pieces for contact fields: normalise while validating, with messages for the API caller. */
+export const EmailField = z.string().transform((value, ctx) => {
+  try {
+    return normalizeEmail(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: error instanceof InvalidEmailError ? error.message : 'is not a valid email address' });
+    return z.NEVER;
+  }
+});
+
+export const AttributeName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'must start with a letter and hold only letters, digits and _ (at most 64)');
+export const AttributeValue = z.union([z.string().max(2048), z.number().finite(), z.boolean(), z.null()]);
+export const Attributes = z.record(AttributeName, AttributeValue).refine((a) => Object.keys(a).length <= 100, 'at most 100 attributes');
+export const Tags = z.array(z.string().trim().min(1).max(64)).max(50);
+export const TimeZoneField = z
+  .string()
+  .refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin')
+  .transform((zone) => canonicalTimeZone(zone));
+export const CountryField = z
+  .string()
+  .regex(/^[A-Za-z]{2}$/, 'must be a two-letter country code such as GB')
+  .transform((c) => c.toUpperCase());
+
+const ConsentEvidence = z.strictObject({
+  status: z.enum(['confirmed', 'withdrawn']),
+  /** The version of the wording the person agreed to (required to prove consent). */
+  wordingVersion: z.string().min(1).max(64),
+  wordingText: z.string().min(1).max(2000).optional(),
+  capturedAt: z.iso.datetime({ offset: true }).optional(),
+});
+export type ConsentEvidence = z.infer<typeof ConsentEvidence>;
+
+export const ContactBody = z.strictObject({
+  email: EmailField.optional(),
+  phone: z.string().max(40).optional(),
+  /** Country for numbers written without +country code. */
+  country: CountryField.optional(),
+  attributes: Attributes.default({}),
+  tags: Tags.default([]),
+  timezone: TimeZoneField.optional(),
+  consent: z.strictObject({ email: ConsentEvidence.optional(), sms: ConsentEvidence.optional() }).optional(),
+});
+export type ContactBody = z.output<typeof ContactBody>;
+
+export const PatchBody = z
+  .strictObject({
+    email: EmailField.nullable().optional(),
+    phone: z.string().max(40).nullable().optional(),
+    country: CountryField.nullable().optional(),
+    attributes: Attributes.optional(),
+    tags: Tags.optional(),
+    timezone: TimeZoneField.nullable().optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, 'send at least one field to change');
+
+/** Phone normalisation as a validation step (it needs the row's country). */
+export function phoneOrIssue(phone: string | undefined, country: string | undefined, ctx: z.RefinementCtx, path = 'phone'): ReturnType<typeof normalizePhone> | undefined {
+  if (phone === undefined || phone.trim() === '') return undefined;
+  try {
+    return normalizePhone(phone, country);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', path: [path], message: error instanceof InvalidPhoneError ? error.message : 'is not a valid phone number' });
+    return undefined;
+  }
+}
+
+/** Turns a validated API body into the store's input (phone normalised, time zone inferred from the number). */
+export function toContactInput(body: { email?: string; phone?: string; country?: string; attributes?: ContactInput['attributes']; tags?: string[]; timezone?: string }, ctx: z.RefinementCtx): ContactInput {
+  const phone = phoneOrIssue(body.phone, body.country, ctx);
+  const input: ContactInput = {
+    email: body.email,
+    phone: phone?.e164,
+    country: phone?.country ?? body.country,
+    attributes: body.attributes,
+    tags: body.tags,
+  };
+  if (body.timezone) {
+    input.timezone = body.timezone;
+    input.timezoneSource = 'explicit';
+  } else if (phone) {
+    const inferred = timeZoneForPhone(phone.e164);
+    if (inferred) {
+      input.timezone = inferred.timezone;
+      input.timezoneSource = 'phone';
+    }
+  }
+  return input;
+}
+
+export const wordingHash = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/** Consent evidence supplied by a marketer (API or import) → grants with their proof records. */
+export function evidenceToGrants(
+  consent: Partial<Record<Channel, ConsentEvidence>> | undefined,
+  source: 'api' | 'import',
+  actor: string | undefined,
+  addressHashes: Partial<Record<Channel, string>>,
+): ConsentGrant[] {
+  const grants: ConsentGrant[] = [];
+  for (const channel of ['email', 'sms'] as const) {
+    const evidence = consent?.[channel];
+    if (!evidence) continue;
+    grants.push({
+      channel,
+      status: evidence.status,
+      record: {
+        source,
+        wordingVersion: evidence.wordingVersion,
+        ...(evidence.wordingText ? { wordingHash: wordingHash(evidence.wordingText) } : {}),
+        ...(evidence.capturedAt ? { capturedAt: evidence.capturedAt } : {}),
+        ...(actor ? { actor } : {}),
+        doubleOptIn: 'not_required',
+        addressHash: addressHashes[channel] ?? '',
+      },
+    });
+  }
+  return grants;
+}

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../aws/dynamodb.ts';
+import type { Channel, ConsentStatus } from './model.ts';
+
+/** What happened to consent, as recorded: the proof behind every marketing message. */
+export type ConsentAction = 'granted' | 'confirmed' | 'withdrawn';
+export type DoubleOptInState = 'pending' | 'confirmed' | 'not_required' | 'already_confirmed';
+
+export interface ConsentRecord {
+  contactId: string;
+  /** `<at>#<channel>#<id>`: chronological per contact. */
+  sk: string;
+  id: string;
+  channel: Channel;
+  action: ConsentAction;
+  /** The channel's consent status after this record. */
+  status: ConsentStatus;
+  at: string;
+  /** form, api, import, confirmation, unsubscribe, sms-keyword… */
+  source: string;
+  formId?: string;
+  wordingVersion?: string;
+  /** SHA-256 of the exact wording shown, so the text can be proven later without storing it per record. */
+  wordingHash?: string;
+  ip?: string;
+  userAgent?: string;
+  doubleOptIn?: DoubleOptInState;
+  /** Who recorded it through the API (the marketer's token subject). */
+  actor?: string;
+  /** When the consent was originally captured, for imported evidence. */
+  capturedAt?: string;
+  /** Keyed hash of the address the consent was for (survives erasure). */
+  addressHash: string;
+  erasedAt?: string;
+}
+
+export type NewConsentRecord = Omit<ConsentRecord, 'sk' | 'id'>;
+
+export function buildConsentRecord(input: NewConsentRecord): ConsentRecord {
+  const id = randomUUID();
+  return { ...input, id, sk: `${input.at}#${input.channel}#${id}` };
+}
+
+/** Fields kept when a person is erased: no PII, only that consent existed, when, and for which hashed address. */
+export function anonymisedConsentRecord(record: ConsentRecord, erasedAt: string): ConsentRecord {
+  return {
+    contactId: record.contactId,
+    sk: record.sk,
+    id: record.id,
+    channel: record.channel,
+    action: record.action,
+    status: record.status,
+    at: record.at,
+    source: record.source,
+    addressHash: record.addressHash,
+    erasedAt,
+  };
+}
+
+export class ConsentLog {
+  constructor(
+    private readonly table: string,
+    private readonly db: DynamoDBDocumentClient = documentClient,
+  ) {}
+
+  /** The contact's consent records, oldest first. */
+  async list(contactId: string): Promise<ConsentRecord[]> {
+    const items: ConsentRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'contactId = :c',
+          ExpressionAttributeValues: { ':c': contactId },
+          ExclusiveStartKey: start,
+          ConsistentRead: true,
+        }),
+      );
+      items.push(...((page.Items ?? []) as ConsentRecord[]));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  /** Overwrites each record with its anonymised form (erasure). */
+  async anonymise(contactId: string, erasedAt: string): Promise<number> {
+    const records = await this.list(contactId);
+    for (const record of records) {
+      await this.db.send(new PutCommand({ TableName: this.table, Item: anonymisedConsentRecord(record, erasedAt) }));
+    }
+    return records.length;
+  }
+}

@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { LeadCaptured } from '../../events/contacts.ts';
+import { makeEvent, type OutgoingEvent } from '../../events/contract.ts';
+import { wordingHash } from '../contacts/api-schemas.ts';
+import { ErasedAddressError, type ContactService } from '../contacts/contact-service.ts';
+import type { ConsentGrant } from '../contacts/contact-store.ts';
+import type { ContactInput } from '../contacts/model.ts';
+import { timeZoneForPhone } from '../contacts/timezone.ts';
+import { issuesFromZod, type ValidationIssue } from '../errors.ts';
+import { logger } from '../logger.ts';
+import type { RateLimiter } from '../rate-limit.ts';
+import { CaptchaFailedError } from './captcha.ts';
+import { CAPTCHA_RESPONSE_FIELD, type Form } from './definition.ts';
+import { buildSubmissionSchema } from './submission.ts';
+
+export interface SubmissionMeta {
+  ip: string;
+  userAgent: string;
+}
+
+export type SubmissionOutcome =
+  | { kind: 'accepted'; confirmationRequired: boolean }
+  | { kind: 'invalid'; issues: ValidationIssue[] };
+
+export interface SubmitDeps {
+  contacts: ContactService;
+  rateLimiter: RateLimiter;
+  publish: (events: OutgoingEvent[]) => Promise<void>;
+  /** Verifies a captcha response; only called for forms that ask for one. */
+  verifyCaptcha: (form: Form, token: string | undefined, ip: string) => Promise<void>;
+  /** Keyed hash for rate-limit keys, so raw IPs are not stored. */
+  hash: (purpose: string, value: string) => Promise<string>;
+}
+
+const schemas = new WeakMap<Form, ReturnType<typeof buildSubmissionSchema>>();
+
+/** The honeypot check runs before anything else, on the raw fields: a bot learns nothing and nothing is stored. */
+export function honeypotFilled(form: Form, fields: Record<string, unknown>): boolean {
+  const value = fields[form.honeypotField];
+  return (typeof value === 'string' && value.trim() !== '') || (Array.isArray(value) && value.length > 0) || (value !== undefined && value !== null && typeof value !== 'string');
+}
+
+/**
+ * One public form submission: honeypot, rate limits (per IP and per form, across all Lambda
+ * instances), validation built from the form, optional captcha, then the deduplicated upsert
+ * with one consent record per ticked channel, and the events (lead.captured among them).
+ */
+export async function submitForm(form: Form, fields: Record<string, unknown>, meta: SubmissionMeta, deps: SubmitDeps, now = new Date()): Promise<SubmissionOutcome> {
+  if (honeypotFilled(form, fields)) {
+    logger.info('honeypot filled; submission dropped', { formId: form.id });
+    return { kind: 'accepted', confirmationRequired: form.doubleOptIn };
+  }
+  const ipKey = await deps.hash('rate-limit-ip', meta.ip);
+  await deps.rateLimiter.hit([
+    { key: `form#${form.id}#ip#${ipKey}`, limit: form.rateLimit.perIpPerMinute, windowSeconds: 60 },
+    { key: `form#${form.id}`, limit: form.rateLimit.perFormPerMinute, windowSeconds: 60 },
+  ]);
+
+  let schema = schemas.get(form);
+  if (!schema) {
+    schema = buildSubmissionSchema(form);
+    schemas.set(form, schema);
+  }
+  const parsed = schema.safeParse(fields);
+  if (!parsed.success) return { kind: 'invalid', issues: issuesFromZod(parsed.error.issues) };
+  const submission = parsed.data;
+
+  if (form.captcha) {
+    try {
+      await deps.verifyCaptcha(form, submission.captchaToken, meta.ip);
+    } catch (error) {
+      if (error instanceof CaptchaFailedError) return { kind: 'invalid', issues: [{ path: CAPTCHA_RESPONSE_FIELD[form.captcha.provider], message: error.message }] };
+      throw error;
+    }
+  }
+
+  const at = now.toISOString();
+  const input: ContactInput = {
+    email: submission.email,
+    phone: submission.phone,
+    country: submission.country,
+    attributes: submission.attributes,
+    tags: form.tags ?? [],
+  };
+  if (submission.timezone) {
+    input.timezone = submission.timezone;
+    input.timezoneSource = 'form';
+  } else if (submission.phone) {
+    const inferred = timeZoneForPhone(submission.phone);
+    if (inferred) Object.assign(input, { timezone: inferred.timezone, timezoneSource: 'phone' });
+  }
+
+  const grants: ConsentGrant[] = [];
+  for (const channel of ['email', 'sms'] as const) {
+    const wording = form.consent?.[channel];
+    if (!submission.consent[channel] || !wording) continue;
+    const doubleOptIn = channel === 'email' && form.doubleOptIn;
+    grants.push({
+      channel,
+      status: doubleOptIn ? 'pending' : 'confirmed',
+      record: {
+        at,
+        source: 'form',
+        formId: form.id,
+        wordingVersion: wording.version,
+        wordingHash: wordingHash(wording.text),
+        ip: meta.ip,
+        userAgent: meta.userAgent.slice(0, 512),
+        doubleOptIn: doubleOptIn ? 'pending' : 'not_required',
+      },
+    });
+  }
+
+  const events: OutgoingEvent[] = [];
+  let result;
+  try {
+    result = await deps.contacts.upsert(input, 'form', { consents: grants, onIdentityConflict: 'prefer-email', collectEvents: events, now });
+  } catch (error) {
+    // An erased person's address without new consent: not stored, and the visitor is not told why.
+    if (error instanceof ErasedAddressError) {
+      logger.info('submission for an erased address without consent; not stored', { formId: form.id });
+      return { kind: 'accepted', confirmationRequired: false };
+    }
+    throw error;
+  }
+  if (result.warnings.length) logger.warn('submission partly applied', { formId: form.id, contactId: result.contact.id, warnings: result.warnings });
+
+  const emailRecord = result.consentRecords.find((r) => r.channel === 'email');
+  const confirmationNeeded = Boolean(emailRecord && result.contact.consent.email?.status === 'pending');
+  events.push(
+    makeEvent(LeadCaptured, {
+      contactId: result.contact.id,
+      formId: form.id,
+      submissionId: randomUUID(),
+      created: result.created,
+      consent: Object.fromEntries(grants.map((g) => [g.channel, result.contact.consent[g.channel]?.status])),
+      confirmationNeeded,
+      ...(confirmationNeeded && emailRecord ? { consentRecordId: emailRecord.id } : {}),
+      occurredAt: at,
+    }),
+  );
+  await deps.publish(events);
+  return { kind: 'accepted', confirmationRequired: confirmationNeeded };
+}
