@@ -38,16 +38,37 @@ const ConsentEvidence = z.strictObject({
 });
 export type ConsentEvidence = z.infer<typeof ConsentEvidence>;
 
-export const ContactBody = z.strictObject({
-  email: EmailField.optional(),
-  phone: z.string().max(40).optional(),
-  /** Country for numbers written without +country code. */
-  country: CountryField.optional(),
-  attributes: Attributes.default({}),
-  tags: Tags.default([]),
-  timezone: TimeZoneField.optional(),
-  consent: z.strictObject({ email: ConsentEvidence.optional(), sms: ConsentEvidence.optional() }).optional(),
-});
+/** The phone's problem, if any, read leniently from a possibly invalid body (so it is reported with the other issues). */
+function phoneProblem(body: unknown): string | undefined {
+  const { phone, country } = (body ?? {}) as { phone?: unknown; country?: unknown };
+  if (typeof phone !== 'string' || phone.trim() === '') return undefined;
+  try {
+    normalizePhone(phone, typeof country === 'string' && /^[A-Za-z]{2}$/.test(country) ? country : undefined);
+    return undefined;
+  } catch (error) {
+    return error instanceof InvalidPhoneError ? error.message : 'is not a valid phone number';
+  }
+}
+
+/** Checks the phone even when other fields failed, so every problem is reported at once. */
+export const phoneCheck = {
+  path: ['phone'],
+  when: () => true,
+  error: (issue: { input?: unknown }) => phoneProblem(issue.input) ?? 'is not a valid phone number',
+};
+
+export const ContactBody = z
+  .strictObject({
+    email: EmailField.optional(),
+    phone: z.string().max(40).optional(),
+    /** Country for numbers written without +country code. */
+    country: CountryField.optional(),
+    attributes: Attributes.default({}),
+    tags: Tags.default([]),
+    timezone: TimeZoneField.optional(),
+    consent: z.strictObject({ email: ConsentEvidence.optional(), sms: ConsentEvidence.optional() }).optional(),
+  })
+  .refine((body) => phoneProblem(body) === undefined, phoneCheck);
 export type ContactBody = z.output<typeof ContactBody>;
 
 export const PatchBody = z
@@ -59,6 +80,7 @@ export const PatchBody = z
     tags: Tags.optional(),
     timezone: TimeZoneField.nullable().optional(),
   })
+  .refine((body) => phoneProblem(body) === undefined, phoneCheck)
   .refine((b) => Object.keys(b).length > 0, 'send at least one field to change');
 
 /** Phone normalisation as a validation step (it needs the row's country). */
