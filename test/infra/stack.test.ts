@@ -159,3 +159,46 @@ describe('API authentication', () => {
     });
   });
 });
+
+describe('contacts and lead capture resources', () => {
+  const statementsOf = (name: string) => {
+    const { props } = lambdaFor(name);
+    const roleId = (props.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    return Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && (r.Properties.Roles as Array<{ Ref: string }>).some((role) => role.Ref === roleId))
+      .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[] }> }).Statement)
+      .flatMap((s) => [s.Action].flat());
+  };
+
+  test('rate-limit counters and idempotency markers expire by TTL', () => {
+    for (const name of ['rateLimits', 'idempotency']) {
+      expect(topology.tables[name as keyof typeof topology.tables].timeToLiveAttribute).toBe('expiresAt');
+    }
+    const withTtl = Object.values(resources).filter((r) => r.Type === 'AWS::DynamoDB::Table' && r.Properties.TimeToLiveSpecification);
+    expect(withTtl).toHaveLength(2);
+    for (const table of withTtl) expect(table.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+  });
+
+  test('only functions that declare it read the project secret or send email', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    template.resourceCountIs('AWS::SES::ConfigurationSet', 1);
+    for (const [name, def] of Object.entries(topology.functions)) {
+      const actions = statementsOf(name);
+      expect(actions.includes('secretsmanager:GetSecretValue'), `${name} secret`).toBe(def.usesSecret === true);
+      expect(actions.includes('ses:SendEmail'), `${name} ses`).toBe(def.sendsEmail === true);
+      const env = (lambdaFor(name).props.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect('TOUCHLOOP_SECRET_ARN' in env, `${name} TOUCHLOOP_SECRET_ARN`).toBe(def.usesSecret === true);
+      expect('EMAIL_FROM' in env, `${name} EMAIL_FROM`).toBe(def.sendsEmail === true);
+      expect('PUBLIC_BASE_URL' in env, `${name} PUBLIC_BASE_URL`).toBe(def.linksToPublicApi === true);
+    }
+  });
+
+  test('form, confirmation and embed routes are public; everything under /v1 needs the JWT', () => {
+    const routes = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
+    for (const route of routes) {
+      const key = String(route.Properties.RouteKey);
+      expect(route.Properties.AuthorizationType, key).toBe(key.split(' ')[1]!.startsWith('/v1/') ? 'JWT' : 'NONE');
+    }
+    expect(routes.map((r) => r.Properties.RouteKey)).toEqual(expect.arrayContaining(['POST /f/{formId}', 'OPTIONS /f/{formId}', 'GET /f/{formId}/embed', 'GET /f/confirm/{token}']));
+  });
+});
