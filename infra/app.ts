@@ -11,6 +11,7 @@ import { topology } from './topology.ts';
  *   corsAllowOrigins comma-separated origins allowed to call the marketer API from a browser
  *   emailFrom       sender of Touchloop's email, e.g. "News <news@example.com>" (a verified SES identity)
  *   publicBaseUrl   base URL of public links (custom domain); default: the API's execute-api URL
+ *   captchaSecretArn Secrets Manager ARN of the Turnstile/reCAPTCHA secret key (forms with a captcha)
  */
 const app = new App();
 const ctx = (key: string): string | undefined => {
@@ -26,6 +27,7 @@ new TouchloopStack(app, ctx('stackName') ?? 'Touchloop', {
   corsAllowOrigins: list(ctx('corsAllowOrigins')),
   emailFrom: ctx('emailFrom'),
   publicBaseUrl: ctx('publicBaseUrl'),
+  captchaSecretArn: ctx('captchaSecretArn'),
   dataRemovalPolicy: ctx('destroyData') === 'true' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });

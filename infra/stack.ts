@@ -30,6 +30,8 @@ export interface TouchloopStackProps extends StackProps {
   emailFrom?: string;
   /** Base URL of the public endpoints in links (a custom domain); defaults to the API's execute-api URL. */
   publicBaseUrl?: string;
+  /** Secrets Manager ARN of the Turnstile/reCAPTCHA secret key, for forms that ask for a captcha. */
+  captchaSecretArn?: string;
 }
 
 const attributeType = (key: KeyDef): AttributeType => (key.type === 'N' ? AttributeType.NUMBER : AttributeType.STRING);
@@ -154,6 +156,10 @@ export class TouchloopStack extends Stack {
         });
       }
       if (def.linksToPublicApi) fn.fn.addEnvironment('PUBLIC_BASE_URL', publicBaseUrl);
+      if (def.verifiesCaptcha && props.captchaSecretArn) {
+        Secret.fromSecretCompleteArn(this, `CaptchaSecret-${name}`, props.captchaSecretArn).grantRead(fn.fn);
+        fn.fn.addEnvironment('CAPTCHA_SECRET_ARN', props.captchaSecretArn);
+      }
       if (def.queue) {
         const q = this.queues[def.queue.queue];
         if (!q) throw new Error(`${name} consumes unknown queue ${def.queue.queue}`);

@@ -84,6 +84,8 @@ export interface FunctionDef<TTable extends string = string, TQueue extends stri
   sendsEmail?: boolean;
   /** Builds links to the public API (env PUBLIC_BASE_URL). */
   linksToPublicApi?: boolean;
+  /** Verifies Turnstile/reCAPTCHA responses when a deployment configures a captcha secret (env CAPTCHA_SECRET_ARN). */
+  verifiesCaptcha?: boolean;
 }
 
 export type RuleTarget<TQueue extends string = string, TFunction extends string = string> =

@@ -109,6 +109,7 @@ export const topology = defineTopology({
       publishesEvents: true,
       usesSecret: true,
       linksToPublicApi: true,
+      verifiesCaptcha: true,
     },
     'interaction-recorder': {
       description: 'Writes domain events onto contacts\u2019 timelines, once each.',

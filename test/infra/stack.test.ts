@@ -202,3 +202,14 @@ describe('contacts and lead capture resources', () => {
     expect(routes.map((r) => r.Properties.RouteKey)).toEqual(expect.arrayContaining(['POST /f/{formId}', 'OPTIONS /f/{formId}', 'GET /f/{formId}/embed', 'GET /f/confirm/{token}']));
   });
 });
+
+test('a configured captcha secret is readable only by the function that verifies captchas', () => {
+  const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:captcha-AbCdEf';
+  const { template: withCaptcha } = synthTemplate({ captchaSecretArn: arn });
+  const fns = Object.values(withCaptcha.toJSON().Resources as Record<string, { Type: string; Properties: { Environment?: { Variables?: Record<string, unknown> } } }>).filter(
+    (r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.CAPTCHA_SECRET_ARN,
+  );
+  expect(fns.map((f) => f.Properties.Environment!.Variables!.POWERTOOLS_SERVICE_NAME)).toEqual(
+    Object.entries(topology.functions).filter(([, d]) => d.verifiesCaptcha).map(([n]) => n),
+  );
+});

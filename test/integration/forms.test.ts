@@ -1,14 +1,32 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { documentClient } from '../../shared/aws/dynamodb.ts';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts';
 
 let t: TestRuntime;
+// A stand-in for Cloudflare's siteverify endpoint: only the token "good" with the right secret passes.
+const CAPTCHA_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:captcha';
+const captchaCalls: URLSearchParams[] = [];
+const captchaServer = createServer((req, res) => {
+  let body = '';
+  req.on('data', (c: Buffer) => (body += c.toString()));
+  req.on('end', () => {
+    const params = new URLSearchParams(body);
+    captchaCalls.push(params);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ success: params.get('response') === 'good' && params.get('secret') === 'captcha-secret' }));
+  });
+});
 beforeAll(async () => {
-  t = await startTestRuntime();
+  await new Promise<void>((resolve) => captchaServer.listen(0, '127.0.0.1', resolve));
+  const { port } = captchaServer.address() as AddressInfo;
+  t = await startTestRuntime({ environment: { CAPTCHA_SECRET_ARN, CAPTCHA_VERIFY_URL: `http://127.0.0.1:${port}/siteverify` } });
+  t.runtime.secrets.set(CAPTCHA_SECRET_ARN, 'captcha-secret');
 });
 afterAll(async () => {
   await t?.stop();
+  captchaServer.close();
 });
 
 interface FormBody {
@@ -219,6 +237,22 @@ describe('public submissions', () => {
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toContain('text/html');
     expect(bad.text).toContain('Email');
+  });
+});
+
+describe('captcha', () => {
+  test('a form with a captcha is verified server-side: missing or failing → 400, passing → accepted', async () => {
+    const formId = await createForm({ captcha: { provider: 'turnstile', siteKey: 'site-key' } });
+    const missing = await submit(formId, { email: 'cap@example.com' });
+    expect(missing.status).toBe(400);
+    expect(JSON.stringify(missing.body)).toContain('cf-turnstile-response');
+    const failing = await submit(formId, { email: 'cap@example.com', 'cf-turnstile-response': 'bad' });
+    expect(failing.status).toBe(400);
+    expect((await t.api<{ items: unknown[] }>('GET', '/v1/contacts?email=cap@example.com')).body.items).toHaveLength(0);
+    const passing = await submit(formId, { email: 'cap@example.com', 'cf-turnstile-response': 'good' }, { 'user-agent': 'x' });
+    expect(passing.status).toBe(200);
+    expect(captchaCalls.at(-1)?.get('remoteip')).toBe('127.0.0.1');
+    expect((await t.api<{ items: unknown[] }>('GET', '/v1/contacts?email=cap@example.com')).body.items).toHaveLength(1);
   });
 });
 
