@@ -41,6 +41,20 @@ export const topology = defineTopology({
       description: 'Web form definitions by id (fields, consent wording, allowed origins, double opt-in, rate limits).',
       partitionKey: { name: 'id', type: 'S' },
     },
+    segments: {
+      description: 'Segment definitions, versioned: partition id, sort key version (1, 2, …; a deletion is a tombstone version). Campaigns keep the version they launched with.',
+      partitionKey: { name: 'id', type: 'S' },
+      sortKey: { name: 'version', type: 'N' },
+    },
+    segmentStats: {
+      description: 'Segment-level statistics by segment id (size, reachability, response and conversion rates, revenue per member, mean propensity), with the time they were computed.',
+      partitionKey: { name: 'segmentId', type: 'S' },
+    },
+    campaigns: {
+      description: 'Campaigns by id; index bySegment (segmentId, status) answers "which scheduled or running campaigns use this segment?".',
+      partitionKey: { name: 'id', type: 'S' },
+      indexes: [{ name: 'bySegment', partitionKey: { name: 'segmentId', type: 'S' }, sortKey: { name: 'status', type: 'S' } }],
+    },
     rateLimits: {
       description: 'Fixed-window request counters ("<scope>#<window>" → hits), expiring by TTL: limits that hold across Lambda instances.',
       partitionKey: { name: 'key', type: 'S' },
@@ -111,13 +125,30 @@ export const topology = defineTopology({
       linksToPublicApi: true,
       verifiesCaptcha: true,
     },
+    'segments-api': {
+      description: 'Marketer segments API: versioned rule definitions, previews with forecasts, segment statistics.',
+      entry: 'functions/segments-api/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 29,
+      memoryMb: 1769,
+      http: [
+        { method: 'POST', path: '/v1/segments' },
+        { method: 'GET', path: '/v1/segments' },
+        { method: 'GET', path: '/v1/segments/{id}' },
+        { method: 'PUT', path: '/v1/segments/{id}' },
+        { method: 'DELETE', path: '/v1/segments/{id}' },
+        { method: 'POST', path: '/v1/segments/{id}/preview' },
+        { method: 'POST', path: '/v1/segments/preview' },
+      ],
+      tables: { segments: 'readWrite', segmentStats: 'readWrite', contacts: 'read', campaigns: 'read' },
+    },
     'interaction-recorder': {
       description: 'Writes domain events onto contacts\u2019 timelines, once each.',
       entry: 'functions/interaction-recorder/handler.ts',
       handler: 'handler',
       timeoutSeconds: 30,
       queue: { queue: 'interactions', batchSize: 25, maxBatchingWindowSeconds: 1, maxConcurrency: 5 },
-      tables: { interactions: 'write', contacts: 'read' },
+      tables: { interactions: 'write', contacts: 'readWrite' },
     },
     'lead-scorer': {
       description: 'Adds lead points for behaviour, once per event.',

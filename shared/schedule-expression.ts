@@ -289,7 +289,7 @@ export function formatScheduleExpression(expression: ScheduleExpression): string
 // ---------------------------------------------------------------------------------------------
 // Time zones
 
-interface WallClock {
+export interface WallClock {
   year: number;
   month: number;
   day: number;
@@ -329,7 +329,7 @@ export function assertValidTimeZone(timezone: string): void {
   formatterFor(timezone);
 }
 
-function wallClockOf(instantMs: number, timezone: string): WallClock {
+export function wallClockOf(instantMs: number, timezone: string): WallClock {
   const fields: Record<string, number> = {};
   for (const part of formatterFor(timezone).formatToParts(new Date(instantMs))) {
     if (part.type !== 'literal') fields[part.type] = Number(part.value);
@@ -366,7 +366,7 @@ function offsetMsAt(instantMs: number, timezone: string): number {
  * (fall back), and — when it does not exist (spring forward) — the time moved forward by the
  * length of the gap, read with the offset in force before the transition.
  */
-function instantOfWallClock(w: WallClock, timezone: string): { instantMs: number; kind: 'single' | 'ambiguous' | 'gap' } {
+export function instantOfWallClock(w: WallClock, timezone: string): { instantMs: number; kind: 'single' | 'ambiguous' | 'gap' } {
   const local = wallAsUtcMs(w);
   // Real offsets are within ±14 h, so those a day either side cover any transition near `local`.
   const before = offsetMsAt(local - DAY_MS, timezone);

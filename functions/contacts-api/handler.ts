@@ -147,7 +147,7 @@ export const handler = httpApi({
     body: SuppressionBody,
     handle: async ({ body, claims }) => {
       const at = new Date().toISOString();
-      await suppressions.add(body.channel, body.address, body.reason, { at, source: `api:${actorOf(claims) ?? 'unknown'}`, ...(body.note ? { note: body.note } : {}) });
+      await service.suppress(body.channel, body.address, body.reason, { at, source: `api:${actorOf(claims) ?? 'unknown'}`, ...(body.note ? { note: body.note } : {}) });
       const current = await suppressions.get(body.channel, body.address);
       return json(201, { channel: body.channel, reasons: Object.keys(current?.reasons ?? {}), since: current?.updatedAt });
     },

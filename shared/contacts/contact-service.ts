@@ -5,7 +5,7 @@ import { ConflictError } from '../errors.ts';
 import type { ConsentLog } from './consents.ts';
 import type { ConsentGrant, ContactPatch, ContactStore, UpsertOptions, UpsertResult } from './contact-store.ts';
 import type { Channel, Contact, ContactInput } from './model.ts';
-import { CONSENT_REASONS, type Suppression, type SuppressionStore } from './suppressions.ts';
+import { CONSENT_REASONS, type Suppression, type SuppressionEntry, type SuppressionReason, type SuppressionStore } from './suppressions.ts';
 import type { Timeline } from './timeline.ts';
 
 export type ContactOrigin = 'api' | 'form' | 'import';
@@ -97,12 +97,18 @@ export class ContactService {
     return result;
   }
 
-  /** New consent lifts unsubscribe/opt-out/erasure suppressions on that channel; then the events. */
+  /**
+   * New consent lifts unsubscribe/opt-out/erasure suppressions on that channel; an address the
+   * contact just gained brings its suppression state onto the contact; then the events.
+   */
   async afterWrite(result: UpsertResult, origin: ContactOrigin, grants: ConsentGrant[], collect?: OutgoingEvent[]): Promise<void> {
     const at = result.contact.updatedAt;
     for (const channel of ['email', 'sms'] as const) {
       const address = channel === 'email' ? result.contact.email : result.contact.phone;
-      if (address && grantsConsent(grants, channel)) await this.deps.suppressions.lift(channel, address, CONSENT_REASONS, at);
+      const gained = result.created || result.changed.includes(channel === 'email' ? 'email' : 'phone');
+      if (!address) continue;
+      const lifted = grantsConsent(grants, channel) ? await this.deps.suppressions.lift(channel, address, CONSENT_REASONS, at) : [];
+      if (gained || lifted.length > 0) await this.syncSuppression(result.contact.id, channel, address, result.contact.suppressed?.[channel]);
     }
     const events = this.eventsFor(result, origin);
     if (collect) collect.push(...events);
@@ -137,6 +143,30 @@ export class ContactService {
       );
     }
     return events;
+  }
+
+  /** Suppresses an address and, if a contact holds it, marks the contact. */
+  async suppress(channel: Channel, address: string, reason: SuppressionReason, entry: SuppressionEntry): Promise<void> {
+    await this.deps.suppressions.add(channel, address, reason, entry);
+    const contact = channel === 'email' ? await this.deps.contacts.findByEmail(address) : await this.deps.contacts.findByPhone(address);
+    if (contact) await this.syncSuppression(contact.id, channel, address, contact.suppressed?.[channel]);
+  }
+
+  /** Lifts suppression reasons of an address and updates the contact that holds it. */
+  async unsuppress(channel: Channel, address: string, reasons: readonly SuppressionReason[], at: string): Promise<SuppressionReason[]> {
+    const lifted = await this.deps.suppressions.lift(channel, address, reasons, at);
+    if (lifted.length) {
+      const contact = channel === 'email' ? await this.deps.contacts.findByEmail(address) : await this.deps.contacts.findByPhone(address);
+      if (contact) await this.syncSuppression(contact.id, channel, address, contact.suppressed?.[channel]);
+    }
+    return lifted;
+  }
+
+  private async syncSuppression(contactId: string, channel: Channel, address: string, current: string[] | undefined): Promise<void> {
+    const suppression = await this.deps.suppressions.get(channel, address);
+    const reasons = Object.keys(suppression?.reasons ?? {}).sort();
+    if (JSON.stringify(reasons) === JSON.stringify([...(current ?? [])].sort())) return;
+    await this.deps.contacts.setSuppressed(contactId, channel, reasons);
   }
 
   async suppressionState(contact: Contact): Promise<SuppressionState> {

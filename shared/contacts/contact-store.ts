@@ -5,10 +5,12 @@ import {
   GetCommand,
   ScanCommand,
   TransactWriteCommand,
+  UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { documentClient } from '../aws/dynamodb.ts';
+import { defaultScores } from '../scoring/model.ts';
 import { BadRequestError, ConflictError } from '../errors.ts';
 import { buildConsentRecord, type ConsentRecord, type NewConsentRecord } from './consents.ts';
 import type { Channel, ChannelConsent, Contact, ContactInput, ConsentStatus, TimeZoneSource } from './model.ts';
@@ -88,7 +90,7 @@ function isRace(error: unknown): boolean {
 }
 
 export function newContact(id: string, now: string): Contact {
-  return { id, attributes: {}, tags: [], consent: {}, scores: { lead: 0 }, createdAt: now, updatedAt: now, version: 0 };
+  return { id, attributes: {}, tags: [], consent: {}, scores: defaultScores(), suppressed: {}, activity: {}, createdAt: now, updatedAt: now, version: 0 };
 }
 
 /** Applies an input onto a contact and says what changed (pure). */
@@ -429,6 +431,35 @@ export class ContactStore {
       }
     }
     throw new Error(`Could not change consent of contact ${id} after ${MAX_ATTEMPTS} attempts (contention)`);
+  }
+
+  /** Records the suppression reasons of one channel on the contact (denormalised for segment rules). */
+  async setSuppressed(id: string, channel: Channel, reasons: string[]): Promise<void> {
+    const update = () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.contacts,
+          Key: { id },
+          UpdateExpression: reasons.length ? 'SET suppressed.#c = :r, version = version + :one' : 'REMOVE suppressed.#c SET version = version + :one',
+          ConditionExpression: 'attribute_exists(id)',
+          ExpressionAttributeNames: { '#c': channel },
+          ExpressionAttributeValues: { ':one': 1, ...(reasons.length ? { ':r': reasons } : {}) },
+        }),
+      );
+    try {
+      await update();
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return; // erased meanwhile
+      // Items written before the map existed: create it, then set.
+      if ((error as Error).name === 'ValidationException') {
+        await this.db.send(
+          new UpdateCommand({ TableName: this.tables.contacts, Key: { id }, UpdateExpression: 'SET suppressed = if_not_exists(suppressed, :e)', ExpressionAttributeValues: { ':e': {} } }),
+        );
+        await update();
+        return;
+      }
+      throw error;
+    }
   }
 
   /** Removes the contact and its lookup items (erasure). */

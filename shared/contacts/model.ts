@@ -22,6 +22,8 @@ export interface ChannelConsent {
   confirmedAt?: string;
 }
 
+import type { Scores } from '../scoring/model.ts';
+
 /** How the contact's time zone was learnt, most reliable first. */
 export type TimeZoneSource = 'explicit' | 'form' | 'phone';
 
@@ -36,7 +38,11 @@ export interface Contact {
   timezone?: string;
   timezoneSource?: TimeZoneSource;
   consent: Partial<Record<Channel, ChannelConsent>>;
-  scores: { lead: number };
+  scores: Scores;
+  /** Suppression reasons per channel, denormalised from the suppression list so segment rules need no extra read. */
+  suppressed?: Partial<Record<Channel, string[]>>;
+  /** Behaviour counters by hour (see shared/segments/activity.ts). */
+  activity?: Record<string, number>;
   createdAt: string;
   updatedAt: string;
   /** Optimistic-concurrency counter, incremented on every write. */

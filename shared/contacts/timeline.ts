@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { documentClient } from '../aws/dynamodb.ts';
 import { BadRequestError } from '../errors.ts';
+import { ACTIVITY_ATTRIBUTE, activityKeys } from '../segments/activity.ts';
 
 /** One entry on a contact's timeline: something the person did or that happened to them. */
 export interface Interaction {
@@ -47,23 +48,53 @@ export class Timeline {
    */
   async record(interaction: Omit<Interaction, 'sk' | 'recordedAt'>, now = new Date()): Promise<RecordOutcome> {
     const item: Interaction = { ...interaction, sk: interactionSortKey(interaction.occurredAt, interaction.id), recordedAt: now.toISOString() };
-    try {
-      await this.db.send(
+    // The behaviour counters move in the same transaction as the entry: a duplicate adds nothing.
+    const keys = activityKeys(interaction);
+    const counters = {
+      TableName: this.contactsTable,
+      Key: { id: interaction.contactId },
+      UpdateExpression: `SET version = version + :one ADD ${keys.map((_, i) => `${ACTIVITY_ATTRIBUTE}.#k${i} :one`).join(', ')}`,
+      ConditionExpression: 'attribute_exists(id)',
+      ExpressionAttributeNames: Object.fromEntries(keys.map((k, i) => [`#k${i}`, k])),
+      ExpressionAttributeValues: { ':one': 1 },
+    };
+    const write = () =>
+      this.db.send(
         new TransactWriteCommand({
-          TransactItems: [
-            { Put: { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(sk)' } },
-            { ConditionCheck: { TableName: this.contactsTable, Key: { id: interaction.contactId }, ConditionExpression: 'attribute_exists(id)' } },
-          ],
+          TransactItems: [{ Put: { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(sk)' } }, { Update: counters }],
         }),
       );
+    try {
+      await write();
       return 'recorded';
     } catch (error) {
       if (error instanceof TransactionCanceledException) {
         const [put, contact] = error.CancellationReasons ?? [];
         if (put?.Code === 'ConditionalCheckFailed') return 'duplicate';
         if (contact?.Code === 'ConditionalCheckFailed') return 'no-contact';
+        if (contact?.Code === 'ValidationError' && (await this.ensureActivityMap(interaction.contactId))) {
+          return this.record(interaction, now);
+        }
       }
       throw error;
+    }
+  }
+
+  /** Contacts stored before counters existed have no `activity` map; create it once. */
+  private async ensureActivityMap(contactId: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.contactsTable,
+          Key: { id: contactId },
+          UpdateExpression: `SET ${ACTIVITY_ATTRIBUTE} = :empty`,
+          ConditionExpression: `attribute_exists(id) AND attribute_not_exists(${ACTIVITY_ATTRIBUTE})`,
+          ExpressionAttributeValues: { ':empty': {} },
+        }),
+      );
+      return true;
+    } catch {
+      return false;
     }
   }
 

@@ -1,0 +1,79 @@
+/**
+ * Behaviour counters kept on the contact item (map attribute `activity`), so a segment rule
+ * like "clicked an email in the last 30 days ≥ 1" is answered without reading the timeline.
+ * Each interaction adds 1 under two keys, in the same transaction that records it (so a
+ * repeated event never counts twice, and out-of-order arrival does not matter):
+ *
+ *   "<type>|<channel or ->|<hour>"          e.g. "clicked|email|493021"
+ *   "<type>|c:<campaignId>|<hour>"          when the interaction belongs to a campaign
+ *
+ * <hour> is whole hours since the Unix epoch (UTC), the resolution of behaviour windows.
+ */
+export const ACTIVITY_ATTRIBUTE = 'activity';
+export const NO_CHANNEL = '-';
+/** Counters older than this are ignored by rules and dropped by the nightly compaction. */
+export const ACTIVITY_RETENTION_DAYS = 400;
+
+export const hourOf = (instantMs: number): number => Math.floor(instantMs / 3_600_000);
+
+export function activityKeys(interaction: { type: string; channel?: string; campaignId?: string; occurredAt: string }): string[] {
+  const hour = hourOf(Date.parse(interaction.occurredAt));
+  const keys = [`${interaction.type}|${interaction.channel ?? NO_CHANNEL}|${hour}`];
+  if (interaction.campaignId) keys.push(`${interaction.type}|c:${interaction.campaignId}|${hour}`);
+  return keys;
+}
+
+/** Counts of one behaviour by hour, ascending: a window sums the tail. */
+export interface ActivitySeries {
+  hours: Int32Array;
+  counts: Int32Array;
+}
+
+/**
+ * Series by "<type>|<scope>", where scope is a channel, "*" (any channel) or "c:<campaignId>".
+ * Built once per contact when it is read, not per rule evaluation.
+ */
+export type ActivityIndex = Map<string, ActivitySeries>;
+
+export function indexActivity(stored: Record<string, number> | undefined, nowMs = Date.now()): ActivityIndex {
+  const oldest = hourOf(nowMs) - ACTIVITY_RETENTION_DAYS * 24;
+  const grouped = new Map<string, Map<number, number>>();
+  const add = (series: string, hour: number, count: number) => {
+    let byHour = grouped.get(series);
+    if (!byHour) grouped.set(series, (byHour = new Map()));
+    byHour.set(hour, (byHour.get(hour) ?? 0) + count);
+  };
+  for (const [key, count] of Object.entries(stored ?? {})) {
+    const last = key.lastIndexOf('|');
+    const first = key.indexOf('|');
+    if (first <= 0 || last === first) continue;
+    const hour = Number(key.slice(last + 1));
+    if (!Number.isInteger(hour) || hour < oldest || typeof count !== 'number') continue;
+    const type = key.slice(0, first);
+    const scope = key.slice(first + 1, last);
+    add(`${type}|${scope}`, hour, count);
+    if (!scope.startsWith('c:')) add(`${type}|*`, hour, count);
+  }
+  const index: ActivityIndex = new Map();
+  for (const [series, byHour] of grouped) {
+    const hours = [...byHour.keys()].sort((a, b) => a - b);
+    index.set(series, { hours: Int32Array.from(hours), counts: Int32Array.from(hours.map((h) => byHour.get(h)!)) });
+  }
+  return index;
+}
+
+/** Sum of counts at or after `fromHour` (binary search for the start, then a short tail sum). */
+export function countSince(series: ActivitySeries | undefined, fromHour: number): number {
+  if (!series) return 0;
+  const { hours, counts } = series;
+  let lo = 0;
+  let hi = hours.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (hours[mid]! < fromHour) lo = mid + 1;
+    else hi = mid;
+  }
+  let total = 0;
+  for (let i = lo; i < counts.length; i++) total += counts[i]!;
+  return total;
+}

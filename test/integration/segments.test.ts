@@ -1,0 +1,184 @@
+import { BatchWriteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { documentClient } from '../../shared/aws/dynamodb.ts';
+import { newContact } from '../../shared/contacts/contact-store.ts';
+import type { Contact } from '../../shared/contacts/model.ts';
+import { Timeline } from '../../shared/contacts/timeline.ts';
+import { scoresOf } from '../../shared/scoring/model.ts';
+import { countSince, hourOf, indexActivity } from '../../shared/segments/activity.ts';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts';
+
+let t: TestRuntime;
+beforeAll(async () => {
+  t = await startTestRuntime();
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+const HOUR = 3_600_000;
+
+/** A deterministic dataset written straight into DynamoDB Local, so expected answers can be computed by hand. */
+function seedContacts(now: number): Contact[] {
+  const contacts: Contact[] = [];
+  for (let i = 0; i < 300; i++) {
+    const c = newContact(`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, new Date(now - (i % 60) * 24 * HOUR).toISOString());
+    c.email = `seed${i}@example.com`;
+    if (i % 3 === 0) c.phone = `+1415555${String(1000 + i).padStart(4, '0')}`;
+    c.attributes = { plan: i % 4 === 0 ? 'pro' : 'free', age: 20 + (i % 50) };
+    c.tags = i % 5 === 0 ? ['vip'] : [];
+    c.consent = {
+      ...(i % 2 === 0 ? { email: { status: 'confirmed' as const, updatedAt: c.createdAt, source: 'seed' } } : { email: { status: 'pending' as const, updatedAt: c.createdAt, source: 'seed' } }),
+      ...(c.phone && i % 6 === 0 ? { sms: { status: 'confirmed' as const, updatedAt: c.createdAt, source: 'seed' } } : {}),
+    };
+    c.suppressed = i % 10 === 0 ? { email: ['bounced'] } : {};
+    const p = 0.01 + (i % 7) * 0.02;
+    c.scores = scoresOf({ lead: i % 30, propensity: { email: { alpha: p * 100, beta: (1 - p) * 100, mean: p }, sms: { alpha: 5, beta: 95, mean: 0.05 } } });
+    // Clicked an email i % 4 hours… days ago (0 = none).
+    c.activity = i % 4 === 0 ? {} : { [`clicked|email|${hourOf(now - (i % 4) * 12 * 24 * HOUR)}`]: 1, [`sent|email|${hourOf(now - 40 * 24 * HOUR)}`]: 1 };
+    contacts.push(c);
+  }
+  return contacts;
+}
+
+async function writeContacts(contacts: Contact[]): Promise<void> {
+  for (let i = 0; i < contacts.length; i += 25) {
+    await documentClient.send(
+      new BatchWriteCommand({ RequestItems: { [t.runtime.tableNames.contacts!]: contacts.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }),
+    );
+  }
+}
+
+interface Preview {
+  count: number;
+  reachable: { email: number; sms: number };
+  sample: Array<{ id: string }>;
+  forecast: Record<'email' | 'sms', { expectedResponses: number; low: number; high: number }>;
+}
+
+describe('segments', () => {
+  const now = Date.now();
+  let seeded: Contact[];
+  beforeAll(async () => {
+    seeded = seedContacts(now);
+    await writeContacts(seeded);
+  });
+
+  test('preview counts, reachability and forecast match a direct computation over the seeded data', async () => {
+    const rule = {
+      and: [
+        { field: 'attributes.plan', op: 'eq', value: 'free' },
+        { behaviour: { type: 'clicked', channel: 'email', within: { amount: 30, unit: 'days' }, count: { op: 'gte', value: 1 } } },
+        { score: 'propensity.email', op: 'gte', value: 0.05 },
+      ],
+    };
+    const response = await t.api<Preview>('POST', '/v1/segments/preview', { body: { rule } });
+    expect(response.status, response.text).toBe(200);
+
+    // Independent computation of the same rule.
+    const from = hourOf(now - 30 * 24 * HOUR);
+    const members = seeded.filter(
+      (c) => c.attributes.plan === 'free' && countSince(indexActivity(c.activity).get('clicked|email'), from) >= 1 && c.scores.propensity.email.mean >= 0.05,
+    );
+    const reachableEmail = members.filter((c) => c.email && c.consent.email?.status === 'confirmed' && !c.suppressed?.email?.length);
+    const reachableSms = members.filter((c) => c.phone && c.consent.sms?.status === 'confirmed' && !c.suppressed?.sms?.length);
+    const expected = reachableEmail.reduce((s, c) => s + c.scores.propensity.email.mean, 0);
+    const sd = Math.sqrt(reachableEmail.reduce((s, c) => s + c.scores.propensity.email.mean * (1 - c.scores.propensity.email.mean), 0));
+
+    expect(members.length).toBeGreaterThan(10);
+    expect(response.body.count).toBe(members.length);
+    expect(response.body.reachable).toEqual({ email: reachableEmail.length, sms: reachableSms.length });
+    expect(response.body.sample).toHaveLength(Math.min(20, members.length));
+    expect(response.body.forecast.email.expectedResponses).toBeCloseTo(expected, 1);
+    expect(response.body.forecast.email.low).toBeCloseTo(Math.max(0, expected - 1.96 * sd), 1);
+    expect(response.body.forecast.email.high).toBeCloseTo(expected + 1.96 * sd, 1);
+  });
+
+  test('create, version, preview a saved segment (stores its statistics), reference another segment, reject cycles', async () => {
+    const vip = await t.api<{ segment: { id: string; version: number } }>('POST', '/v1/segments', { body: { name: 'VIPs', rule: { field: 'tags', op: 'contains', value: 'vip' } } });
+    expect(vip.status, vip.text).toBe(201);
+    const vipId = vip.body.segment.id;
+    const proVip = await t.api<{ segment: { id: string } }>('POST', '/v1/segments', {
+      body: { name: 'Pro VIPs', rule: { and: [{ segment: vipId }, { field: 'attributes.plan', op: 'eq', value: 'pro' }] } },
+    });
+    expect(proVip.status, proVip.text).toBe(201);
+
+    const preview = await t.api<Preview & { version: number }>('POST', `/v1/segments/${proVip.body.segment.id}/preview`);
+    expect(preview.body.count).toBe(seeded.filter((c) => c.tags.includes('vip') && c.attributes.plan === 'pro').length);
+    const read = await t.api<{ stats: { size: number; computedAt: string; reachable: { email: number } } }>('GET', `/v1/segments/${proVip.body.segment.id}`);
+    expect(read.body.stats).toMatchObject({ size: preview.body.count, reachable: preview.body.reachable });
+    expect(read.body.stats.computedAt).toMatch(/^\d{4}-/);
+
+    // PUT makes version 2; version 1 stays readable.
+    const v2 = await t.api<{ segment: { version: number } }>('PUT', `/v1/segments/${vipId}`, { body: { name: 'VIPs', rule: { field: 'attributes.age', op: 'gte', value: 60 } } });
+    expect(v2.body.segment.version).toBe(2);
+    const v1 = await t.api<{ segment: { version: number; rule: unknown } }>('GET', `/v1/segments/${vipId}?version=1`);
+    expect(v1.body.segment).toMatchObject({ version: 1, rule: { field: 'tags', op: 'contains', value: 'vip' } });
+    const latest = await t.api<{ segment: { version: number }; versions: Array<{ version: number }> }>('GET', `/v1/segments/${vipId}`);
+    expect(latest.body.versions.map((v) => v.version).sort()).toEqual([1, 2]);
+
+    // VIPs → Pro VIPs would close a cycle (Pro VIPs already references VIPs).
+    const cycle = await t.api<{ error: { issues: Array<{ path: string; message: string }> } }>('PUT', `/v1/segments/${vipId}`, {
+      body: { name: 'VIPs', rule: { segment: proVip.body.segment.id } },
+    });
+    expect(cycle.status).toBe(400);
+    expect(cycle.body.error.issues[0]!.message).toContain('cycle');
+    const unknown = await t.api('POST', '/v1/segments', { body: { name: 'x', rule: { segment: '00000000-0000-4000-8000-00000000ffff' } } });
+    expect(unknown.status).toBe(400);
+  });
+
+  test('invalid rules → 400 with paths', async () => {
+    const response = await t.api<{ error: { issues: Array<{ path: string }> } }>('POST', '/v1/segments', {
+      body: { name: 'bad', rule: { and: [{ field: 'attributes.plan', op: 'resembles', value: 'x' }, { score: 'engagement', op: 'gte' }] }, timezone: 'Nowhere/Land' },
+    });
+    expect(response.status).toBe(400);
+    const paths = response.body.error.issues.map((i) => i.path);
+    expect(paths.some((p) => p.startsWith('rule.and[0]'))).toBe(true);
+    expect(paths.some((p) => p.startsWith('rule.and[1]'))).toBe(true);
+    expect(paths).toContain('timezone');
+  });
+
+  test('a segment used by a scheduled campaign cannot be deleted; otherwise it can', async () => {
+    const seg = await t.api<{ segment: { id: string } }>('POST', '/v1/segments', { body: { name: 'Deletable', rule: { field: 'country', op: 'eq', value: 'GB' } } });
+    const id = seg.body.segment.id;
+    await documentClient.send(new PutCommand({ TableName: t.runtime.tableNames.campaigns, Item: { id: 'c-1', name: 'Spring sale', segmentId: id, status: 'scheduled' } }));
+    const refused = await t.api('DELETE', `/v1/segments/${id}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ error: { code: 'segment_in_use' } });
+    await documentClient.send(new PutCommand({ TableName: t.runtime.tableNames.campaigns, Item: { id: 'c-1', name: 'Spring sale', segmentId: id, status: 'completed' } }));
+    expect((await t.api('DELETE', `/v1/segments/${id}`)).status).toBe(204);
+    expect((await t.api('GET', `/v1/segments/${id}`)).status).toBe(404);
+  });
+});
+
+describe('behaviour counters', () => {
+  test('stay right when interactions arrive out of order or twice', async () => {
+    const contact = newContact('11111111-0000-4000-8000-000000000001', new Date().toISOString());
+    contact.email = 'counters@example.com';
+    await documentClient.send(new PutCommand({ TableName: t.runtime.tableNames.contacts, Item: contact }));
+    const timeline = new Timeline(t.runtime.tableNames.interactions!, t.runtime.tableNames.contacts!);
+    const base = Date.parse('2026-11-20T10:15:00Z');
+    const events = [
+      { id: 'e3', occurredAt: new Date(base + 2 * HOUR).toISOString() },
+      { id: 'e1', occurredAt: new Date(base).toISOString() },
+      { id: 'e2', occurredAt: new Date(base + 30 * 60_000).toISOString() },
+      { id: 'e1', occurredAt: new Date(base).toISOString() }, // duplicate
+    ];
+    const outcomes = [];
+    for (const e of events) outcomes.push(await timeline.record({ contactId: contact.id, id: e.id, type: 'clicked', channel: 'email', campaignId: 'camp-1', occurredAt: e.occurredAt }));
+    expect(outcomes).toEqual(['recorded', 'recorded', 'recorded', 'duplicate']);
+    // Concurrent duplicates of one event still count once.
+    const concurrent = await Promise.all(Array.from({ length: 5 }, () => timeline.record({ contactId: contact.id, id: 'e4', type: 'opened', channel: 'email', occurredAt: new Date(base).toISOString() })));
+    expect(concurrent.filter((o) => o === 'recorded')).toHaveLength(1);
+
+    const stored = (await documentClient.send(new GetCommand({ TableName: t.runtime.tableNames.contacts, Key: { id: contact.id } }))).Item as Contact;
+    const index = indexActivity(stored.activity, base + 3 * HOUR);
+    expect(countSince(index.get('clicked|email'), hourOf(base))).toBe(3);
+    expect(countSince(index.get('clicked|email'), hourOf(base) + 1)).toBe(1);
+    expect(countSince(index.get('clicked|*'), 0)).toBe(3);
+    expect(countSince(index.get('clicked|c:camp-1'), 0)).toBe(3);
+    expect(countSince(index.get('opened|email'), 0)).toBe(1);
+    // No counters for a contact that does not exist (erased while the event was in flight).
+    expect(await timeline.record({ contactId: 'missing', id: 'x', type: 'clicked', occurredAt: new Date(base).toISOString() })).toBe('no-contact');
+  });
+});
