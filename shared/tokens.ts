@@ -22,7 +22,7 @@ async function mac(purpose: string, body: string, secret?: Buffer): Promise<Buff
 
 export async function signToken(purpose: string, payload: Record<string, unknown>, options: TokenOptions = {}, secret?: Buffer): Promise<string> {
   const now = Math.floor((options.now ?? new Date()).getTime() / 1000);
-  const claims = options.expiresInSeconds ? { ...payload, exp: now + options.expiresInSeconds } : payload;
+  const claims = options.expiresInSeconds !== undefined ? { ...payload, exp: now + options.expiresInSeconds } : payload;
   const body = Buffer.from(JSON.stringify(claims), 'utf8').toString('base64url');
   return `${body}.${(await mac(purpose, body, secret)).toString('base64url')}`;
 }
@@ -33,14 +33,17 @@ export async function verifyToken<T extends Record<string, unknown>>(purpose: st
   if (!match) throw new InvalidTokenError('malformed token');
   const [, body, signature] = match as unknown as [string, string, string];
   const expected = await mac(purpose, body, secret);
-  const given = Buffer.from(signature, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new InvalidTokenError('bad signature');
+  // Compare the canonical encodings: base64url's last character carries 2 spare bits, and only one spelling is valid.
+  const given = Buffer.from(signature, 'utf8');
+  const canonical = Buffer.from(expected.toString('base64url'), 'utf8');
+  if (given.length !== canonical.length || !timingSafeEqual(given, canonical)) throw new InvalidTokenError('bad signature');
   let payload: T & { exp?: number };
   try {
     payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as T & { exp?: number };
   } catch {
     throw new InvalidTokenError('malformed payload');
   }
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw new InvalidTokenError('malformed payload');
   if (typeof payload.exp === 'number' && payload.exp * 1000 < now.getTime()) throw new InvalidTokenError('expired');
   return payload;
 }

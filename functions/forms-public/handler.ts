@@ -119,7 +119,7 @@ export const handler = httpApi({
       // A disallowed origin gets no CORS headers: its script cannot even read this answer.
       if (!originAllowed(form, origin, ownOrigin)) return json(403, { error: { code: 'origin_not_allowed', message: 'This origin may not post to this form' } });
       const cors = corsHeaders(origin);
-      const contentType = headers['content-type'] ?? '';
+      const contentType = (headers['content-type'] ?? '').toLowerCase();
       const browser = contentType.startsWith('application/x-www-form-urlencoded');
       if (Buffer.byteLength(rawBody, 'utf8') > MAX_SUBMISSION_BYTES) {
         return errorResult(form, 413, 'payload_too_large', `A submission may be at most ${MAX_SUBMISSION_BYTES / 1024} KB`, [], browser, cors);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
 import type { ConsentGrant } from './contact-store.ts';
 import { InvalidEmailError, normalizeEmail } from './email.ts';
 import type { Channel, ContactInput } from './model.ts';
@@ -17,9 +18,12 @@ export const EmailField = z.string().transform((value, ctx) => {
 });
 
 export const AttributeName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'must start with a letter and hold only letters, digits and _ (at most 64)');
-export const AttributeValue = z.union([z.string().max(2048), z.number().finite(), z.boolean(), z.null()]);
+export const AttributeValue = z.union([z.string().max(2048), z.number().refine(isStorableNumber, NUMBER_RANGE), z.boolean(), z.null()]);
 export const Attributes = z.record(AttributeName, AttributeValue).refine((a) => Object.keys(a).length <= 100, 'at most 100 attributes');
-export const Tags = z.array(z.string().trim().min(1).max(64)).max(50);
+export const Tags = z
+  .array(z.string().trim().min(1).max(64))
+  .max(50)
+  .transform((tags) => [...new Set(tags)]);
 export const TimeZoneField = z
   .string()
   .refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin')

@@ -115,16 +115,16 @@ export function mergeInput(contact: Contact, input: ContactInput): { next: Conta
       changed.push(`attributes.${name}`);
     }
   }
-  const newTags = (input.tags ?? []).filter((t) => !contact.tags.includes(t));
+  const newTags = [...new Set(input.tags ?? [])].filter((t) => !contact.tags.includes(t));
   if (newTags.length) {
     next.tags = [...contact.tags, ...newTags];
     changed.push('tags');
   }
-  if (input.timezone && input.timezone !== contact.timezone) {
+  if (input.timezone) {
     const incoming = TIMEZONE_RANK[input.timezoneSource ?? 'explicit'];
     const current = contact.timezoneSource ? TIMEZONE_RANK[contact.timezoneSource] : 0;
-    // A better-sourced zone replaces a guess; a guess never replaces what the person told us.
-    if (incoming >= current) {
+    // A better-sourced zone replaces a guess (even the same zone: its source improves); a guess never replaces what the person told us.
+    if (input.timezone !== contact.timezone ? incoming >= current : incoming > current) {
       next.timezone = input.timezone;
       next.timezoneSource = input.timezoneSource ?? 'explicit';
       changed.push('timezone');

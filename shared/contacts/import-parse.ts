@@ -3,6 +3,7 @@
  * row and line number and any problems. No normalisation of emails/phones and no I/O; the
  * caller decides what to do with rows that have problems (they must not be imported).
  */
+import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
 import { CsvError, parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
 import { BadRequestError, issuesFromZod, type ValidationIssue } from '../errors.ts';
@@ -127,7 +128,7 @@ const consentSchema = z.strictObject(
 );
 
 const attributeValueSchema = z.union(
-  [z.string().max(MAX_ATTRIBUTE_LENGTH, { error: `must be at most ${MAX_ATTRIBUTE_LENGTH} characters` }), z.number(), z.boolean(), z.null()],
+  [z.string().max(MAX_ATTRIBUTE_LENGTH, { error: `must be at most ${MAX_ATTRIBUTE_LENGTH} characters` }), z.number().refine(isStorableNumber, NUMBER_RANGE), z.boolean(), z.null()],
   { error: 'must be text, a number, true, false or null' },
 );
 

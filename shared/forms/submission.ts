@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { AttributeValue } from '../contacts/model.ts';
 import { InvalidEmailError, normalizeEmail } from '../contacts/email.ts';
 import { InvalidPhoneError, normalizePhone } from '../contacts/phone.ts';
+import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
 import { CAPTCHA_RESPONSE_FIELD, CONSENT_FIELD, TIMEZONE_FIELD, type Form, type FormField } from './definition.ts';
 
 export interface NormalizedSubmission {
@@ -66,12 +67,17 @@ function parseFlag(raw: unknown): Parsed<boolean> {
 }
 
 function parseNumber(raw: unknown): Parsed<number> {
-  if (typeof raw === 'number') return Number.isFinite(raw) ? ok(raw) : fail('must be a number');
-  const text = scalarText(raw, false, 'must be a number');
-  if (!text.ok) return text;
-  if (text.value === undefined) return ok(undefined);
-  const value = Number(text.value);
-  return NUMBER.test(text.value) && Number.isFinite(value) ? ok(value) : fail('must be a number');
+  let value: number;
+  if (typeof raw === 'number') value = raw;
+  else {
+    const text = scalarText(raw, false, 'must be a number');
+    if (!text.ok) return text;
+    if (text.value === undefined) return ok(undefined);
+    if (!NUMBER.test(text.value)) return fail('must be a number');
+    value = Number(text.value);
+  }
+  if (!Number.isFinite(value)) return fail('must be a number');
+  return isStorableNumber(value) ? ok(value) : fail(NUMBER_RANGE);
 }
 
 function parseDate(raw: unknown): Parsed<string> {
@@ -115,7 +121,8 @@ function parseTimezone(raw: unknown): string | undefined {
   }
 }
 
-function honeypotFilled(raw: unknown): boolean {
+/** Whether a honeypot value counts as filled (one rule for the raw pre-check and the schema). */
+export function honeypotFilled(raw: unknown): boolean {
   if (raw === undefined || raw === null || raw === false) return false;
   if (Array.isArray(raw)) return raw.some(honeypotFilled);
   return typeof raw !== 'string' || raw.trim() !== '';

@@ -11,7 +11,7 @@ import { logger } from '../logger.ts';
 import type { RateLimiter } from '../rate-limit.ts';
 import { CaptchaFailedError } from './captcha.ts';
 import { CAPTCHA_RESPONSE_FIELD, type Form } from './definition.ts';
-import { buildSubmissionSchema } from './submission.ts';
+import { buildSubmissionSchema, honeypotFilled } from './submission.ts';
 
 export interface SubmissionMeta {
   ip: string;
@@ -35,9 +35,8 @@ export interface SubmitDeps {
 const schemas = new WeakMap<Form, ReturnType<typeof buildSubmissionSchema>>();
 
 /** The honeypot check runs before anything else, on the raw fields: a bot learns nothing and nothing is stored. */
-export function honeypotFilled(form: Form, fields: Record<string, unknown>): boolean {
-  const value = fields[form.honeypotField];
-  return (typeof value === 'string' && value.trim() !== '') || (Array.isArray(value) && value.length > 0) || (value !== undefined && value !== null && typeof value !== 'string');
+export function honeypotIn(form: Form, fields: Record<string, unknown>): boolean {
+  return honeypotFilled(fields[form.honeypotField]);
 }
 
 /**
@@ -46,7 +45,7 @@ export function honeypotFilled(form: Form, fields: Record<string, unknown>): boo
  * with one consent record per ticked channel, and the events (lead.captured among them).
  */
 export async function submitForm(form: Form, fields: Record<string, unknown>, meta: SubmissionMeta, deps: SubmitDeps, now = new Date()): Promise<SubmissionOutcome> {
-  if (honeypotFilled(form, fields)) {
+  if (honeypotIn(form, fields)) {
     logger.info('honeypot filled; submission dropped', { formId: form.id });
     return { kind: 'accepted', confirmationRequired: form.doubleOptIn };
   }

@@ -1,7 +1,8 @@
 /**
  * The segment rule language: a JSON rule a marketer writes, validated by `Rule` (zod, with
  * JSON paths such as `rule.and[1].value`) and compiled once by `compileRule` into a predicate
- * over `EvalContact` that does no I/O and no allocation per contact.
+ * over `EvalContact` that does no I/O and allocates nothing per contact (date strings not in
+ * `toISOString()` or YYYY-MM-DD form excepted: those are parsed).
  *
  * Grammar (every object is strict: an unknown key is an error at that key):
  *
@@ -24,6 +25,10 @@
  *                    "within"?: { "amount": 30, "unit": "days" }, "count"?: { "op": "gte", "value": 1 } } }
  *   { "score": S, "op": gt|gte|lt|lte|eq|neq, "value": n } | { "score": S, "op": "between", "values": [lo, hi] }
  *   { "segment": "<segmentId>" }
+ *
+ *   D: "YYYY-MM-DD" or an ISO 8601 instant with an offset ("2026-01-31T09:00:00Z", "…+02:00").
+ *   S: engagement lead propensity.email propensity.sms value.monetary value.frequency
+ *      value.recency value.expectedValue bestHour.
  *
  * Semantics:
  * - Missing: a field is missing when it is absent, null or "" (tags: no tags). Like SQL, a

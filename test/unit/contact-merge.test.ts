@@ -113,7 +113,7 @@ describe('mergeInput', () => {
       expect(changed).toEqual(['timezone']);
     });
 
-    test('(property) a zone is replaced exactly when the incoming source ranks at least as high', () => {
+    test('(property) a different zone is taken when its source ranks at least as high; the same zone only upgrades its source', () => {
       const zone = fc.constantFrom('Europe/London', 'Europe/Berlin', 'America/New_York');
       const source = fc.constantFrom(...sources);
       fc.assert(
@@ -124,8 +124,8 @@ describe('mergeInput', () => {
           const { next, changed } = mergeInput(before, { timezone: incomingZone, timezoneSource: incomingSource });
           // Assess
           const differs = incomingZone !== current?.[0];
-          const wins = !current || rank(incomingSource) >= rank(current[1]);
-          if (differs && wins) {
+          const wins = !current || (differs ? rank(incomingSource) >= rank(current[1]) : rank(incomingSource) > rank(current[1]));
+          if (wins) {
             expect(next).toMatchObject({ timezone: incomingZone, timezoneSource: incomingSource });
             expect(changed).toEqual(['timezone']);
           } else {

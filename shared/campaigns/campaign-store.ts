@@ -1,0 +1,261 @@
+import { randomUUID } from 'node:crypto';
+import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { documentClient } from '../aws/dynamodb.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
+import { emptyCounters, type Campaign, type CampaignInput, type CampaignStatus } from './model.ts';
+
+/** Which lifecycle action may start from which status. */
+export const TRANSITIONS: Record<'launch' | 'pause' | 'resume' | 'cancel', { from: CampaignStatus[]; to: CampaignStatus }> = {
+  launch: { from: ['draft'], to: 'scheduled' },
+  pause: { from: ['running'], to: 'paused' },
+  resume: { from: ['paused'], to: 'running' },
+  cancel: { from: ['draft', 'scheduled', 'running', 'paused'], to: 'cancelled' },
+};
+
+export class InvalidTransitionError extends ConflictError {
+  override name = 'InvalidTransitionError';
+  constructor(action: string, status: CampaignStatus) {
+    super(`cannot ${action} a campaign that is ${status}`, 'invalid_transition');
+  }
+}
+
+export interface CounterDeltas {
+  targeted?: number;
+  queued?: number;
+  sent?: number;
+  holdout?: number;
+  deferred?: number;
+  failed?: number;
+  cancelled?: number;
+  suppressed?: Record<string, number>;
+  spent?: number;
+  /** Forecast accumulators per channel: sum of propensities and of their variances. */
+  forecast?: Partial<Record<'email' | 'sms', { sum: number; variance: number; count: number }>>;
+}
+
+/**
+ * Campaigns and their lifecycle. Every status change is a conditional update on the current
+ * status, so two racing requests cannot both launch or both cancel; counters move with atomic
+ * ADDs aggregated per page or per message batch (never one write per recipient on this item).
+ */
+export class CampaignStore {
+  constructor(
+    private readonly table: string,
+    private readonly db: DynamoDBDocumentClient = documentClient,
+  ) {}
+
+  async create(input: CampaignInput, actor?: string, now = new Date()): Promise<Campaign> {
+    const at = now.toISOString();
+    const campaign: Campaign = {
+      ...input,
+      id: randomUUID(),
+      status: 'draft',
+      createdAt: at,
+      updatedAt: at,
+      version: 1,
+      counters: emptyCounters(),
+      spent: 0,
+      ...(actor ? { createdBy: actor } : {}),
+    };
+    await this.db.send(new PutCommand({ TableName: this.table, Item: campaign, ConditionExpression: 'attribute_not_exists(id)' }));
+    return campaign;
+  }
+
+  async get(id: string, consistent = true): Promise<Campaign | undefined> {
+    const result = await this.db.send(new GetCommand({ TableName: this.table, Key: { id }, ConsistentRead: consistent }));
+    return result.Item as Campaign | undefined;
+  }
+
+  async getOr404(id: string): Promise<Campaign> {
+    const campaign = await this.get(id);
+    if (!campaign) throw new NotFoundError('campaign', id);
+    return campaign;
+  }
+
+  async list(): Promise<Campaign[]> {
+    const items: Campaign[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(new ScanCommand({ TableName: this.table, ExclusiveStartKey: start }));
+      items.push(...((page.Items ?? []) as Campaign[]));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  /** Replaces a draft's definition; anything but a draft → 409. */
+  async updateDraft(id: string, input: CampaignInput, now = new Date()): Promise<Campaign> {
+    const current = await this.getOr404(id);
+    if (current.status !== 'draft') throw new ConflictError(`only a draft can be edited; this campaign is ${current.status}`, 'invalid_transition');
+    const next: Campaign = { ...current, ...input, updatedAt: now.toISOString(), version: current.version + 1 };
+    try {
+      await this.db.send(
+        new PutCommand({ TableName: this.table, Item: next, ConditionExpression: '#s = :draft AND version = :v', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':draft': 'draft', ':v': current.version } }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new ConflictError('the campaign changed meanwhile; read it again', 'concurrent_update');
+      throw error;
+    }
+    return next;
+  }
+
+  /** Moves the status if it is one of `from`, setting `fields` with it; otherwise 409 naming the current status. */
+  async transition(id: string, action: string, from: CampaignStatus[], to: CampaignStatus, fields: Record<string, unknown> = {}, now = new Date()): Promise<Campaign> {
+    const names: Record<string, string> = { '#s': 'status' };
+    const values: Record<string, unknown> = { ':to': to, ':at': now.toISOString(), ':one': 1 };
+    from.forEach((s, i) => (values[`:f${i}`] = s));
+    const sets = ['#s = :to', 'updatedAt = :at', 'version = version + :one'];
+    Object.entries(fields).forEach(([key, value], i) => {
+      names[`#x${i}`] = key;
+      values[`:x${i}`] = value;
+      sets.push(`#x${i} = :x${i}`);
+    });
+    try {
+      const result = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: `attribute_exists(id) AND #s IN (${from.map((_, i) => `:f${i}`).join(', ')})`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return result.Attributes as Campaign;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        const current = await this.get(id);
+        if (!current) throw new NotFoundError('campaign', id);
+        throw new InvalidTransitionError(action, current.status);
+      }
+      throw error;
+    }
+  }
+
+  /** Adds counter deltas in one update (zero deltas are skipped). */
+  async addCounters(id: string, deltas: CounterDeltas): Promise<Campaign | undefined> {
+    const names: Record<string, string> = {};
+    const values: Record<string, number> = {};
+    const adds: string[] = [];
+    let n = 0;
+    const add = (path: string[], value: number | undefined) => {
+      if (!value) return;
+      const parts = path.map((p) => {
+        const key = `#p${n++}`;
+        names[key] = p;
+        return key;
+      });
+      values[`:v${n}`] = value;
+      adds.push(`${parts.join('.')} :v${n}`);
+    };
+    for (const key of ['targeted', 'queued', 'sent', 'holdout', 'deferred', 'failed', 'cancelled'] as const) add(['counters', key], deltas[key]);
+    add(['spent'], deltas.spent);
+    if (adds.length === 0 && !deltas.suppressed && !deltas.forecast) return undefined;
+    // Nested counters created on first use: maps for suppression reasons and forecast sums exist from creation.
+    for (const [reason, count] of Object.entries(deltas.suppressed ?? {})) add(['counters', 'suppressed', reason], count);
+    for (const [channel, f] of Object.entries(deltas.forecast ?? {})) {
+      add(['forecastSums', `${channel}_sum`], f.sum);
+      add(['forecastSums', `${channel}_variance`], f.variance);
+      add(['forecastSums', `${channel}_count`], f.count);
+    }
+    if (adds.length === 0) return undefined;
+    const result = await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { id },
+        UpdateExpression: `ADD ${adds.join(', ')}`,
+        ConditionExpression: 'attribute_exists(id)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return result.Attributes as Campaign;
+  }
+
+  /** Starts a run: scheduled → running with its run id, segment version and fan-out size; a repeated start of the same run is a no-op. */
+  async startRun(id: string, runId: string, fields: { segmentVersion: number; fanoutTotal: number }, now = new Date()): Promise<Campaign | undefined> {
+    try {
+      const result = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id },
+          UpdateExpression: 'SET #s = :running, runId = :run, segmentVersion = :sv, fanout = :fanout, launchedAt = if_not_exists(launchedAt, :at), updatedAt = :at, forecastSums = if_not_exists(forecastSums, :empty), version = version + :one',
+          ConditionExpression: '#s = :scheduled AND (attribute_not_exists(runId) OR runId <> :run)',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: {
+            ':running': 'running',
+            ':scheduled': 'scheduled',
+            ':run': runId,
+            ':sv': fields.segmentVersion,
+            ':fanout': { total: fields.fanoutTotal, done: 0 },
+            ':at': now.toISOString(),
+            ':empty': {},
+            ':one': 1,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return result.Attributes as Campaign;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  /** One scan segment of the run finished. */
+  async segmentDone(id: string, runId: string): Promise<Campaign | undefined> {
+    try {
+      const result = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id },
+          UpdateExpression: 'ADD fanout.done :one',
+          ConditionExpression: 'runId = :run',
+          ExpressionAttributeValues: { ':one': 1, ':run': runId },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return result.Attributes as Campaign;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Finishes the run when the audience is fully scanned and nothing is queued or deferred:
+   * one-time campaigns complete, recurring ones wait for their next firing.
+   */
+  async completeIfDone(id: string, runId: string, recurring: boolean, now = new Date()): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id },
+          UpdateExpression: 'SET #s = :to, completedAt = :at, updatedAt = :at, version = version + :one',
+          ConditionExpression: '#s = :running AND runId = :run AND fanout.done >= fanout.#t AND counters.queued <= :zero AND counters.deferred <= :zero',
+          ExpressionAttributeNames: { '#s': 'status', '#t': 'total' },
+          ExpressionAttributeValues: { ':to': recurring ? 'scheduled' : 'completed', ':running': 'running', ':run': runId, ':at': now.toISOString(), ':zero': 0, ':one': 1 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async setSchedule(id: string, scheduleName: string | null): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { id },
+        UpdateExpression: scheduleName ? 'SET scheduleName = :n' : 'REMOVE scheduleName',
+        ...(scheduleName ? { ExpressionAttributeValues: { ':n': scheduleName } } : {}),
+      }),
+    );
+  }
+}

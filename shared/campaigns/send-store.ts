@@ -1,0 +1,162 @@
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { documentClient } from '../aws/dynamodb.ts';
+import type { Channel } from './model.ts';
+
+export type SendStatus = 'holdout' | 'queued' | 'deferred' | 'sending' | 'sent' | 'failed' | 'skipped' | 'paused' | 'cancelled';
+
+/**
+ * One contact in one run of a campaign: partition "<campaignId>#<runId>", sort key contactId.
+ * Keyed by contact (not contact + channel) so a re-run of a launch can never message a person
+ * twice, even if their best channel changed in between; the channel is an attribute.
+ */
+export interface SendRecord {
+  pk: string;
+  sk: string;
+  sendId: string;
+  campaignId: string;
+  runId: string;
+  contactId: string;
+  channel?: Channel;
+  variant?: string;
+  status: SendStatus;
+  /** Why it was skipped or failed. */
+  reason?: string;
+  createdAt: string;
+  /** Deferred until (quiet hours, local-time schedules); indexed through dueShard while deferred. */
+  dueAt?: string;
+  dueShard?: string;
+  leaseUntil?: string;
+  attempts: number;
+  sentAt?: string;
+  providerMessageId?: string;
+  cost?: number;
+  error?: string;
+  /** The contact's response propensity on the channel at launch (the forecast is their sum). */
+  propensity?: number;
+}
+
+export const sendPk = (campaignId: string, runId: string): string => `${campaignId}#${runId}`;
+export const sendIdOf = (campaignId: string, runId: string, contactId: string): string => `${campaignId}:${runId}:${contactId}`;
+export function parseSendId(sendId: string): { campaignId: string; runId: string; contactId: string } | undefined {
+  const parts = sendId.split(':');
+  if (parts.length !== 3 || parts.some((p) => !p)) return undefined;
+  return { campaignId: parts[0]!, runId: parts[1]!, contactId: parts[2]! };
+}
+
+/** Deferred sends are spread over shards of a sparse index so the dispatcher never reads one hot partition. */
+export const DUE_SHARDS = 16;
+export const dueShardOf = (contactId: string): string => `due#${[...contactId].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % DUE_SHARDS}`;
+
+export type ClaimOutcome = { claimed: true; record: SendRecord } | { claimed: false; record: SendRecord | undefined };
+
+export class SendStore {
+  constructor(
+    private readonly table: string,
+    private readonly db: DynamoDBDocumentClient = documentClient,
+  ) {}
+
+  /** The launch's idempotent write: a second put for the same campaign run and contact is refused. */
+  async create(record: SendRecord): Promise<boolean> {
+    try {
+      await this.db.send(new PutCommand({ TableName: this.table, Item: record, ConditionExpression: 'attribute_not_exists(pk)' }));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async get(campaignId: string, runId: string, contactId: string): Promise<SendRecord | undefined> {
+    const result = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: sendPk(campaignId, runId), sk: contactId }, ConsistentRead: true }));
+    return result.Item as SendRecord | undefined;
+  }
+
+  /** queued → sending with a lease: only one worker can hold a send at a time. */
+  async claim(campaignId: string, runId: string, contactId: string, leaseSeconds: number, now = new Date()): Promise<ClaimOutcome> {
+    try {
+      const result = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: sendPk(campaignId, runId), sk: contactId },
+          UpdateExpression: 'SET #s = :sending, leaseUntil = :lease ADD attempts :one',
+          ConditionExpression: '#s = :queued',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':sending': 'sending', ':queued': 'queued', ':lease': new Date(now.getTime() + leaseSeconds * 1000).toISOString(), ':one': 1 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { claimed: true, record: result.Attributes as SendRecord };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return { claimed: false, record: await this.get(campaignId, runId, contactId) };
+      throw error;
+    }
+  }
+
+  /** Moves a send from one status to another (conditional on the current one), setting fields with it. */
+  async move(record: Pick<SendRecord, 'campaignId' | 'runId' | 'contactId'>, from: SendStatus | SendStatus[], to: SendStatus, fields: Record<string, unknown> = {}, remove: string[] = []): Promise<boolean> {
+    const froms = [from].flat();
+    const names: Record<string, string> = { '#s': 'status' };
+    const values: Record<string, unknown> = { ':to': to };
+    froms.forEach((f, i) => (values[`:f${i}`] = f));
+    const sets = ['#s = :to'];
+    Object.entries(fields).forEach(([key, value], i) => {
+      names[`#x${i}`] = key;
+      values[`:x${i}`] = value;
+      sets.push(`#x${i} = :x${i}`);
+    });
+    const removes = remove.map((key, i) => {
+      names[`#r${i}`] = key;
+      return `#r${i}`;
+    });
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: sendPk(record.campaignId, record.runId), sk: record.contactId },
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: `#s IN (${froms.map((_, i) => `:f${i}`).join(', ')})`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Deferred sends due by `until`, one shard at a time (sparse index byDue). */
+  async due(shard: string, until: Date, limit: number): Promise<SendRecord[]> {
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'byDue',
+        KeyConditionExpression: 'dueShard = :shard AND dueAt <= :until',
+        ExpressionAttributeValues: { ':shard': shard, ':until': until.toISOString() },
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []) as SendRecord[];
+  }
+
+  /** Every send of a run with a given status (resume after pause). */
+  async *withStatus(campaignId: string, runId: string, status: SendStatus): AsyncGenerator<SendRecord[]> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          FilterExpression: '#s = :status',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':pk': sendPk(campaignId, runId), ':status': status },
+          ExclusiveStartKey: start,
+        }),
+      );
+      yield (page.Items ?? []) as SendRecord[];
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+}
