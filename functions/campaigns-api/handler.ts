@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LaunchMessage } from '../../events/campaigns.ts';
+import type { LaunchMessage } from '../../events/campaigns.ts';
 import { sendToQueue } from '../../shared/aws/queue.ts';
 import { TRANSITIONS } from '../../shared/campaigns/campaign-store.ts';
 import { forecastOf } from '../../shared/campaigns/forecast.ts';
