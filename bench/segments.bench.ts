@@ -153,7 +153,7 @@ const RULES: { name: string; target: number; rule: RuleNode; timezone: string }[
     timezone: 'Europe/London',
   },
   {
-    name: '(3) clicked email ≥ 1 in 30 days and propensity.email ≥ 0.05',
+    name: '(3) clicked email in 30 days and propensity.email ≥ 0.05',
     target: 500_000,
     rule: {
       and: [

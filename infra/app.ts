@@ -12,6 +12,10 @@ import { topology } from './topology.ts';
  *   emailFrom       sender of Touchloop's email, e.g. "News <news@example.com>" (a verified SES identity)
  *   publicBaseUrl   base URL of public links (custom domain); default: the API's execute-api URL
  *   captchaSecretArn Secrets Manager ARN of the Turnstile/reCAPTCHA secret key (forms with a captcha)
+ *   senderPostalAddress postal address added to marketing email that lacks one (CAN-SPAM)
+ *   smsProvider     aws (End User Messaging SMS, default) or twilio
+ *   smsOriginationIdentity, smsConfigurationSet   for aws
+ *   twilioSecretArn, twilioStatusCallbackUrl      for twilio (secret JSON: accountSid, authToken, from)
  */
 const app = new App();
 const ctx = (key: string): string | undefined => {
@@ -28,6 +32,11 @@ new TouchloopStack(app, ctx('stackName') ?? 'Touchloop', {
   emailFrom: ctx('emailFrom'),
   publicBaseUrl: ctx('publicBaseUrl'),
   captchaSecretArn: ctx('captchaSecretArn'),
+  senderPostalAddress: ctx('senderPostalAddress'),
+  sms:
+    ctx('smsProvider') === 'twilio'
+      ? { provider: 'twilio', secretArn: ctx('twilioSecretArn') ?? '', statusCallbackUrl: ctx('twilioStatusCallbackUrl') }
+      : { provider: 'aws', originationIdentity: ctx('smsOriginationIdentity'), configurationSet: ctx('smsConfigurationSet') },
   dataRemovalPolicy: ctx('destroyData') === 'true' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });

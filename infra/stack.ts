@@ -11,11 +11,12 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Schedule, ScheduleExpression, ScheduleGroup, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import { ConfigurationSet } from 'aws-cdk-lib/aws-ses';
+import { CfnConfigurationSetEventDestination, ConfigurationSet } from 'aws-cdk-lib/aws-ses';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { TouchloopFunction } from './constructs/touchloop-function.ts';
-import { queueVisibilityTimeoutSeconds, type KeyDef, type Topology } from './topology-types.ts';
+import { queueEnvVar, queueVisibilityTimeoutSeconds, type KeyDef, type Topology } from './topology-types.ts';
 
 export interface TouchloopStackProps extends StackProps {
   topology: Topology;
@@ -32,6 +33,10 @@ export interface TouchloopStackProps extends StackProps {
   publicBaseUrl?: string;
   /** Secrets Manager ARN of the Turnstile/reCAPTCHA secret key, for forms that ask for a captcha. */
   captchaSecretArn?: string;
+  /** The sender's postal address, added to marketing email that lacks it. */
+  senderPostalAddress?: string;
+  /** SMS provider: End User Messaging SMS (default) or Twilio. */
+  sms?: { provider: 'aws'; originationIdentity?: string; configurationSet?: string } | { provider: 'twilio'; secretArn: string; statusCallbackUrl?: string };
 }
 
 const attributeType = (key: KeyDef): AttributeType => (key.type === 'N' ? AttributeType.NUMBER : AttributeType.STRING);
@@ -112,6 +117,16 @@ export class TouchloopStack extends Stack {
       removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
     this.emailConfigurationSet = new ConfigurationSet(this, 'EmailConfigurationSet', { configurationSetName: `${prefix}-email` });
+    // Every SES event of Touchloop's email goes to the account's default bus, where the responses rules pick it up.
+    new CfnConfigurationSetEventDestination(this, 'EmailEventsToEventBridge', {
+      configurationSetName: this.emailConfigurationSet.configurationSetName,
+      eventDestination: {
+        name: 'touchloop-eventbridge',
+        enabled: true,
+        matchingEventTypes: ['SEND', 'REJECT', 'BOUNCE', 'COMPLAINT', 'DELIVERY', 'OPEN', 'CLICK', 'RENDERING_FAILURE', 'DELIVERY_DELAY', 'SUBSCRIPTION'],
+        eventBridgeDestination: { eventBusArn: `arn:${this.partition}:events:${this.region}:${this.account}:event-bus/default` },
+      },
+    });
     const emailFrom = props.emailFrom ?? 'Touchloop <no-reply@example.com>';
     const fromDomain = /@([^>\s]+)>?\s*$/.exec(emailFrom)?.[1] ?? '*';
     const emailIdentityArns = [
@@ -156,13 +171,23 @@ export class TouchloopStack extends Stack {
         });
       }
       if (def.linksToPublicApi) fn.fn.addEnvironment('PUBLIC_BASE_URL', publicBaseUrl);
+      if (def.sendsEmail && props.senderPostalAddress) fn.fn.addEnvironment('SENDER_POSTAL_ADDRESS', props.senderPostalAddress);
       if (def.verifiesCaptcha && props.captchaSecretArn) {
         Secret.fromSecretCompleteArn(this, `CaptchaSecret-${name}`, props.captchaSecretArn).grantRead(fn.fn);
         fn.fn.addEnvironment('CAPTCHA_SECRET_ARN', props.captchaSecretArn);
       }
+      for (const [key, value] of Object.entries(def.environment ?? {})) fn.fn.addEnvironment(key, value);
+      if (def.sendsSms) this.allowSms(fn, props);
+      if (def.managesSchedules) {
+        const target = this.queues[def.managesSchedules.targetQueue];
+        if (!target) throw new Error(`${name} schedules into unknown queue ${def.managesSchedules.targetQueue}`);
+        this.allowScheduling(fn, target);
+      }
       if (def.queue) {
         const q = this.queues[def.queue.queue];
         if (!q) throw new Error(`${name} consumes unknown queue ${def.queue.queue}`);
+        // The consumer may push a message's redelivery back (throttling back-off).
+        fn.fn.addEnvironment(queueEnvVar(def.queue.queue), q.queueUrl);
         fn.fn.addEventSource(
           new SqsEventSource(q, {
             batchSize: def.queue.batchSize,
@@ -250,6 +275,43 @@ export class TouchloopStack extends Stack {
         });
       }
     }
+  }
+
+  private scheduling?: { group: ScheduleGroup; role: Role };
+
+  /** Campaign schedules: their own group, and a role EventBridge Scheduler assumes to deliver to the launches queue. */
+  private allowScheduling(fn: TouchloopFunction, target: Queue): void {
+    if (!this.scheduling) {
+      const group = new ScheduleGroup(this, 'CampaignSchedules', { scheduleGroupName: `${this.stackName}-campaigns` });
+      const role = new Role(this, 'SchedulerRole', { assumedBy: new ServicePrincipal('scheduler.amazonaws.com'), description: 'EventBridge Scheduler delivers campaign launches to the launches queue' });
+      target.grantSendMessages(role);
+      this.scheduling = { group, role };
+    }
+    const { group, role } = this.scheduling;
+    fn.fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule', 'scheduler:UpdateSchedule'],
+        resources: [`arn:${this.partition}:scheduler:${this.region}:${this.account}:schedule/${group.scheduleGroupName}/*`],
+      }),
+    );
+    role.grantPassRole(fn.fn.grantPrincipal);
+    fn.fn.addEnvironment('SCHEDULE_GROUP', group.scheduleGroupName);
+    fn.fn.addEnvironment('SCHEDULER_ROLE_ARN', role.roleArn);
+    fn.fn.addEnvironment('LAUNCH_QUEUE_ARN', target.queueArn);
+  }
+
+  private allowSms(fn: TouchloopFunction, props: TouchloopStackProps): void {
+    const sms = props.sms ?? { provider: 'aws' as const };
+    fn.fn.addEnvironment('SMS_PROVIDER', sms.provider);
+    if (sms.provider === 'twilio') {
+      Secret.fromSecretCompleteArn(this, `TwilioSecret-${fn.node.id}`, sms.secretArn).grantRead(fn.fn);
+      fn.fn.addEnvironment('TWILIO_SECRET_ARN', sms.secretArn);
+      if (sms.statusCallbackUrl) fn.fn.addEnvironment('TWILIO_STATUS_CALLBACK_URL', sms.statusCallbackUrl);
+      return;
+    }
+    fn.fn.addToRolePolicy(new PolicyStatement({ actions: ['sms-voice:SendTextMessage'], resources: ['*'] }));
+    if (sms.originationIdentity) fn.fn.addEnvironment('SMS_ORIGINATION_IDENTITY', sms.originationIdentity);
+    if (sms.configurationSet) fn.fn.addEnvironment('SMS_CONFIGURATION_SET', sms.configurationSet);
   }
 
   private alarmOnMessages(id: string, queue: Queue, description: string): void {

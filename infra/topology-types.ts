@@ -86,6 +86,15 @@ export interface FunctionDef<TTable extends string = string, TQueue extends stri
   linksToPublicApi?: boolean;
   /** Verifies Turnstile/reCAPTCHA responses when a deployment configures a captcha secret (env CAPTCHA_SECRET_ARN). */
   verifiesCaptcha?: boolean;
+  /**
+   * Creates and deletes EventBridge Scheduler schedules that send to `targetQueue`
+   * (env SCHEDULE_GROUP, SCHEDULER_ROLE_ARN, LAUNCH_QUEUE_ARN).
+   */
+  managesSchedules?: { targetQueue: TQueue };
+  /** Sends SMS through the deployment's provider (End User Messaging SMS or Twilio). */
+  sendsSms?: boolean;
+  /** Extra plain environment values. */
+  environment?: Record<string, string>;
 }
 
 export type RuleTarget<TQueue extends string = string, TFunction extends string = string> =

@@ -191,9 +191,19 @@ export class LocalRuntime {
       );
       env[queueEnvVar(name)] = url;
     }
+    for (const def of Object.values(topology.functions)) {
+      if (def.managesSchedules) {
+        env.SCHEDULE_GROUP = 'touchloop-campaigns';
+        env.SCHEDULER_ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT}:role/touchloop-local-scheduler`;
+        env.LAUNCH_QUEUE_ARN = queueArn(def.managesSchedules.targetQueue);
+      }
+    }
+    env.SMS_PROVIDER = 'aws';
+    env.SMS_ORIGINATION_IDENTITY = '+15555550100';
+    env.SENDER_POSTAL_ADDRESS = 'Touchloop Local, 1 Example Street, Example City';
     const targetDlq = new LocalQueue({ name: 'event-targets-dlq', url: `${this.urls.aws}/${LOCAL_ACCOUNT}/event-targets-dlq`, arn: queueArn('event-targets-dlq'), visibilityTimeoutSeconds: 30 });
     this.deadLetterQueues.set('event-targets', targetDlq);
-    Object.assign(process.env, env);
+    Object.assign(process.env, env, options.environment);
 
     // 4. Tables from the topology's definitions.
     this.dynamodbClient = new DynamoDBClient({ endpoint: this.urls.dynamodb, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
@@ -202,7 +212,18 @@ export class LocalRuntime {
     // 5. Functions (imported now that their environment is in place) and their triggers.
     for (const [name, def] of Object.entries(topology.functions)) {
       const fn = new LocalFunction(name, def, repoRoot);
-      await fn.load();
+      // A function's own environment values are in place while its module initialises (they are read at cold start).
+      const own = { ...def.environment, POWERTOOLS_SERVICE_NAME: name };
+      const saved = Object.fromEntries(Object.keys(own).map((k) => [k, process.env[k]]));
+      Object.assign(process.env, own);
+      try {
+        await fn.load();
+      } finally {
+        for (const [k, v] of Object.entries(saved)) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+      }
       this.functions.set(name, fn);
     }
     const routes: GatewayRoute[] = [];
@@ -316,13 +337,19 @@ export class LocalRuntime {
     });
   }
 
-  private async fireSchedule(schedule: LocalSchedule, _firedAt: Date): Promise<void> {
-    const input: unknown = schedule.target.input ? JSON.parse(schedule.target.input) : {};
+  private async fireSchedule(schedule: LocalSchedule, firedAt: Date): Promise<void> {
+    // EventBridge Scheduler's context attributes in the target input.
+    const rawInput = (schedule.target.input ?? '{}')
+      .replaceAll('<aws.scheduler.scheduled-time>', firedAt.toISOString().replace(/\.\d{3}Z$/, 'Z'))
+      .replaceAll('<aws.scheduler.schedule-arn>', `arn:aws:scheduler:${LOCAL_REGION}:${LOCAL_ACCOUNT}:schedule/${schedule.groupName}/${schedule.name}`)
+      .replaceAll('<aws.scheduler.execution-id>', randomBytes(8).toString('hex'))
+      .replaceAll('<aws.scheduler.attempt-number>', '1');
+    const input: unknown = JSON.parse(rawInput);
     const fnName = [...this.functions.keys()].find((name) => functionArn(name) === schedule.target.arn);
     if (fnName) return this.invokeWithRetries(fnName, input, `schedule ${schedule.name}`);
     const queue = this.allQueues().find((q) => q.arn === schedule.target.arn);
     if (queue) {
-      queue.send(schedule.target.input ?? '{}');
+      queue.send(rawInput);
       return;
     }
     throw new Error(`schedule ${schedule.name} targets ${schedule.target.arn}, which is not a local function or queue`);

@@ -30,6 +30,8 @@ export interface CounterDeltas {
   cancelled?: number;
   suppressed?: Record<string, number>;
   spent?: number;
+  /** Cost of the messages planned (queued or deferred) — what the budget limit is checked against at launch. */
+  committed?: number;
   /** Forecast accumulators per channel: sum of propensities and of their variances. */
   forecast?: Partial<Record<'email' | 'sms', { sum: number; variance: number; count: number }>>;
 }
@@ -152,6 +154,7 @@ export class CampaignStore {
     };
     for (const key of ['targeted', 'queued', 'sent', 'holdout', 'deferred', 'failed', 'cancelled'] as const) add(['counters', key], deltas[key]);
     add(['spent'], deltas.spent);
+    add(['committed'], deltas.committed);
     if (adds.length === 0 && !deltas.suppressed && !deltas.forecast) return undefined;
     // Nested counters created on first use: maps for suppression reasons and forecast sums exist from creation.
     for (const [reason, count] of Object.entries(deltas.suppressed ?? {})) add(['counters', 'suppressed', reason], count);
@@ -246,6 +249,10 @@ export class CampaignStore {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
+  }
+
+  async setForecast(id: string, forecast: NonNullable<Campaign['forecast']>): Promise<void> {
+    await this.db.send(new UpdateCommand({ TableName: this.table, Key: { id }, UpdateExpression: 'SET forecast = :f', ExpressionAttributeValues: { ':f': forecast } }));
   }
 
   async setSchedule(id: string, scheduleName: string | null): Promise<void> {

@@ -139,6 +139,8 @@ export interface Campaign extends CampaignInput {
   counters: CampaignCounters;
   /** Cost of the messages sent (costPerMessage × sent). */
   spent: number;
+  /** Cost of the messages planned at launch (queued or deferred), for the budget limit. */
+  committed?: number;
 }
 
 export const emptyCounters = (): CampaignCounters => ({ targeted: 0, queued: 0, sent: 0, holdout: 0, deferred: 0, failed: 0, cancelled: 0, suppressed: {} });

@@ -81,7 +81,10 @@ export class IdentityConflictError extends ConflictError {
   }
 }
 
-const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 12;
+
+/** Jittered back-off between optimistic-concurrency retries, so racing writers spread out instead of colliding again. */
+const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** attempt)));
 const TIMEZONE_RANK: Record<TimeZoneSource, number> = { explicit: 3, form: 2, phone: 1 };
 
 /** A transaction lost a race (a condition failed or a conflicting transaction ran): read again and retry. */
@@ -272,13 +275,16 @@ export class ContactStore {
       }
       const ownerId = emailOwner ?? phoneOwner;
       const existing = ownerId ? await this.get(ownerId, true) : undefined;
-      if (ownerId && !existing) continue; // lookup without contact: an erasure in progress; read again
+      if (ownerId && !existing) {
+        await backoff(attempt); // lookup without contact: an erasure in progress; read again
+        continue;
+      }
       try {
         const result = await this.write(existing, effective, options.consents ?? [], now);
         return { ...result, warnings };
       } catch (error) {
-        if (isRace(error)) continue;
-        throw error;
+        if (!isRace(error)) throw error;
+        await backoff(attempt);
       }
     }
     throw new Error(`Could not upsert the contact after ${MAX_ATTEMPTS} attempts (contention)`);
@@ -403,6 +409,7 @@ export class ContactStore {
         return { contact: next, created: false, changed, consentChanges: [], consentRecords: [], warnings: [] };
       } catch (error) {
         if (!isRace(error)) throw error;
+        await backoff(attempt);
         // Either a concurrent write (retry) or the new address is another contact's (conflict).
         const reasons = (error as TransactionCanceledException).CancellationReasons ?? [];
         if (reasons.slice(1).some((r) => r.Code === 'ConditionalCheckFailed')) {
@@ -426,8 +433,8 @@ export class ContactStore {
         const result = await this.write(existing, {}, [{ ...grant, record: { ...grant.record, at: grant.record.at ?? now.toISOString() } }], now);
         return { ...result, warnings: [] };
       } catch (error) {
-        if (isRace(error)) continue;
-        throw error;
+        if (!isRace(error)) throw error;
+        await backoff(attempt);
       }
     }
     throw new Error(`Could not change consent of contact ${id} after ${MAX_ATTEMPTS} attempts (contention)`);

@@ -340,7 +340,7 @@ function dateState(v: unknown, lo: Bound, hi: Bound): number {
   if (n === 24 && v.charCodeAt(23) === 90 /* Z */ && v.charCodeAt(10) === 84 /* T */ && v.charCodeAt(19) === 46 /* . */ && v.charCodeAt(4) === 45) {
     return v >= lo.iso && v < hi.iso ? INSIDE : OUTSIDE;
   }
-  if (n === 10 && v.charCodeAt(4) === 45 && v.charCodeAt(7) === 45 && isDigit(v, 0) && isDigit(v, 3) && isDigit(v, 5) && isDigit(v, 6) && isDigit(v, 8) && isDigit(v, 9)) {
+  if (n === 10 && v.charCodeAt(4) === 45 && v.charCodeAt(7) === 45 && isDigit(v, 0) && isDigit(v, 1) && isDigit(v, 2) && isDigit(v, 3) && isDigit(v, 5) && isDigit(v, 6) && isDigit(v, 8) && isDigit(v, 9)) {
     return v >= lo.day && v < hi.day ? INSIDE : OUTSIDE;
   }
   const ms = parseInstant(v);

@@ -1,0 +1,195 @@
+import type { SendBatch } from '../../events/campaigns.ts';
+import type { ContactService } from '../contacts/contact-service.ts';
+import type { ContactStore } from '../contacts/contact-store.ts';
+import type { Timeline } from '../contacts/timeline.ts';
+import { logger } from '../logger.ts';
+import { toEvalContact } from '../segments/contact-view.ts';
+import type { TemplateStore } from '../templates/template-store.ts';
+import type { CampaignStore, CounterDeltas } from './campaign-store.ts';
+import { checkEligibility, type TokenBucket } from './decisions.ts';
+import { buildMessage } from './messages.ts';
+import type { Campaign } from './model.ts';
+import { ProviderPermanentError, ProviderThrottledError, type MessageProvider } from './providers/provider.ts';
+import type { SendRecord, SendStore } from './send-store.ts';
+
+export interface SenderDeps {
+  campaigns: CampaignStore;
+  sends: SendStore;
+  contacts: ContactStore;
+  contactService: ContactService;
+  timeline: Timeline;
+  templates: TemplateStore;
+  provider: MessageProvider;
+  bucket: TokenBucket;
+  publicBaseUrl: string;
+  senderAddress: string;
+  /** How long a claimed send stays ours before another worker may judge it abandoned. */
+  leaseSeconds?: number;
+}
+
+/** Another worker holds this send right now: retry the message later. */
+export class SendInFlightError extends Error {
+  override name = 'SendInFlightError';
+}
+
+export interface BatchOutcome {
+  sent: number;
+  skipped: number;
+  failed: number;
+  alreadyDone: number;
+}
+
+/**
+ * Sends one queue message's recipients, each exactly once in effect:
+ * - the send record moves queued → sending (conditional, with a lease) before the provider call
+ *   and sending → sent (conditional) after it; a redelivered message finds `sent` and does nothing;
+ * - consent, suppression and the frequency cap are checked again now: an unsubscribe between
+ *   launch and send wins;
+ * - throttling releases the claim and throws (the queue redelivers with back-off); permanent
+ *   rejections are recorded and never retried; a paused or cancelled campaign stops here.
+ * The remaining window: a crash after the provider accepted and before `sent` was written leaves
+ * the record `sending`; when its lease expires it is marked failed with `outcome_unknown` rather
+ * than sent again (at most once beats twice for marketing), and the provider's delivery events
+ * (tagged with the send's ids) still record what happened.
+ */
+export async function sendBatch(batch: SendBatch, deps: SenderDeps, now = () => new Date()): Promise<BatchOutcome> {
+  const outcome: BatchOutcome = { sent: 0, skipped: 0, failed: 0, alreadyDone: 0 };
+  const deltas: CounterDeltas & { suppressed: Record<string, number> } = { suppressed: {} };
+  const bump = (key: 'queued' | 'sent' | 'failed' | 'cancelled' | 'deferred', by: number) => (deltas[key] = (deltas[key] ?? 0) + by);
+  const campaign = await deps.campaigns.get(batch.campaignId);
+  try {
+    if (!campaign) {
+      logger.warn('send batch for an unknown campaign dropped', { campaignId: batch.campaignId });
+      return outcome;
+    }
+    for (const recipient of batch.recipients) {
+      const key = { campaignId: batch.campaignId, runId: batch.runId, contactId: recipient.contactId };
+      if (campaign.status === 'cancelled' || campaign.status === 'paused') {
+        const to = campaign.status === 'cancelled' ? 'cancelled' : 'paused';
+        if (await deps.sends.move(key, 'queued', to)) {
+          bump('queued', -1);
+          if (to === 'cancelled') bump('cancelled', 1);
+          else bump('deferred', 1); // paused sends wait like deferred ones until the campaign resumes
+        }
+        continue;
+      }
+      const result = await sendOne(campaign, batch, recipient, deps, now);
+      if (result.kind === 'sent') {
+        outcome.sent++;
+        bump('queued', -1);
+        bump('sent', 1);
+        deltas.spent = (deltas.spent ?? 0) + (campaign.costPerMessage[batch.channel] ?? 0);
+      } else if (result.kind === 'skipped') {
+        outcome.skipped++;
+        bump('queued', -1);
+        deltas.suppressed[result.reason] = (deltas.suppressed[result.reason] ?? 0) + 1;
+      } else if (result.kind === 'failed') {
+        outcome.failed++;
+        bump('queued', -1);
+        bump('failed', 1);
+      } else outcome.alreadyDone++;
+    }
+    return outcome;
+  } finally {
+    // Counters move once per message, even when a recipient throws (throttling) half-way.
+    if (campaign) {
+      await deps.campaigns.addCounters(campaign.id, deltas);
+      if (campaign.runId) await deps.campaigns.completeIfDone(campaign.id, campaign.runId, campaign.schedule.type === 'recurring');
+    }
+  }
+}
+
+type OneResult = { kind: 'sent' } | { kind: 'skipped'; reason: string } | { kind: 'failed'; reason: string } | { kind: 'done' };
+
+async function sendOne(campaign: Campaign, batch: SendBatch, recipient: SendBatch['recipients'][number], deps: SenderDeps, now: () => Date): Promise<OneResult> {
+  const key = { campaignId: batch.campaignId, runId: batch.runId, contactId: recipient.contactId };
+  const claim = await deps.sends.claim(batch.campaignId, batch.runId, recipient.contactId, deps.leaseSeconds ?? 120, now());
+  if (!claim.claimed) {
+    const record = claim.record;
+    if (!record) {
+      logger.warn('send record missing; recipient skipped', key);
+      return { kind: 'done' };
+    }
+    if (record.status === 'sent') {
+      // Redelivery after the send: make sure the timeline has it (idempotent), nothing else.
+      await recordSent(record, deps);
+      return { kind: 'done' };
+    }
+    if (record.status === 'sending') {
+      if (record.leaseUntil && Date.parse(record.leaseUntil) > now().getTime()) throw new SendInFlightError(`send ${record.sendId} is being sent by another worker`);
+      if (await deps.sends.move(key, 'sending', 'failed', { reason: 'outcome_unknown', error: 'a previous attempt stopped after calling the provider' }, ['leaseUntil'])) {
+        return { kind: 'failed', reason: 'outcome_unknown' };
+      }
+    }
+    return { kind: 'done' };
+  }
+  const record = claim.record;
+  const release = () => deps.sends.move(key, 'sending', 'queued', {}, ['leaseUntil']);
+
+  // Checked again at send time: consent, suppression, frequency cap.
+  const contact = await deps.contacts.get(recipient.contactId, true);
+  if (!contact) {
+    await deps.sends.move(key, 'sending', 'skipped', { reason: 'contact_erased' }, ['leaseUntil']);
+    return { kind: 'skipped', reason: 'contact_erased' };
+  }
+  const at = now();
+  const eligibility = checkEligibility(toEvalContact(contact, at.getTime()), batch.channel, at, campaign.limits.frequencyCap);
+  if (!eligibility.eligible) {
+    await deps.sends.move(key, 'sending', 'skipped', { reason: eligibility.reason }, ['leaseUntil']);
+    return { kind: 'skipped', reason: eligibility.reason };
+  }
+  const variant = campaign.variants.find((v) => v.name === recipient.variant) ?? campaign.variants[0]!;
+  const templateId = variant.templates[batch.channel];
+  const template = templateId ? await deps.templates.get(templateId) : undefined;
+  if (!template) {
+    await deps.sends.move(key, 'sending', 'failed', { reason: 'template_missing' }, ['leaseUntil']);
+    return { kind: 'failed', reason: 'template_missing' };
+  }
+  let message;
+  try {
+    message = await buildMessage({ template, contact, channel: batch.channel, campaign, sendId: record.sendId, runId: batch.runId, publicBaseUrl: deps.publicBaseUrl, senderAddress: deps.senderAddress });
+  } catch (error) {
+    await deps.sends.move(key, 'sending', 'failed', { reason: 'render_failed', error: String((error as Error).message).slice(0, 500) }, ['leaseUntil']);
+    return { kind: 'failed', reason: 'render_failed' };
+  }
+
+  await deps.bucket.take();
+  let providerMessageId: string;
+  try {
+    ({ providerMessageId } = await deps.provider.send(message));
+  } catch (error) {
+    if (error instanceof ProviderPermanentError) {
+      await deps.sends.move(key, 'sending', 'failed', { reason: error.reason, error: error.message.slice(0, 500) }, ['leaseUntil']);
+      if (error.reason === 'opted_out' && batch.channel === 'sms' && contact.phone) {
+        await deps.contactService.suppress('sms', contact.phone, 'opted_out', { at: at.toISOString(), source: deps.provider.name });
+      }
+      return { kind: 'failed', reason: error.reason };
+    }
+    // Throttled or transient: give the send back and let the queue retry the message.
+    await release();
+    throw error;
+  }
+  const sentAt = now().toISOString();
+  const cost = campaign.costPerMessage[batch.channel] ?? 0;
+  const sent: SendRecord = { ...record, status: 'sent', sentAt, providerMessageId, cost };
+  await deps.sends.move(key, 'sending', 'sent', { sentAt, providerMessageId, cost, ...('segments' in message && message.segments ? { segments: message.segments } : {}) }, ['leaseUntil']);
+  await recordSent(sent, deps);
+  return { kind: 'sent' };
+}
+
+/** The send on the contact's timeline (and its `sent` counters, which frequency caps read). */
+async function recordSent(record: SendRecord, deps: SenderDeps): Promise<void> {
+  if (!record.sentAt || !record.channel) return;
+  await deps.timeline.record({
+    contactId: record.contactId,
+    id: record.sendId,
+    type: 'sent',
+    occurredAt: record.sentAt,
+    channel: record.channel,
+    campaignId: record.campaignId,
+    sendId: record.sendId,
+    data: { variant: record.variant, runId: record.runId, providerMessageId: record.providerMessageId },
+  });
+}
+
+export { ProviderThrottledError };
