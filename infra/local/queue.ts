@@ -124,6 +124,8 @@ interface StoredMessage {
   receiveCount: number;
   firstReceiveTimestamp: number | undefined;
   receiptHandle: string | undefined;
+  /** The handler changed this delivery's visibility itself (e.g. a back-off); keep it. */
+  visibilityChanged: boolean;
   state: MessageState;
   /** Monotonic ms when a delayed message becomes visible / an in-flight one times out. */
   dueAt: number;
@@ -477,6 +479,7 @@ export class LocalQueue {
       receiveCount: 0,
       firstReceiveTimestamp: undefined,
       receiptHandle: undefined,
+      visibilityChanged: false,
       state: 'visible',
       dueAt: 0,
       heapIndex: -1,
@@ -549,6 +552,7 @@ export class LocalQueue {
     const message = this.lookup(receiptHandle);
     // SQS refuses (MessageNotInflight) once the message is visible again.
     if (!message || message.state !== 'inflight') return false;
+    message.visibilityChanged = true;
     this.timed.remove(message);
     message.dueAt = monotonicMs() + ms;
     this.timed.push(message);
@@ -644,6 +648,7 @@ export class LocalQueue {
       receiveCount: 0,
       firstReceiveTimestamp: undefined,
       receiptHandle: undefined,
+      visibilityChanged: false,
       state: 'visible',
       dueAt: 0,
       heapIndex: -1,
@@ -830,7 +835,9 @@ export class LocalQueue {
       if (!message) break;
       if (batch.length > 0 && bytes + message.size > MAX_BATCH_PAYLOAD_BYTES) break;
       bytes += message.size;
-      this.takeVisible(message, this.visibilityMs);
+      // Held while the invocation runs; the visibility timeout starts when it ends (see invoke).
+      this.takeVisible(message, MAX_VISIBILITY_SECONDS * 1000);
+      message.visibilityChanged = false;
       batch.push(message);
     }
     return batch;
@@ -862,6 +869,18 @@ export class LocalQueue {
         for (const record of records) {
           // Captured handles: if a record was re-received meanwhile, this delete fails as on AWS.
           if (!keep.has(record.messageId)) this.deleteMessage(record.receiptHandle);
+        }
+      }
+      // On AWS a visibility timeout of 6× the function timeout means a message is never redelivered
+      // while its invocation still runs; locally (where tests scale timeouts down) the timeout counts
+      // from the end of the invocation instead, unless the handler set a visibility itself.
+      for (const [i, record] of records.entries()) {
+        const message = batch[i]!;
+        if (this.messages.get(message.id) === message && message.state === 'inflight' && message.receiptHandle === record.receiptHandle && !message.visibilityChanged) {
+          this.timed.remove(message);
+          message.dueAt = monotonicMs() + this.visibilityMs;
+          this.timed.push(message);
+          this.armTimer();
         }
       }
     })();

@@ -215,8 +215,9 @@ export class CampaignStore {
         new UpdateCommand({
           TableName: this.table,
           Key: { id },
-          UpdateExpression: 'ADD fanout.done :one',
+          UpdateExpression: 'ADD #f.#done :one',
           ConditionExpression: 'runId = :run',
+          ExpressionAttributeNames: { '#f': 'fanout', '#done': 'done' },
           ExpressionAttributeValues: { ':one': 1, ':run': runId },
           ReturnValues: 'ALL_NEW',
         }),
@@ -239,8 +240,8 @@ export class CampaignStore {
           TableName: this.table,
           Key: { id },
           UpdateExpression: 'SET #s = :to, completedAt = :at, updatedAt = :at, version = version + :one',
-          ConditionExpression: '#s = :running AND runId = :run AND fanout.done >= fanout.#t AND counters.queued <= :zero AND counters.deferred <= :zero',
-          ExpressionAttributeNames: { '#s': 'status', '#t': 'total' },
+          ConditionExpression: '#s = :running AND runId = :run AND #f.#done >= #f.#t AND #c.#q <= :zero AND #c.#d <= :zero',
+          ExpressionAttributeNames: { '#s': 'status', '#f': 'fanout', '#done': 'done', '#t': 'total', '#c': 'counters', '#q': 'queued', '#d': 'deferred' },
           ExpressionAttributeValues: { ':to': recurring ? 'scheduled' : 'completed', ':running': 'running', ':run': runId, ':at': now.toISOString(), ':zero': 0, ':one': 1 },
         }),
       );

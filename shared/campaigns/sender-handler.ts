@@ -9,7 +9,7 @@ import { TokenBucket } from './decisions.ts';
 import { senderAddressFromEnv } from './messages.ts';
 import type { Channel } from './model.ts';
 import { ProviderThrottledError, type MessageProvider } from './providers/provider.ts';
-import { sendBatch, SendInFlightError } from './sender.ts';
+import { sendBatch, SendDeadlineError, SendInFlightError } from './sender.ts';
 import { campaignsFromEnv } from './wiring.ts';
 
 /**
@@ -29,7 +29,7 @@ export function senderHandler(channel: Channel, provider: () => Promise<MessageP
   let providerInstance: Promise<MessageProvider> | undefined;
   const buckets = new Map<string, TokenBucket>();
 
-  return messageQueueConsumer(SendBatch, async (batch, { record, receiveCount }) => {
+  return messageQueueConsumer(SendBatch, async (batch, { record, receiveCount, context }) => {
     providerInstance ??= provider();
     const campaign = await campaigns.get(batch.campaignId, false);
     const rate = (campaign?.limits.sendRatePerSecond[channel] ?? defaultRate) / concurrency;
@@ -47,9 +47,12 @@ export function senderHandler(channel: Channel, provider: () => Promise<MessageP
         bucket,
         publicBaseUrl,
         senderAddress,
-      });
+      }, undefined, () => context.getRemainingTimeInMillis());
     } catch (error) {
-      if (error instanceof ProviderThrottledError || error instanceof SendInFlightError) {
+      if (error instanceof SendDeadlineError) {
+        // Out of time, nothing claimed: the rest of the message goes again at once.
+        await delayRedelivery(queueUrl, record.receiptHandle, 0).catch(() => undefined);
+      } else if (error instanceof ProviderThrottledError || error instanceof SendInFlightError) {
         const backoff = Math.min(900, 5 * 2 ** Math.min(receiveCount, 8));
         logger.warn('send batch will be retried', { reason: (error as Error).name, backoffSeconds: backoff, campaignId: batch.campaignId });
         await delayRedelivery(queueUrl, record.receiptHandle, backoff).catch(() => undefined);

@@ -2,6 +2,7 @@ import type { SendBatch } from '../../events/campaigns.ts';
 import type { ContactService } from '../contacts/contact-service.ts';
 import type { ContactStore } from '../contacts/contact-store.ts';
 import type { Timeline } from '../contacts/timeline.ts';
+import { projectSecret } from '../aws/secrets.ts';
 import { logger } from '../logger.ts';
 import { toEvalContact } from '../segments/contact-view.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
@@ -9,7 +10,7 @@ import type { CampaignStore, CounterDeltas } from './campaign-store.ts';
 import { checkEligibility, type TokenBucket } from './decisions.ts';
 import { buildMessage } from './messages.ts';
 import type { Campaign } from './model.ts';
-import { ProviderPermanentError, ProviderThrottledError, type MessageProvider } from './providers/provider.ts';
+import { ProviderAmbiguousError, ProviderPermanentError, ProviderThrottledError, type MessageProvider } from './providers/provider.ts';
 import type { SendRecord, SendStore } from './send-store.ts';
 
 export interface SenderDeps {
@@ -47,12 +48,19 @@ export interface BatchOutcome {
  *   launch and send wins;
  * - throttling releases the claim and throws (the queue redelivers with back-off); permanent
  *   rejections are recorded and never retried; a paused or cancelled campaign stops here.
- * The remaining window: a crash after the provider accepted and before `sent` was written leaves
- * the record `sending`; when its lease expires it is marked failed with `outcome_unknown` rather
- * than sent again (at most once beats twice for marketing), and the provider's delivery events
- * (tagged with the send's ids) still record what happened.
+ * Reads, checks, rendering and pacing happen before the claim, so their failures leave the send
+ * queued. The remaining window: a crash after the provider accepted and before `sent` was written
+ * leaves the record `sending`; when its lease expires it is marked failed with `outcome_unknown`
+ * rather than sent again (at most once beats twice for marketing), and the provider's delivery
+ * events (tagged with the send's ids) still record what happened. The window is one provider
+ * call plus one DynamoDB write long.
  */
-export async function sendBatch(batch: SendBatch, deps: SenderDeps, now = () => new Date()): Promise<BatchOutcome> {
+/** The invocation is about to time out: the rest of the message is retried right away (nothing was claimed). */
+export class SendDeadlineError extends Error {
+  override name = 'SendDeadlineError';
+}
+
+export async function sendBatch(batch: SendBatch, deps: SenderDeps, now = () => new Date(), remainingMs: () => number = () => Number.POSITIVE_INFINITY): Promise<BatchOutcome> {
   const outcome: BatchOutcome = { sent: 0, skipped: 0, failed: 0, alreadyDone: 0 };
   const deltas: CounterDeltas & { suppressed: Record<string, number> } = { suppressed: {} };
   const bump = (key: 'queued' | 'sent' | 'failed' | 'cancelled' | 'deferred', by: number) => (deltas[key] = (deltas[key] ?? 0) + by);
@@ -63,6 +71,7 @@ export async function sendBatch(batch: SendBatch, deps: SenderDeps, now = () => 
       return outcome;
     }
     for (const recipient of batch.recipients) {
+      if (remainingMs() < 15_000) throw new SendDeadlineError('the invocation is close to its timeout');
       const key = { campaignId: batch.campaignId, runId: batch.runId, contactId: recipient.contactId };
       if (campaign.status === 'cancelled' || campaign.status === 'paused') {
         const to = campaign.status === 'cancelled' ? 'cancelled' : 'paused';
@@ -103,57 +112,44 @@ type OneResult = { kind: 'sent' } | { kind: 'skipped'; reason: string } | { kind
 
 async function sendOne(campaign: Campaign, batch: SendBatch, recipient: SendBatch['recipients'][number], deps: SenderDeps, now: () => Date): Promise<OneResult> {
   const key = { campaignId: batch.campaignId, runId: batch.runId, contactId: recipient.contactId };
-  const claim = await deps.sends.claim(batch.campaignId, batch.runId, recipient.contactId, deps.leaseSeconds ?? 120, now());
-  if (!claim.claimed) {
-    const record = claim.record;
-    if (!record) {
-      logger.warn('send record missing; recipient skipped', key);
-      return { kind: 'done' };
-    }
-    if (record.status === 'sent') {
-      // Redelivery after the send: make sure the timeline has it (idempotent), nothing else.
-      await recordSent(record, deps);
-      return { kind: 'done' };
-    }
-    if (record.status === 'sending') {
-      if (record.leaseUntil && Date.parse(record.leaseUntil) > now().getTime()) throw new SendInFlightError(`send ${record.sendId} is being sent by another worker`);
-      if (await deps.sends.move(key, 'sending', 'failed', { reason: 'outcome_unknown', error: 'a previous attempt stopped after calling the provider' }, ['leaseUntil'])) {
-        return { kind: 'failed', reason: 'outcome_unknown' };
-      }
-    }
+  const current = await deps.sends.get(batch.campaignId, batch.runId, recipient.contactId);
+  if (!current) {
+    logger.warn('send record missing; recipient skipped', key);
     return { kind: 'done' };
   }
-  const record = claim.record;
-  const release = () => deps.sends.move(key, 'sending', 'queued', {}, ['leaseUntil']);
+  if (current.status !== 'queued') return settleUnclaimed(current, key, deps, now);
 
-  // Checked again at send time: consent, suppression, frequency cap.
+  // Everything that can fail without consequence happens before the claim: reads, checks, rendering, pacing.
   const contact = await deps.contacts.get(recipient.contactId, true);
   if (!contact) {
-    await deps.sends.move(key, 'sending', 'skipped', { reason: 'contact_erased' }, ['leaseUntil']);
-    return { kind: 'skipped', reason: 'contact_erased' };
+    return (await deps.sends.move(key, 'queued', 'skipped', { reason: 'contact_erased' })) ? { kind: 'skipped', reason: 'contact_erased' } : { kind: 'done' };
   }
   const at = now();
+  // Checked again at send time: consent, suppression, frequency cap.
   const eligibility = checkEligibility(toEvalContact(contact, at.getTime()), batch.channel, at, campaign.limits.frequencyCap);
   if (!eligibility.eligible) {
-    await deps.sends.move(key, 'sending', 'skipped', { reason: eligibility.reason }, ['leaseUntil']);
-    return { kind: 'skipped', reason: eligibility.reason };
+    return (await deps.sends.move(key, 'queued', 'skipped', { reason: eligibility.reason })) ? { kind: 'skipped', reason: eligibility.reason } : { kind: 'done' };
   }
   const variant = campaign.variants.find((v) => v.name === recipient.variant) ?? campaign.variants[0]!;
   const templateId = variant.templates[batch.channel];
   const template = templateId ? await deps.templates.get(templateId) : undefined;
   if (!template) {
-    await deps.sends.move(key, 'sending', 'failed', { reason: 'template_missing' }, ['leaseUntil']);
-    return { kind: 'failed', reason: 'template_missing' };
+    return (await deps.sends.move(key, 'queued', 'failed', { reason: 'template_missing' })) ? { kind: 'failed', reason: 'template_missing' } : { kind: 'done' };
   }
+  // The signing secret is read first: a passing Secrets Manager error is a retry, not a bad template.
+  await projectSecret();
   let message;
   try {
-    message = await buildMessage({ template, contact, channel: batch.channel, campaign, sendId: record.sendId, runId: batch.runId, publicBaseUrl: deps.publicBaseUrl, senderAddress: deps.senderAddress });
+    message = await buildMessage({ template, contact, channel: batch.channel, campaign, sendId: current.sendId, runId: batch.runId, publicBaseUrl: deps.publicBaseUrl, senderAddress: deps.senderAddress });
   } catch (error) {
-    await deps.sends.move(key, 'sending', 'failed', { reason: 'render_failed', error: String((error as Error).message).slice(0, 500) }, ['leaseUntil']);
-    return { kind: 'failed', reason: 'render_failed' };
+    const moved = await deps.sends.move(key, 'queued', 'failed', { reason: 'render_failed', error: String((error as Error).message).slice(0, 500) });
+    return moved ? { kind: 'failed', reason: 'render_failed' } : { kind: 'done' };
   }
-
   await deps.bucket.take();
+
+  const claim = await deps.sends.claim(batch.campaignId, batch.runId, recipient.contactId, deps.leaseSeconds ?? 120, now());
+  if (!claim.claimed) return claim.record ? settleUnclaimed(claim.record, key, deps, now) : { kind: 'done' };
+  const record = claim.record;
   let providerMessageId: string;
   try {
     ({ providerMessageId } = await deps.provider.send(message));
@@ -165,8 +161,13 @@ async function sendOne(campaign: Campaign, batch: SendBatch, recipient: SendBatc
       }
       return { kind: 'failed', reason: error.reason };
     }
+    if (error instanceof ProviderAmbiguousError) {
+      // The provider may have taken it: never send again.
+      await deps.sends.move(key, 'sending', 'failed', { reason: 'outcome_unknown', error: error.message.slice(0, 500) }, ['leaseUntil']);
+      return { kind: 'failed', reason: 'outcome_unknown' };
+    }
     // Throttled or transient: give the send back and let the queue retry the message.
-    await release();
+    await deps.sends.move(key, 'sending', 'queued', {}, ['leaseUntil']);
     throw error;
   }
   const sentAt = now().toISOString();
@@ -175,6 +176,22 @@ async function sendOne(campaign: Campaign, batch: SendBatch, recipient: SendBatc
   await deps.sends.move(key, 'sending', 'sent', { sentAt, providerMessageId, cost, ...('segments' in message && message.segments ? { segments: message.segments } : {}) }, ['leaseUntil']);
   await recordSent(sent, deps);
   return { kind: 'sent' };
+}
+
+/** A send that is not ours to make: already done, held by another worker, or abandoned mid-send. */
+async function settleUnclaimed(record: SendRecord, key: { campaignId: string; runId: string; contactId: string }, deps: SenderDeps, now: () => Date): Promise<OneResult> {
+  if (record.status === 'sent') {
+    // Redelivery after the send: make sure the timeline has it (idempotent), nothing else.
+    await recordSent(record, deps);
+    return { kind: 'done' };
+  }
+  if (record.status === 'sending') {
+    if (record.leaseUntil && Date.parse(record.leaseUntil) > now().getTime()) throw new SendInFlightError(`send ${record.sendId} is being sent by another worker`);
+    if (await deps.sends.move(key, 'sending', 'failed', { reason: 'outcome_unknown', error: 'a previous attempt stopped after calling the provider' }, ['leaseUntil'])) {
+      return { kind: 'failed', reason: 'outcome_unknown' };
+    }
+  }
+  return { kind: 'done' };
 }
 
 /** The send on the contact's timeline (and its `sent` counters, which frequency caps read). */

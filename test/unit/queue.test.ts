@@ -218,6 +218,43 @@ describe('LocalQueue as an SQS standard queue', () => {
 });
 
 describe('LocalQueue consumer (Lambda SQS event source mapping)', () => {
+  it('never redelivers a message while its invocation is still running; the visibility timeout counts from its end', async () => {
+    const queue = makeQueue({ visibilityTimeoutSeconds: 0.05 });
+    const deliveries: number[] = [];
+    queue.attachConsumer({
+      batchSize: 1,
+      handler: async (event) => {
+        deliveries.push(Date.now());
+        if (deliveries.length === 1) {
+          await sleep(300); // six visibility timeouts
+          throw new Error('fails after a long run');
+        }
+      },
+    });
+    queue.send('slow');
+    await queue.idle(5_000);
+    expect(deliveries).toHaveLength(2);
+    expect(deliveries[1]! - deliveries[0]!).toBeGreaterThanOrEqual(300 + 40);
+  });
+
+  it('keeps a visibility the handler set itself (a back-off) instead of the default', async () => {
+    const queue = makeQueue({ visibilityTimeoutSeconds: 0.05 });
+    const deliveries: number[] = [];
+    queue.attachConsumer({
+      batchSize: 1,
+      handler: async (event) => {
+        deliveries.push(Date.now());
+        if (deliveries.length === 1) {
+          queue.changeVisibility(event.Records[0]!.receiptHandle, 0.4);
+          throw new Error('throttled');
+        }
+      },
+    });
+    queue.send('backoff');
+    await queue.idle(5_000);
+    expect(deliveries[1]! - deliveries[0]!).toBeGreaterThanOrEqual(380);
+  });
+
   it('invokes the handler with Lambda-shaped events in batches of batchSize', async () => {
     const queue = makeQueue({ region: 'eu-west-1', visibilityTimeoutSeconds: 30 });
     for (let i = 0; i < 25; i++) queue.send(`m${i}`, { messageAttributes: { n: { dataType: 'Number', stringValue: String(i) } } });

@@ -36,3 +36,8 @@ export class ProviderPermanentError extends Error {
     super(message);
   }
 }
+
+/** The provider answered in a way that does not say whether it took the message (e.g. no message id): never retried. */
+export class ProviderAmbiguousError extends Error {
+  override name = 'ProviderAmbiguousError';
+}

@@ -1,5 +1,5 @@
 import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
-import { ProviderPermanentError, ProviderThrottledError, type MessageProvider, type OutgoingMessage } from './provider.ts';
+import { ProviderAmbiguousError, ProviderPermanentError, ProviderThrottledError, type MessageProvider, type OutgoingMessage } from './provider.ts';
 
 const client = new SESv2Client({});
 
@@ -41,7 +41,7 @@ export class SesEmailProvider implements MessageProvider {
           },
         }),
       );
-      if (!result.MessageId) throw new Error('SES accepted the email without a message id');
+      if (!result.MessageId) throw new ProviderAmbiguousError('SES answered without a message id');
       return { providerMessageId: result.MessageId };
     } catch (error) {
       const name = (error as Error).name;

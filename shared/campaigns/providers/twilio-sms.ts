@@ -1,4 +1,4 @@
-import { ProviderPermanentError, ProviderThrottledError, type MessageProvider, type OutgoingMessage } from './provider.ts';
+import { ProviderAmbiguousError, ProviderPermanentError, ProviderThrottledError, type MessageProvider, type OutgoingMessage } from './provider.ts';
 
 export interface TwilioConfig {
   accountSid: string;
@@ -56,6 +56,7 @@ export class TwilioSmsProvider implements MessageProvider {
     const payload = (await response.json().catch(() => ({}))) as { sid?: string; code?: number; message?: string };
     if (response.status === 429) throw new ProviderThrottledError(payload.message ?? 'Twilio rate limit');
     if (response.ok && payload.sid) return { providerMessageId: payload.sid };
+    if (response.ok) throw new ProviderAmbiguousError('Twilio accepted the request without a message sid');
     if (payload.code && PERMANENT_CODES[payload.code]) throw new ProviderPermanentError(payload.message ?? `Twilio error ${payload.code}`, PERMANENT_CODES[payload.code]!);
     if (response.status >= 400 && response.status < 500 && response.status !== 408) throw new ProviderPermanentError(payload.message ?? `Twilio answered ${response.status}`, 'rejected');
     throw new Error(`Twilio answered ${response.status}: ${payload.message ?? ''}`);

@@ -1,0 +1,210 @@
+import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { documentClient } from '../../shared/aws/dynamodb.ts';
+import { newContact } from '../../shared/contacts/contact-store.ts';
+import type { Contact } from '../../shared/contacts/model.ts';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts';
+
+let t: TestRuntime;
+beforeAll(async () => {
+  t = await startTestRuntime();
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+interface InboxEmail {
+  subject: string;
+  destination: { to: string[] };
+  body: { html?: string; text?: string };
+}
+async function inbox(): Promise<InboxEmail[]> {
+  return ((await (await fetch(`${t.runtime.urls.ses}/store`)).json()) as { emails: InboxEmail[] }).emails;
+}
+
+interface CampaignView {
+  campaign: { id: string; status: string; counters: { queued: number; sent: number; holdout: number; deferred: number; failed: number; suppressed: Record<string, number> }; forecast: { email: { expectedResponses: number } } | null; runId?: string };
+}
+
+async function createTemplate(body: Record<string, unknown>): Promise<string> {
+  const response = await t.api<{ template: { id: string } }>('POST', '/v1/templates', { body });
+  expect(response.status, response.text).toBe(201);
+  return response.body.template.id;
+}
+
+async function createSegment(rule: unknown, name = 'seg'): Promise<string> {
+  const response = await t.api<{ segment: { id: string } }>('POST', '/v1/segments', { body: { name, rule } });
+  expect(response.status, response.text).toBe(201);
+  return response.body.segment.id;
+}
+
+async function launchAndSettle(body: Record<string, unknown>): Promise<CampaignView['campaign']> {
+  const created = await t.api<CampaignView>('POST', '/v1/campaigns', { body });
+  expect(created.status, created.text).toBe(201);
+  const launched = await t.api<CampaignView>('POST', `/v1/campaigns/${created.body.campaign.id}/launch`);
+  expect(launched.status, launched.text).toBe(202);
+  await t.runtime.idle(60_000);
+  return (await t.api<CampaignView>('GET', `/v1/campaigns/${created.body.campaign.id}`)).body.campaign;
+}
+
+const contactBody = (email: string, extra: Record<string, unknown> = {}) => ({ email, tags: ['e2e'], ...extra });
+const confirmed = { email: { status: 'confirmed', wordingVersion: 'e2e-v1' } };
+
+describe('an email campaign end to end', () => {
+  test('every eligible contact gets exactly one personalised email; suppressed, unsubscribed, pending and unconsented ones get nothing', async () => {
+    const emailTemplate = await createTemplate({
+      channel: 'email',
+      name: 'Welcome',
+      subject: 'Hello {{default contact.firstName "friend"}}',
+      html: '<html><body><p>Hi {{default contact.firstName "friend"}}, 20% off for you.</p></body></html>',
+      text: 'Hi {{default contact.firstName "friend"}}, 20% off for you.',
+    });
+    await t.api('POST', '/v1/contacts', { body: contactBody('ada@example.com', { attributes: { firstName: 'Ada' }, consent: confirmed }) });
+    await t.api('POST', '/v1/contacts', { body: contactBody('nameless@example.com', { consent: confirmed }) });
+    await t.api('POST', '/v1/contacts', { body: contactBody('suppressed@example.com', { consent: confirmed }) });
+    await t.api('POST', '/v1/suppressions', { body: { email: 'suppressed@example.com', channel: 'email', reason: 'manual' } });
+    await t.api('POST', '/v1/contacts', { body: contactBody('gone@example.com', { consent: { email: { status: 'withdrawn', wordingVersion: 'e2e-v1' } } }) });
+    await t.api('POST', '/v1/contacts', { body: contactBody('silent@example.com') });
+    // A double-opt-in form submission: consent pending until confirmed.
+    const form = await t.api<{ form: { id: string } }>('POST', '/v1/forms', {
+      body: { name: 'DOI', fields: [{ name: 'email', type: 'email', required: true }], consent: { email: { text: 'News', version: 'f1' } }, doubleOptIn: true, tags: ['e2e'] },
+    });
+    await t.api('POST', `/f/${form.body.form.id}`, { token: null, body: { email: 'pending@example.com', consent_email: true } });
+    await t.runtime.idle();
+    const before = (await inbox()).length;
+
+    const segmentId = await createSegment({ field: 'tags', op: 'contains', value: 'e2e' }, 'e2e contacts');
+    const campaign = await launchAndSettle({
+      name: 'Spring sale',
+      segmentId,
+      channels: ['email'],
+      variants: [{ name: 'A', weight: 1, templates: { email: emailTemplate } }],
+      holdoutPercent: 0,
+      schedule: { type: 'immediate' },
+      limits: { sendRatePerSecond: { email: 1000 } },
+    });
+
+    const emails = (await inbox()).slice(before);
+    expect(emails.map((e) => e.destination.to[0]).sort()).toEqual(['ada@example.com', 'nameless@example.com']);
+    const ada = emails.find((e) => e.destination.to[0] === 'ada@example.com')!;
+    expect(ada.subject).toBe('Hello Ada');
+    expect(ada.body.text).toContain('Hi Ada, 20% off');
+    expect(ada.body.text).toMatch(/Unsubscribe: http:\/\/127\.0\.0\.1:\d+\/u\//);
+    expect(emails.find((e) => e.destination.to[0] === 'nameless@example.com')!.subject).toBe('Hello friend');
+
+    expect(campaign.status).toBe('completed');
+    expect(campaign.counters).toMatchObject({ sent: 2, queued: 0, deferred: 0, failed: 0, holdout: 0 });
+    expect(campaign.counters.suppressed).toEqual({ suppressed: 1, consent_withdrawn: 1, pending_confirmation: 1, no_consent: 1 });
+    expect(campaign.forecast?.email.expectedResponses).toBeGreaterThan(0);
+
+    // The send is on the contact's timeline.
+    const adaId = (await t.api<{ items: Array<{ id: string }> }>('GET', '/v1/contacts?email=ada@example.com')).body.items[0]!.id;
+    const timeline = await t.api<{ items: Array<{ type: string; campaignId?: string }> }>('GET', `/v1/contacts/${adaId}/timeline`);
+    expect(timeline.body.items.filter((i) => i.type === 'sent' && i.campaignId === campaign.id)).toHaveLength(1);
+
+    // A second launch is refused; a duplicate launch message and a redelivered send message send nothing more.
+    expect((await t.api('POST', `/v1/campaigns/${campaign.id}/launch`)).status).toBe(409);
+    t.runtime.queues.get('launches')!.send(JSON.stringify({ kind: 'launch', campaignId: campaign.id }));
+    t.runtime.queues.get('emailSends')!.send(JSON.stringify({ campaignId: campaign.id, runId: campaign.runId, channel: 'email', recipients: [{ contactId: adaId, variant: 'A' }] }));
+    await t.runtime.idle();
+    expect((await inbox()).length).toBe(before + 2);
+    expect((await t.api('POST', `/v1/campaigns/${campaign.id}/cancel`)).status).toBe(409);
+
+    // A second campaign with a daily cap of 1 skips the contacts the first one reached today.
+    const second = await launchAndSettle({
+      name: 'Follow-up',
+      segmentId,
+      channels: ['email'],
+      variants: [{ name: 'A', weight: 1, templates: { email: emailTemplate } }],
+      holdoutPercent: 0,
+      schedule: { type: 'immediate' },
+      limits: { frequencyCap: { perDay: 1 }, sendRatePerSecond: { email: 1000 } },
+    });
+    expect(second.counters.sent).toBe(0);
+    expect(second.counters.suppressed.frequency_cap).toBe(2);
+    expect((await inbox()).length).toBe(before + 2);
+  }, 120_000);
+});
+
+describe('holdout and variants at scale', () => {
+  test('on 10,000 contacts the holdout share is within 1.5 points of 10 % and variants split by weight', async () => {
+    const now = new Date().toISOString();
+    const contacts: Contact[] = Array.from({ length: 10_000 }, (_, i) => {
+      const c = newContact(`22222222-0000-4000-8000-${String(i).padStart(12, '0')}`, now);
+      c.email = `scale${i}@example.com`;
+      c.tags = ['scale'];
+      return c;
+    });
+    for (let i = 0; i < contacts.length; i += 25 * 8) {
+      await Promise.all(
+        Array.from({ length: 8 }, (_, j) => contacts.slice(i + j * 25, i + (j + 1) * 25)).filter((chunk) => chunk.length).map((chunk) =>
+          documentClient.send(new BatchWriteCommand({ RequestItems: { [t.runtime.tableNames.contacts!]: chunk.map((Item) => ({ PutRequest: { Item } })) } })),
+        ),
+      );
+    }
+    const template = await createTemplate({ channel: 'email', name: 'Scale', subject: 'x', html: '<p>x</p>', text: 'x' });
+    const segmentId = await createSegment({ field: 'tags', op: 'contains', value: 'scale' }, 'scale');
+    const campaign = await launchAndSettle({
+      name: 'Scale',
+      segmentId,
+      channels: ['email'],
+      variants: [
+        { name: 'A', weight: 3, templates: { email: template } },
+        { name: 'B', weight: 1, templates: { email: template } },
+      ],
+      holdoutPercent: 10,
+      schedule: { type: 'immediate' },
+    });
+    // Nobody consented: everyone is either holdout or skipped, so nothing is sent and the split is visible in the records.
+    expect(campaign.counters.holdout + (campaign.counters.suppressed.no_consent ?? 0)).toBe(10_000);
+    expect(Math.abs(campaign.counters.holdout / 10_000 - 0.1)).toBeLessThanOrEqual(0.015);
+    const variants: Record<string, number> = {};
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await documentClient.send(
+        new QueryCommand({ TableName: t.runtime.tableNames.sends, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `${campaign.id}#1` }, ExclusiveStartKey: start }),
+      );
+      for (const item of page.Items ?? []) if (item.variant) variants[item.variant as string] = (variants[item.variant as string] ?? 0) + 1;
+      start = page.LastEvaluatedKey;
+    } while (start);
+    const assigned = (variants.A ?? 0) + (variants.B ?? 0);
+    expect(assigned).toBe(10_000 - campaign.counters.holdout);
+    expect(Math.abs((variants.A ?? 0) / assigned - 0.75)).toBeLessThanOrEqual(0.02);
+  }, 180_000);
+});
+
+describe('SMS and quiet hours', () => {
+  test('a contact whose local time is within quiet hours is deferred to the end of them, not dropped', async () => {
+    // A zone where it is night right now (between 22:00 and 06:00 local).
+    const zones = ['Pacific/Auckland', 'Asia/Tokyo', 'Asia/Kolkata', 'Europe/Berlin', 'America/New_York', 'America/Los_Angeles', 'Pacific/Honolulu'];
+    const hourIn = (zone: string) => Number(new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', hourCycle: 'h23' }).format(new Date()));
+    const nightZone = zones.find((z) => hourIn(z) >= 22 || hourIn(z) < 6)!;
+    const dayZone = zones.find((z) => hourIn(z) >= 10 && hourIn(z) < 19)!;
+    expect(nightZone && dayZone).toBeTruthy();
+    const sms = await createTemplate({ channel: 'sms', name: 'Flash', body: 'Hi {{default contact.firstName "there"}}: flash sale today!' });
+    await t.api('POST', '/v1/contacts', { body: { phone: '+447400111001', timezone: nightZone, tags: ['quiet'], attributes: { firstName: 'Nox' }, consent: { sms: { status: 'confirmed', wordingVersion: 's1' } } } });
+    await t.api('POST', '/v1/contacts', { body: { phone: '+447400111002', timezone: dayZone, tags: ['quiet'], attributes: { firstName: 'Dia' }, consent: { sms: { status: 'confirmed', wordingVersion: 's1' } } } });
+    const segmentId = await createSegment({ field: 'tags', op: 'contains', value: 'quiet' }, 'quiet');
+    t.runtime.smsSink.clear();
+    const campaign = await launchAndSettle({
+      name: 'Flash',
+      segmentId,
+      channels: ['sms'],
+      variants: [{ name: 'A', weight: 1, templates: { sms: sms } }],
+      holdoutPercent: 0,
+      schedule: { type: 'immediate' },
+      limits: { sendRatePerSecond: { sms: 100 } },
+    });
+    expect(t.runtime.smsSink.messages.map((m) => [m.to, m.body])).toEqual([['+447400111002', 'Hi Dia: flash sale today!\nReply STOP to opt out']]);
+    expect(campaign.status).toBe('running');
+    expect(campaign.counters).toMatchObject({ sent: 1, deferred: 1 });
+    const deferred = (
+      await documentClient.send(
+        new QueryCommand({ TableName: t.runtime.tableNames.sends, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `${campaign.id}#1` } }),
+      )
+    ).Items!.find((r) => r.status === 'deferred')!;
+    // Deferred to 08:00 in the contact's own zone.
+    const local = new Intl.DateTimeFormat('en-GB', { timeZone: nightZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(deferred.dueAt as string));
+    expect(local).toBe('08:00');
+  }, 120_000);
+});
