@@ -223,7 +223,7 @@ describe('LocalQueue consumer (Lambda SQS event source mapping)', () => {
     const deliveries: number[] = [];
     queue.attachConsumer({
       batchSize: 1,
-      handler: async (event) => {
+      handler: async () => {
         deliveries.push(Date.now());
         if (deliveries.length === 1) {
           await sleep(300); // six visibility timeouts
