@@ -213,3 +213,71 @@ test('a configured captcha secret is readable only by the function that verifies
     Object.entries(topology.functions).filter(([, d]) => d.verifiesCaptcha).map(([n]) => n),
   );
 });
+
+describe('campaign resources', () => {
+  test('EventBridge Scheduler: a schedule group and a role the scheduler assumes, allowed only to send to the launches queue', () => {
+    template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'Touchloop-campaigns' });
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'scheduler.amazonaws.com' } })] },
+    });
+    const env = (lambdaFor('campaigns-api').props.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(Object.keys(env)).toEqual(expect.arrayContaining(['SCHEDULE_GROUP', 'SCHEDULER_ROLE_ARN', 'LAUNCH_QUEUE_ARN']));
+    const statements = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement);
+    const scheduling = statements.filter((s) => [s.Action].flat().includes('scheduler:CreateSchedule'));
+    expect(scheduling).toHaveLength(1);
+    expect(JSON.stringify(scheduling[0]!.Resource)).toContain('schedule/Touchloop-campaigns/*');
+    expect(statements.some((s) => [s.Action].flat().includes('iam:PassRole'))).toBe(true);
+  });
+
+  test('a queue per channel; the senders consume them with a maximum concurrency and know their own queue URL', () => {
+    for (const [fn, queue] of [
+      ['email-sender', 'emailSends'],
+      ['sms-sender', 'smsSends'],
+    ] as const) {
+      template.hasResourceProperties('AWS::SQS::Queue', { QueueName: `Touchloop-${queue}` });
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: lambdaFor(fn).logicalId },
+        ScalingConfig: { MaximumConcurrency: topology.functions[fn].queue!.maxConcurrency },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+      const env = (lambdaFor(fn).props.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(env).toHaveProperty(queue === 'emailSends' ? 'QUEUE_URL_EMAIL_SENDS' : 'QUEUE_URL_SMS_SENDS');
+    }
+  });
+
+  test('SES configuration set sends every event type to the default event bus', () => {
+    template.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
+      EventDestination: Match.objectLike({
+        Enabled: true,
+        MatchingEventTypes: Match.arrayWith(['SEND', 'BOUNCE', 'COMPLAINT', 'DELIVERY', 'OPEN', 'CLICK']),
+        EventBridgeDestination: { EventBusArn: Match.anyValue() },
+      }),
+    });
+  });
+
+  test('only the SMS sender may send SMS; with Twilio it reads the credentials secret instead', () => {
+    const smsActions = Object.entries(topology.functions).filter(([name]) => {
+      const { props } = lambdaFor(name);
+      const roleId = (props.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+      return Object.values(resources).some(
+        (r) =>
+          r.Type === 'AWS::IAM::Policy' &&
+          (r.Properties.Roles as Array<{ Ref: string }>).some((role) => role.Ref === roleId) &&
+          JSON.stringify(r.Properties.PolicyDocument).includes('sms-voice:SendTextMessage'),
+      );
+    });
+    expect(smsActions.map(([n]) => n)).toEqual(['sms-sender']);
+    const { template: twilio } = synthTemplate({ sms: { provider: 'twilio', secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:twilio-AbCdEf' } });
+    expect(JSON.stringify(twilio.toJSON())).not.toContain('sms-voice:SendTextMessage');
+    expect(JSON.stringify(twilio.toJSON())).toContain('TWILIO_SECRET_ARN');
+  });
+
+  test('the dispatcher runs every minute through EventBridge Scheduler with a DLQ and retries', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Target: Match.objectLike({ DeadLetterConfig: { Arn: Match.anyValue() }, RetryPolicy: Match.objectLike({ MaximumRetryAttempts: Match.anyValue() }) }),
+    });
+  });
+});

@@ -208,3 +208,69 @@ describe('SMS and quiet hours', () => {
     expect(local).toBe('08:00');
   }, 120_000);
 });
+
+describe('scheduling', () => {
+  test('a one-time campaign gets an at() schedule in the launch group that cancel removes; a recurring one gets a cron in its time zone', async () => {
+    const template = await createTemplate({ channel: 'email', name: 'Later', subject: 'x', html: '<p>x</p>', text: 'x' });
+    const segmentId = await createSegment({ field: 'tags', op: 'contains', value: 'nobody' }, 'later');
+    const base = { segmentId, channels: ['email'], variants: [{ name: 'A', weight: 1, templates: { email: template } }], holdoutPercent: 0 };
+
+    const oneTime = await t.api<CampaignView>('POST', '/v1/campaigns', { body: { ...base, name: 'Next year', schedule: { type: 'at', at: '2027-06-01T09:00', timezone: 'Europe/Berlin' } } });
+    const launched = await t.api<CampaignView & { campaign: { scheduleName: string } }>('POST', `/v1/campaigns/${oneTime.body.campaign.id}/launch`);
+    expect(launched.body.campaign.status).toBe('scheduled');
+    const schedule = t.runtime.scheduler.get(launched.body.campaign.scheduleName, 'touchloop-campaigns')!;
+    // 09:00 in Berlin (CEST, UTC+2) is 07:00 UTC.
+    expect(schedule).toMatchObject({ expression: 'at(2027-06-01T07:00:00)', timezone: 'UTC', actionAfterCompletion: 'DELETE' });
+    expect(schedule.target.arn).toMatch(/:launches$/);
+    const cancelled = await t.api<CampaignView>('POST', `/v1/campaigns/${oneTime.body.campaign.id}/cancel`);
+    expect(cancelled.body.campaign.status).toBe('cancelled');
+    expect(t.runtime.scheduler.get(launched.body.campaign.scheduleName, 'touchloop-campaigns')).toBeUndefined();
+    expect((await t.api('POST', `/v1/campaigns/${oneTime.body.campaign.id}/launch`)).status).toBe(409);
+
+    const local = await t.api<CampaignView & { campaign: { scheduleName: string } }>('POST', '/v1/campaigns', {
+      body: { ...base, name: 'Local nine', schedule: { type: 'at', at: '2027-06-01T09:00', localTime: true } },
+    });
+    const localLaunched = await t.api<CampaignView & { campaign: { scheduleName: string } }>('POST', `/v1/campaigns/${local.body.campaign.id}/launch`);
+    // Starts when 09:00 first happens on Earth (UTC+14), i.e. 19:00 UTC the day before.
+    expect(t.runtime.scheduler.get(localLaunched.body.campaign.scheduleName, 'touchloop-campaigns')!.expression).toBe('at(2027-05-31T19:00:00)');
+
+    const recurring = await t.api<CampaignView>('POST', '/v1/campaigns', {
+      body: { ...base, name: 'Weekly', schedule: { type: 'recurring', cron: 'cron(0 9 ? * MON *)', timezone: 'America/New_York' } },
+    });
+    const recurringLaunched = await t.api<CampaignView & { campaign: { scheduleName: string } }>('POST', `/v1/campaigns/${recurring.body.campaign.id}/launch`);
+    expect(t.runtime.scheduler.get(recurringLaunched.body.campaign.scheduleName, 'touchloop-campaigns')).toMatchObject({
+      expression: 'cron(0 9 ? * MON *)',
+      timezone: 'America/New_York',
+      actionAfterCompletion: 'NONE',
+    });
+    // Firing the schedule now runs it (the local route that fires a schedule on demand).
+    const fired = await t.api('POST', `/_local/schedules/${recurringLaunched.body.campaign.scheduleName}/run?group=touchloop-campaigns`, { token: null });
+    expect(fired.status).toBe(202);
+    await t.runtime.idle();
+    const afterRun = (await t.api<CampaignView>('GET', `/v1/campaigns/${recurring.body.campaign.id}`)).body.campaign;
+    expect(afterRun.runId).toMatch(/^r\d{12}$/);
+    // An empty audience: the run is done and the campaign waits for its next firing.
+    expect(afterRun.status).toBe('scheduled');
+  }, 60_000);
+
+  test('invalid campaigns → 400 with paths; unknown references are named', async () => {
+    const response = await t.api<{ error: { issues: Array<{ path: string }> } }>('POST', '/v1/campaigns', {
+      body: {
+        name: '',
+        segmentId: '00000000-0000-4000-8000-000000000000',
+        channels: ['email', 'email'],
+        variants: [{ name: 'A', weight: 0, templates: {} }],
+        schedule: { type: 'recurring', cron: '0 9 * * 1', timezone: 'Mars/Olympus' },
+        limits: { quietHours: { sms: { start: '25:00', end: '08:00' } } },
+      },
+    });
+    expect(response.status).toBe(400);
+    const paths = response.body.error.issues.map((i) => i.path);
+    expect(paths).toEqual(expect.arrayContaining(['name', 'variants[0].weight', 'schedule.cron', 'schedule.timezone', 'limits.quietHours.sms.start']));
+    const unknown = await t.api<{ error: { issues: Array<{ path: string }> } }>('POST', '/v1/campaigns', {
+      body: { name: 'x', segmentId: '00000000-0000-4000-8000-000000000000', channels: ['email'], variants: [{ name: 'A', weight: 1, templates: { email: '00000000-0000-4000-8000-000000000001' } }], schedule: { type: 'immediate' } },
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.issues.map((i) => i.path).sort()).toEqual(['segmentId', 'variants[0].templates.email']);
+  });
+});
