@@ -23,6 +23,8 @@ export class LocalFunction {
   private handler: Handler | undefined;
   invocations = 0;
   errors = 0;
+  /** Wall-clock milliseconds spent in the handler, summed over invocations (benchmarks' Lambda cost model). */
+  totalMs = 0;
 
   constructor(
     readonly name: string,
@@ -67,6 +69,7 @@ export class LocalFunction {
       );
       timer.unref();
     });
+    const started = performance.now();
     try {
       return await Promise.race([this.handler!(event, context), timeout]);
     } catch (error) {
@@ -74,6 +77,7 @@ export class LocalFunction {
       throw error;
     } finally {
       clearTimeout(timer);
+      this.totalMs += performance.now() - started;
     }
   }
 }

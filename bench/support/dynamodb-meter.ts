@@ -1,0 +1,74 @@
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Units {
+  read: number;
+  write: number;
+  requests: Record<string, number>;
+}
+
+const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
+const READS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems']);
+
+/**
+ * A pass-through proxy in front of DynamoDB Local that asks for ReturnConsumedCapacity on every
+ * read and write and adds up the capacity units DynamoDB reports, by operation: the benchmark's
+ * measure of what the same requests would cost on AWS.
+ */
+export class DynamoDbMeter {
+  readonly units: Units = { read: 0, write: 0, requests: {} };
+  private server: Server | undefined;
+
+  constructor(private readonly target: string) {}
+
+  reset(): void {
+    this.units.read = 0;
+    this.units.write = 0;
+    this.units.requests = {};
+  }
+
+  async start(): Promise<string> {
+    const target = new URL(this.target);
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+        let body = Buffer.concat(chunks);
+        if (WRITES.has(operation) || READS.has(operation)) {
+          const json = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
+          json.ReturnConsumedCapacity = 'TOTAL';
+          body = Buffer.from(JSON.stringify(json));
+        }
+        this.units.requests[operation] = (this.units.requests[operation] ?? 0) + 1;
+        // DynamoDB Local does not check signatures, so the rewritten body can keep the original headers.
+        const headers = { ...req.headers, 'content-length': String(body.length), host: target.host };
+        const upstream = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers }, (response) => {
+          const out: Buffer[] = [];
+          response.on('data', (c: Buffer) => out.push(c));
+          response.on('end', () => {
+            const payload = Buffer.concat(out);
+            try {
+              const parsed = JSON.parse(payload.toString('utf8') || '{}') as { ConsumedCapacity?: { CapacityUnits?: number } | Array<{ CapacityUnits?: number }> };
+              const consumed = [parsed.ConsumedCapacity ?? []].flat().reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+              if (WRITES.has(operation)) this.units.write += consumed;
+              if (READS.has(operation)) this.units.read += consumed;
+            } catch {
+              // not JSON: nothing to count
+            }
+            res.writeHead(response.statusCode ?? 500, response.headers).end(payload);
+          });
+        });
+        upstream.on('error', (error) => res.writeHead(502).end(String(error)));
+        upstream.end(body);
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
