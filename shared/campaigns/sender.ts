@@ -26,6 +26,8 @@ export interface SenderDeps {
   senderAddress: string;
   /** How long a claimed send stays ours before another worker may judge it abandoned. */
   leaseSeconds?: number;
+  /** Recipients of one message handled at the same time (default 8). */
+  parallelism?: number;
 }
 
 /** Another worker holds this send right now: retry the message later. */
@@ -70,8 +72,7 @@ export async function sendBatch(batch: SendBatch, deps: SenderDeps, now = () => 
       logger.warn('send batch for an unknown campaign dropped', { campaignId: batch.campaignId });
       return outcome;
     }
-    for (const recipient of batch.recipients) {
-      if (remainingMs() < 15_000) throw new SendDeadlineError('the invocation is close to its timeout');
+    const handleOne = async (recipient: SendBatch['recipients'][number]) => {
       const key = { campaignId: batch.campaignId, runId: batch.runId, contactId: recipient.contactId };
       if (campaign.status === 'cancelled' || campaign.status === 'paused') {
         const to = campaign.status === 'cancelled' ? 'cancelled' : 'paused';
@@ -80,7 +81,7 @@ export async function sendBatch(batch: SendBatch, deps: SenderDeps, now = () => 
           if (to === 'cancelled') bump('cancelled', 1);
           else bump('deferred', 1); // paused sends wait like deferred ones until the campaign resumes
         }
-        continue;
+        return;
       }
       const result = await sendOne(campaign, batch, recipient, deps, now);
       if (result.kind === 'sent') {
@@ -97,7 +98,28 @@ export async function sendBatch(batch: SendBatch, deps: SenderDeps, now = () => 
         bump('queued', -1);
         bump('failed', 1);
       } else outcome.alreadyDone++;
-    }
+    };
+    // A few recipients at a time (the token bucket still paces the provider calls); the first
+    // error stops taking new ones, lets those in flight finish, then fails the message.
+    let next = 0;
+    let firstError: unknown;
+    await Promise.all(
+      Array.from({ length: Math.min(deps.parallelism ?? 8, batch.recipients.length) }, async () => {
+        while (firstError === undefined && next < batch.recipients.length) {
+          if (remainingMs() < 15_000) {
+            firstError ??= new SendDeadlineError('the invocation is close to its timeout');
+            return;
+          }
+          const recipient = batch.recipients[next++]!;
+          try {
+            await handleOne(recipient);
+          } catch (error) {
+            firstError ??= error;
+          }
+        }
+      }),
+    );
+    if (firstError !== undefined) throw firstError;
     return outcome;
   } finally {
     // Counters move once per message, even when a recipient throws (throttling) half-way.
@@ -197,7 +219,7 @@ async function settleUnclaimed(record: SendRecord, key: { campaignId: string; ru
 /** The send on the contact's timeline (and its `sent` counters, which frequency caps read). */
 async function recordSent(record: SendRecord, deps: SenderDeps): Promise<void> {
   if (!record.sentAt || !record.channel) return;
-  await deps.timeline.record({
+  await deps.timeline.recordFast({
     contactId: record.contactId,
     id: record.sendId,
     type: 'sent',

@@ -112,6 +112,8 @@ const senderDeps = (provider: MessageProvider): SenderDeps => ({
   bucket: new TokenBucket(10_000),
   publicBaseUrl: PUBLIC_BASE_URL,
   senderAddress: SENDER_ADDRESS,
+  // One recipient at a time, so "the 3rd recipient" is well defined; the parallel case has its own test.
+  parallelism: 1,
 });
 
 interface Scenario {
@@ -350,6 +352,26 @@ describe('sendBatch: the exactly-once send state machine against DynamoDB Local'
     expect(await statusesOf(s)).toEqual(['sent', 'sent', 'sent', 'sent', 'sent']);
     expect((await recordOf(s, 2)).attempts).toBe(2);
     expect((await countersOf(s)).counters).toMatchObject({ queued: 0, sent: 5, failed: 0 });
+  });
+
+  test('recipients handled in parallel: a transient failure fails the message, and redeliveries send everyone exactly once', async () => {
+    // Prepare
+    const s = await scenario({ count: 20 });
+    const provider = new FakeProvider().failOnCall(5, new Error('connection reset'));
+    const deps = { ...senderDeps(provider), parallelism: 8 };
+
+    // Act
+    const first = await sendBatch(s.batch, deps).catch((e: unknown) => e);
+    const second = await sendBatch(s.batch, deps);
+    const third = await sendBatch(s.batch, deps);
+
+    // Assess
+    expect((first as Error).message).toBe('connection reset');
+    expect(second.sent + second.alreadyDone).toBe(20);
+    expect(third).toEqual({ sent: 0, skipped: 0, failed: 0, alreadyDone: 20 });
+    expect(acceptedCounts(provider, s)).toEqual(Array(20).fill(1));
+    expect(await statusesOf(s)).toEqual(Array(20).fill('sent'));
+    expect((await countersOf(s)).counters).toMatchObject({ queued: 0, sent: 20 });
   });
 
   test('a failure before the provider call (a read error) leaves the send queued; the redelivery sends it', async () => {
