@@ -22,6 +22,9 @@ const ctx = (key: string): string | undefined => {
   const value = app.node.tryGetContext(key) as unknown;
   return typeof value === 'string' && value !== '' ? value : undefined;
 };
+if (ctx('smsProvider') === 'twilio' && !ctx('twilioSecretArn')) {
+  throw new Error('-c smsProvider=twilio needs -c twilioSecretArn=<Secrets Manager ARN of {"accountSid","authToken","from"}>');
+}
 const list = (value: string | undefined): string[] | undefined => value?.split(',').map((s) => s.trim()).filter(Boolean);
 
 new TouchloopStack(app, ctx('stackName') ?? 'Touchloop', {
@@ -35,7 +38,7 @@ new TouchloopStack(app, ctx('stackName') ?? 'Touchloop', {
   senderPostalAddress: ctx('senderPostalAddress'),
   sms:
     ctx('smsProvider') === 'twilio'
-      ? { provider: 'twilio', secretArn: ctx('twilioSecretArn') ?? '', statusCallbackUrl: ctx('twilioStatusCallbackUrl') }
+      ? { provider: 'twilio', secretArn: ctx('twilioSecretArn')!, statusCallbackUrl: ctx('twilioStatusCallbackUrl') }
       : { provider: 'aws', originationIdentity: ctx('smsOriginationIdentity'), configurationSet: ctx('smsConfigurationSet') },
   dataRemovalPolicy: ctx('destroyData') === 'true' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
