@@ -246,6 +246,19 @@ export const topology = defineTopology({
       tables: { campaigns: 'readWrite', sends: 'readWrite', segments: 'read', segmentStats: 'read', contacts: 'read' },
       sendsTo: ['audienceScan', 'emailSends', 'smsSends'],
     },
+    unsubscribe: {
+      description: 'Public unsubscribe links: a confirmation page on GET, RFC 8058 one-click unsubscribe on POST.',
+      entry: 'functions/unsubscribe/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 10,
+      http: [
+        { method: 'GET', path: '/u/{token}', public: true },
+        { method: 'POST', path: '/u/{token}', public: true },
+      ],
+      tables: contactTables,
+      publishesEvents: true,
+      usesSecret: true,
+    },
     'interaction-recorder': {
       description: 'Writes domain events onto contacts\u2019 timelines, once each.',
       entry: 'functions/interaction-recorder/handler.ts',

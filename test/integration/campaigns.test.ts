@@ -274,3 +274,38 @@ describe('scheduling', () => {
     expect(unknown.body.error.issues.map((i) => i.path).sort()).toEqual(['segmentId', 'variants[0].templates.email']);
   });
 });
+
+describe('one-click unsubscribe', () => {
+  test('GET shows a page and changes nothing; POST (RFC 8058) unsubscribes at once; a second campaign sends nothing to that address', async () => {
+    const template = await createTemplate({ channel: 'email', name: 'Unsub', subject: 'News', html: '<p>News</p>', text: 'News' });
+    await t.api('POST', '/v1/contacts', { body: { email: 'leaver@example.com', tags: ['unsub'], consent: confirmed } });
+    await t.api('POST', '/v1/contacts', { body: { email: 'stayer@example.com', tags: ['unsub'], consent: confirmed } });
+    const segmentId = await createSegment({ field: 'tags', op: 'contains', value: 'unsub' }, 'unsub');
+    const campaign = { segmentId, channels: ['email'], variants: [{ name: 'A', weight: 1, templates: { email: template } }], holdoutPercent: 0, schedule: { type: 'immediate' }, limits: { sendRatePerSecond: { email: 1000 } } };
+    const before = (await inbox()).length;
+    await launchAndSettle({ ...campaign, name: 'First' });
+    const leaverMail = (await inbox()).slice(before).find((e) => e.destination.to[0] === 'leaver@example.com')!;
+    const link = /Unsubscribe: (\S+)/.exec(leaverMail.body.text ?? '')![1]!;
+
+    const page = await fetch(link);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<form method="post">');
+    const leaverId = (await t.api<{ items: Array<{ id: string }> }>('GET', '/v1/contacts?email=leaver@example.com')).body.items[0]!.id;
+    expect((await t.api<{ reachable: { email: boolean } }>('GET', `/v1/contacts/${leaverId}`)).body.reachable.email).toBe(true);
+
+    const tampered = await fetch(`${link.slice(0, -2)}xx`, { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(tampered.status).toBe(400);
+    const oneClick = await fetch(link, { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(oneClick.status).toBe(200);
+    const view = await t.api<{ contact: { consent: { email: { status: string } } }; suppressed: { email: { reasons: string[] } | null }; reachable: { email: boolean } }>('GET', `/v1/contacts/${leaverId}`);
+    expect(view.body.contact.consent.email.status).toBe('withdrawn');
+    expect(view.body.suppressed.email?.reasons).toEqual(['unsubscribed']);
+    expect(view.body.reachable.email).toBe(false);
+    expect((await fetch(link, { method: 'POST' })).status).toBe(200); // twice is harmless
+
+    const second = (await inbox()).length;
+    const again = await launchAndSettle({ ...campaign, name: 'Second' });
+    expect((await inbox()).slice(second).map((e) => e.destination.to[0])).toEqual(['stayer@example.com']);
+    expect(again.counters.suppressed.consent_withdrawn).toBe(1);
+  }, 120_000);
+});

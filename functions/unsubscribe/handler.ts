@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { readUnsubscribeToken, unsubscribe } from '../../shared/campaigns/unsubscribe.ts';
+import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
+import { renderResultPage } from '../../shared/forms/embed.ts';
+import { escapeHtml } from '../../shared/html.ts';
+import { html, httpApi, route } from '../../shared/http/api.ts';
+
+const contacts = contactsFromEnv();
+const Params = z.object({ token: z.string().max(4096) });
+const noStore = { 'cache-control': 'no-store' };
+const invalid = () => html(400, renderResultPage('error', { title: 'This link is not valid', message: 'This unsubscribe link is not valid. If you keep receiving messages, reply to one of them.' }), noStore);
+
+/** The confirmation page: nothing changes on GET (mail scanners follow links); the button posts. */
+function confirmPage(channel: 'email' | 'sms'): string {
+  const what = channel === 'email' ? 'email' : 'text messages';
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex"><title>Unsubscribe</title>
+<style>body{font:16px system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}button{font:inherit;padding:.6em 1.2em}</style></head>
+<body><h1>Unsubscribe</h1><p>Stop receiving marketing ${escapeHtml(what)} from us?</p>
+<form method="post"><button type="submit">Unsubscribe</button></form></body></html>`;
+}
+
+export const handler = httpApi({
+  'GET /u/{token}': route({
+    params: Params,
+    handle: async ({ params }) => {
+      const target = await readUnsubscribeToken(params.token);
+      if (!target) return invalid();
+      return html(200, confirmPage(target.channel), noStore);
+    },
+  }),
+
+  // RFC 8058 one-click: mail clients POST "List-Unsubscribe=One-Click"; the page's button posts too.
+  'POST /u/{token}': route({
+    params: Params,
+    bodyFormat: 'raw',
+    maxBodyBytes: 4096,
+    handle: async ({ params, sourceIp, userAgent }) => {
+      const target = await readUnsubscribeToken(params.token);
+      if (!target) return invalid();
+      await unsubscribe(target, { ip: sourceIp, userAgent }, { contacts: contacts.store, service: contacts.service });
+      return html(200, renderResultPage('thanks', { title: 'You are unsubscribed', message: `You will not receive marketing ${target.channel === 'email' ? 'email' : 'text messages'} from us any more.` }), noStore);
+    },
+  }),
+});

@@ -1,0 +1,44 @@
+import type { ContactService } from '../contacts/contact-service.ts';
+import type { ContactStore } from '../contacts/contact-store.ts';
+import { InvalidTokenError, verifyToken } from '../tokens.ts';
+import { UNSUBSCRIBE_TOKEN_PURPOSE } from './messages.ts';
+import type { Channel } from './model.ts';
+
+export interface UnsubscribeTarget {
+  sendId: string;
+  contactId: string;
+  channel: Channel;
+}
+
+/** The send, contact and channel an unsubscribe link is for; undefined for a tampered or malformed token. */
+export async function readUnsubscribeToken(token: string): Promise<UnsubscribeTarget | undefined> {
+  try {
+    const payload = await verifyToken<{ s?: unknown; c?: unknown; ch?: unknown }>(UNSUBSCRIBE_TOKEN_PURPOSE, token);
+    if (typeof payload.s !== 'string' || typeof payload.c !== 'string' || (payload.ch !== 'email' && payload.ch !== 'sms')) return undefined;
+    return { sendId: payload.s, contactId: payload.c, channel: payload.ch };
+  } catch (error) {
+    if (error instanceof InvalidTokenError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * One-click unsubscribe (RFC 8058): the channel's consent is withdrawn (with a consent record
+ * naming the send) and the address is suppressed at once, so later sends — including ones
+ * already queued — skip it. Unsubscribing twice is harmless.
+ */
+export async function unsubscribe(target: UnsubscribeTarget, meta: { ip: string; userAgent: string }, deps: { contacts: ContactStore; service: ContactService }, now = new Date()): Promise<'unsubscribed' | 'unknown-contact'> {
+  const contact = await deps.contacts.get(target.contactId, true);
+  const address = target.channel === 'email' ? contact?.email : contact?.phone;
+  if (!contact || !address) return 'unknown-contact';
+  const at = now.toISOString();
+  await deps.service.suppress(target.channel, address, 'unsubscribed', { at, source: `unsubscribe:${target.sendId}` });
+  if (contact.consent[target.channel]?.status !== 'withdrawn') {
+    await deps.service.changeConsent(contact.id, {
+      channel: target.channel,
+      status: 'withdrawn',
+      record: { action: 'withdrawn', source: 'unsubscribe', ip: meta.ip, userAgent: meta.userAgent.slice(0, 512), doubleOptIn: 'not_required' },
+    });
+  }
+  return 'unsubscribed';
+}
