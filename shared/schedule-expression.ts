@@ -345,7 +345,7 @@ export function wallClockOf(instantMs: number, timezone: string): WallClock {
 }
 
 /** The wall-clock fields read as if they were UTC (Date.UTC maps years 0-99 to 19xx; avoid that). */
-function wallAsUtcMs(w: WallClock): number {
+export function wallAsUtcMs(w: WallClock): number {
   const date = new Date(0);
   date.setUTCFullYear(w.year, w.month - 1, w.day);
   date.setUTCHours(w.hour, w.minute, w.second, 0);

@@ -1,5 +1,5 @@
 import { BadRequestError } from '../errors.ts';
-import { assertValidTimeZone, instantOfWallClock, wallClockOf, type WallClock } from '../schedule-expression.ts';
+import { assertValidTimeZone, instantOfWallClock, wallAsUtcMs, wallClockOf, type WallClock } from '../schedule-expression.ts';
 
 /**
  * Local-time arithmetic for sending: quiet hours and "09:00 in each contact's own time zone".
@@ -23,14 +23,6 @@ export function parseClock(hhmm: string): number {
   const match = typeof hhmm === 'string' ? /^([01]\d|2[0-3]):([0-5]\d)$/.exec(hhmm) : null;
   if (!match) throw new BadRequestError(`"${String(hhmm)}" is not a time of day; use HH:mm from 00:00 to 23:59`, 'invalid_time_of_day');
   return Number(match[1]) * 60 + Number(match[2]);
-}
-
-/** Wall-clock fields read as if UTC (setUTCFullYear, because Date.UTC maps years 0–99 to 19xx). */
-function wallAsUtcMs(w: WallClock): number {
-  const date = new Date(0);
-  date.setUTCFullYear(w.year, w.month - 1, w.day);
-  date.setUTCHours(w.hour, w.minute, w.second, 0);
-  return date.getTime();
 }
 
 function localMsOf(instantMs: number, timezone: string): number {

@@ -49,15 +49,7 @@ export class Timeline {
   async record(interaction: Omit<Interaction, 'sk' | 'recordedAt'>, now = new Date()): Promise<RecordOutcome> {
     const item: Interaction = { ...interaction, sk: interactionSortKey(interaction.occurredAt, interaction.id), recordedAt: now.toISOString() };
     // The behaviour counters move in the same transaction as the entry: a duplicate adds nothing.
-    const keys = activityKeys(interaction);
-    const counters = {
-      TableName: this.contactsTable,
-      Key: { id: interaction.contactId },
-      UpdateExpression: `SET version = version + :one ADD ${keys.map((_, i) => `${ACTIVITY_ATTRIBUTE}.#k${i} :one`).join(', ')}`,
-      ConditionExpression: 'attribute_exists(id)',
-      ExpressionAttributeNames: Object.fromEntries(keys.map((k, i) => [`#k${i}`, k])),
-      ExpressionAttributeValues: { ':one': 1 },
-    };
+    const counters = this.counterUpdate(interaction);
     const write = () =>
       this.db.send(
         new TransactWriteCommand({
@@ -94,23 +86,26 @@ export class Timeline {
       if (error instanceof ConditionalCheckFailedException) return 'duplicate';
       throw error;
     }
-    const keys = activityKeys(interaction);
     try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.contactsTable,
-          Key: { id: interaction.contactId },
-          UpdateExpression: `SET version = version + :one ADD ${keys.map((_, i) => `${ACTIVITY_ATTRIBUTE}.#k${i} :one`).join(', ')}`,
-          ConditionExpression: 'attribute_exists(id)',
-          ExpressionAttributeNames: Object.fromEntries(keys.map((k, i) => [`#k${i}`, k])),
-          ExpressionAttributeValues: { ':one': 1 },
-        }),
-      );
+      await this.db.send(new UpdateCommand(this.counterUpdate(interaction)));
       return 'recorded';
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return 'no-contact';
       throw error;
     }
+  }
+
+  /** The contact update that adds the interaction to its behaviour counters (and bumps the version, so whole-item writers re-read). */
+  private counterUpdate(interaction: Pick<Interaction, 'contactId' | 'type' | 'channel' | 'campaignId' | 'occurredAt'>) {
+    const keys = activityKeys(interaction);
+    return {
+      TableName: this.contactsTable,
+      Key: { id: interaction.contactId },
+      UpdateExpression: `SET version = version + :one ADD ${keys.map((_, i) => `${ACTIVITY_ATTRIBUTE}.#k${i} :one`).join(', ')}`,
+      ConditionExpression: 'attribute_exists(id)',
+      ExpressionAttributeNames: Object.fromEntries(keys.map((k, i) => [`#k${i}`, k])),
+      ExpressionAttributeValues: { ':one': 1 },
+    };
   }
 
   /** Contacts stored before counters existed have no `activity` map; create it once. */
