@@ -161,6 +161,8 @@ export function analyseTemplatePart(source: string, part: TemplatePart, options:
         return;
       case 'MustacheStatement': {
         const m = node as hbs.AST.MustacheStatement;
+        // Raw output in HTML would let contact data (much of it typed into public forms) inject markup into the email.
+        if (part === 'html' && !m.escaped) report(m, 'triple braces {{{…}}} print raw HTML; use {{…}} so values are escaped');
         checkCall(m, false);
         m.params.forEach(visit);
         return;

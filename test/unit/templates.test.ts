@@ -96,7 +96,7 @@ describe('validateTemplate', () => {
       '<p>{{default contact.firstName "there"}} {{upper (lower contact.city)}} {{formatDate contact.renewsOn "D MMM YYYY" "Europe/Paris"}}</p>',
       '{{#if contact.vip}}VIP{{else if contact.gold}}Gold{{else}}Member{{/if}}',
       '{{#unless contact.optedIn}}x{{/unless}}{{#each contact.items as |item|}}{{@index}} {{item.name}}{{/each}}',
-      '{{#with campaign}}{{name}}{{/with}} {{{viewInBrowserUrl}}} {{!-- a comment --}} {{this.x}} {{@root.unsubscribeUrl}}',
+      '{{#with campaign}}{{name}}{{/with}} {{viewInBrowserUrl}} {{!-- a comment --}} {{this.x}} {{@root.unsubscribeUrl}}',
     ].join('\n');
     expect(() => validateTemplate(email({ html, subject: 'Hi {{contact.firstName}}', text: '{{formatDate contact.renewsOn "YYYY-MM-DD"}}' }))).not.toThrow();
   });
@@ -424,5 +424,19 @@ describe('compile cache', () => {
     expect(templateCacheStats().compiles).toBe(TEMPLATE_CACHE_LIMIT + 1);
     renderSms(templates[1]!, ctx(), transactional);
     expect(templateCacheStats().compiles).toBe(TEMPLATE_CACHE_LIMIT + 2);
+  });
+});
+
+describe('raw output', () => {
+  test('triple braces are refused in HTML parts (contact data must be escaped) and allowed in text parts', async () => {
+    const { validateTemplate } = await import('../../shared/templates/template.ts');
+    let issues: Array<{ path: string; message: string }> = [];
+    try {
+      validateTemplate({ channel: 'email', name: 'x', subject: 's', html: '<p>{{{contact.bio}}}</p>', text: 't' });
+    } catch (error) {
+      issues = (error as { issues: typeof issues }).issues;
+    }
+    expect(issues).toEqual([{ path: 'html', message: expect.stringMatching(/triple braces/) }]);
+    expect(() => validateTemplate({ channel: 'email', name: 'x', subject: 's', html: '<p>{{contact.bio}}</p>', text: '{{{contact.bio}}}' })).not.toThrow();
   });
 });
