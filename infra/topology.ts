@@ -1,5 +1,6 @@
 import { ConsentChanged, ContactUpdated, LeadCaptured } from '../events/contacts.ts';
 import { patternFor } from '../events/contract.ts';
+import { SES_EVENTS_PATTERN } from '../events/ses.ts';
 import { Sources } from '../events/sources.ts';
 import { defineTopology } from './topology-types.ts';
 
@@ -86,6 +87,7 @@ export const topology = defineTopology({
     audienceScan: { description: 'One parallel-scan segment of a campaign run\u2019s audience per message (continuations re-enqueue themselves).', maxReceiveCount: 5 },
     emailSends: { description: 'Email sends, up to 50 recipients per message.', maxReceiveCount: 8 },
     smsSends: { description: 'SMS sends, up to 50 recipients per message.', maxReceiveCount: 8 },
+    providerEvents: { description: 'Delivery events from providers (SES sending events) on their way to the timelines.', maxReceiveCount: 5 },
   },
 
   functions: {
@@ -259,6 +261,16 @@ export const topology = defineTopology({
       publishesEvents: true,
       usesSecret: true,
     },
+    'response-recorder': {
+      description: 'Records SES sending events on contacts\u2019 timelines; bounces and complaints suppress; clicks earn lead points.',
+      entry: 'functions/response-recorder/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 60,
+      queue: { queue: 'providerEvents', batchSize: 25, maxBatchingWindowSeconds: 2, maxConcurrency: 5 },
+      tables: { ...contactTables, campaigns: 'readWrite', idempotency: 'write' },
+      publishesEvents: true,
+      usesSecret: true,
+    },
     'interaction-recorder': {
       description: 'Writes domain events onto contacts\u2019 timelines, once each.',
       entry: 'functions/interaction-recorder/handler.ts',
@@ -301,6 +313,12 @@ export const topology = defineTopology({
         $or: [{ 'detail-type': [LeadCaptured.detailType] }, { 'detail-type': [ConsentChanged.detailType], detail: { to: ['confirmed'] } }],
       },
       target: { queue: 'leadScoring' },
+    },
+    'ses-events': {
+      description: 'Amazon SES sending events (configuration set → default bus) are recorded on the timelines.',
+      bus: 'default',
+      pattern: SES_EVENTS_PATTERN,
+      target: { queue: 'providerEvents' },
     },
     'double-opt-in-mail': {
       description: 'Leads that must confirm their email consent get the confirmation email.',

@@ -252,6 +252,30 @@ export class CampaignStore {
     }
   }
 
+  /** Live response counters (delivered, opened, clicked…) summed per batch. */
+  async addResponses(id: string, counts: Record<string, number>): Promise<void> {
+    const entries = Object.entries(counts).filter(([, n]) => n);
+    if (!entries.length) return;
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { id },
+        UpdateExpression: `SET responses = if_not_exists(responses, :empty)`,
+        ConditionExpression: 'attribute_exists(id)',
+        ExpressionAttributeValues: { ':empty': {} },
+      }),
+    );
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { id },
+        UpdateExpression: `ADD ${entries.map((_, i) => `responses.#r${i} :n${i}`).join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(entries.map(([type], i) => [`#r${i}`, type])),
+        ExpressionAttributeValues: Object.fromEntries(entries.map(([, n], i) => [`:n${i}`, n])),
+      }),
+    );
+  }
+
   async setForecast(id: string, forecast: NonNullable<Campaign['forecast']>): Promise<void> {
     await this.db.send(new UpdateCommand({ TableName: this.table, Key: { id }, UpdateExpression: 'SET forecast = :f', ExpressionAttributeValues: { ':f': forecast } }));
   }

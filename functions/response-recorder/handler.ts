@@ -1,0 +1,37 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { SesEventDetail } from '../../events/ses.ts';
+import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
+import { requireEnv } from '../../shared/config.ts';
+import { LeadScorer } from '../../shared/contacts/lead-scoring.ts';
+import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
+import { IdempotencyMarkers } from '../../shared/idempotency.ts';
+import { logger } from '../../shared/logger.ts';
+import { EventBridgeEnvelope } from '../../shared/queue/event-consumer.ts';
+import { recordSesEvent, ResponseTally } from '../../shared/responses/recorder.ts';
+
+const contacts = contactsFromEnv();
+const campaigns = new CampaignStore(requireEnv('TABLE_CAMPAIGNS'));
+const scorer = new LeadScorer(requireEnv('TABLE_CONTACTS'), new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY')));
+const deps = { timeline: contacts.timeline, contacts: contacts.store, service: contacts.service, scorer, campaigns };
+const processor = new BatchProcessor(EventType.SQS);
+
+/** SES sending events (from the configuration set's EventBridge destination) onto timelines, with their effects. */
+export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event: SQSEvent, context: Context) => {
+  logger.addContext(context);
+  const tally = new ResponseTally();
+  const recordHandler = async (record: SQSRecord) => {
+    try {
+      const envelope = EventBridgeEnvelope.parse(JSON.parse(record.body));
+      if (envelope.source !== 'aws.ses') throw new Error(`unexpected source ${envelope.source}`);
+      await recordSesEvent(SesEventDetail.parse(envelope.detail), deps, tally);
+    } catch (error) {
+      logger.error('record failed', { messageId: record.messageId, error: error as Error });
+      throw error;
+    }
+  };
+  const response = await processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
+  await tally.flush(campaigns);
+  return response;
+});

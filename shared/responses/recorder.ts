@@ -1,0 +1,74 @@
+import type { SesEventDetail } from '../../events/ses.ts';
+import type { CampaignStore } from '../campaigns/campaign-store.ts';
+import type { ContactService } from '../contacts/contact-service.ts';
+import type { ContactStore } from '../contacts/contact-store.ts';
+import type { LeadScorer } from '../contacts/lead-scoring.ts';
+import type { Timeline } from '../contacts/timeline.ts';
+import { countSince, hourOf, indexActivity } from '../segments/activity.ts';
+import { interpretSesEvent } from './ses-events.ts';
+
+/** Soft bounces that suppress an address: this many within the window. */
+export const SOFT_BOUNCE_LIMIT = 3;
+export const SOFT_BOUNCE_WINDOW_DAYS = 30;
+
+export interface ResponseDeps {
+  timeline: Timeline;
+  contacts: ContactStore;
+  service: ContactService;
+  scorer: LeadScorer;
+  campaigns: CampaignStore;
+}
+
+/** Live campaign counters by response type, summed over a batch and written once per campaign. */
+export class ResponseTally {
+  private readonly byCampaign = new Map<string, Record<string, number>>();
+
+  add(campaignId: string | undefined, type: string): void {
+    if (!campaignId) return;
+    const counts = this.byCampaign.get(campaignId) ?? {};
+    counts[type] = (counts[type] ?? 0) + 1;
+    this.byCampaign.set(campaignId, counts);
+  }
+
+  async flush(campaigns: CampaignStore): Promise<void> {
+    for (const [campaignId, counts] of this.byCampaign) {
+      await campaigns.addResponses(campaignId, counts).catch(() => undefined); // live counters only; attribution recounts from the timeline
+    }
+    this.byCampaign.clear();
+  }
+}
+
+/**
+ * One SES event: recorded once on the contact's timeline (keyed by the provider's message id and
+ * event), then its effects — hard bounces and complaints suppress the address at once, soft
+ * bounces after SOFT_BOUNCE_LIMIT in SOFT_BOUNCE_WINDOW_DAYS, clicks earn lead points.
+ */
+export async function recordSesEvent(detail: SesEventDetail, deps: ResponseDeps, tally: ResponseTally, now = new Date()): Promise<'recorded' | 'duplicate' | 'no-contact'> {
+  const response = interpretSesEvent(detail);
+  let outcome: 'recorded' | 'duplicate' | 'no-contact' = 'no-contact';
+  if (response.contactId) {
+    outcome = await deps.timeline.recordFast({
+      contactId: response.contactId,
+      id: response.id,
+      type: response.type,
+      channel: 'email',
+      ...(response.campaignId ? { campaignId: response.campaignId } : {}),
+      ...(response.sendId ? { sendId: response.sendId } : {}),
+      occurredAt: response.occurredAt,
+      data: response.data,
+    });
+    if (outcome === 'recorded') tally.add(response.campaignId, response.type);
+  }
+  // Effects are idempotent, so they run for duplicates too (a crash may have come between the two).
+  const at = now.toISOString();
+  const address = response.address;
+  if (address && response.effect === 'suppress-bounced') await deps.service.suppress('email', address, 'bounced', { at, source: response.id });
+  if (address && response.effect === 'suppress-complained') await deps.service.suppress('email', address, 'complained', { at, source: response.id });
+  if (address && response.effect === 'soft-bounce' && response.contactId) {
+    const contact = await deps.contacts.get(response.contactId, true);
+    const soft = countSince(indexActivity(contact?.activity, now.getTime()).get('bounced_soft|email'), hourOf(now.getTime()) - SOFT_BOUNCE_WINDOW_DAYS * 24);
+    if (soft >= SOFT_BOUNCE_LIMIT) await deps.service.suppress('email', address, 'bounced', { at, source: response.id, note: `${soft} soft bounces in ${SOFT_BOUNCE_WINDOW_DAYS} days` });
+  }
+  if (response.type === 'clicked' && response.contactId && outcome !== 'no-contact') await deps.scorer.award(response.contactId, response.id, 'clicked');
+  return outcome;
+}
