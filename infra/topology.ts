@@ -261,6 +261,19 @@ export const topology = defineTopology({
       publishesEvents: true,
       usesSecret: true,
     },
+    tracking: {
+      description: 'Public click redirects and the open pixel of tracked email, recorded on the timeline.',
+      entry: 'functions/tracking/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 10,
+      http: [
+        { method: 'GET', path: '/t/c/{token}', public: true },
+        { method: 'GET', path: '/t/o/{token}', public: true },
+      ],
+      tables: { ...contactTables, idempotency: 'write' },
+      publishesEvents: true,
+      usesSecret: true,
+    },
     'response-recorder': {
       description: 'Records SES sending events on contacts\u2019 timelines; bounces and complaints suppress; clicks earn lead points.',
       entry: 'functions/response-recorder/handler.ts',

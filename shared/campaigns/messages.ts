@@ -4,6 +4,7 @@ import { contactContext, renderEmail, renderSms } from '../templates/render.ts';
 import type { Template } from '../templates/template.ts';
 import { signToken } from '../tokens.ts';
 import type { Channel } from './model.ts';
+import { addTracking } from '../responses/tracking.ts';
 import type { OutgoingMessage } from './providers/provider.ts';
 
 export const UNSUBSCRIBE_TOKEN_PURPOSE = 'unsubscribe';
@@ -22,6 +23,8 @@ export interface BuildOptions {
   runId: string;
   publicBaseUrl: string;
   senderAddress: string;
+  /** Click and open tracking in email HTML (default on). */
+  tracking?: boolean;
 }
 
 /**
@@ -37,10 +40,11 @@ export async function buildMessage(options: BuildOptions): Promise<OutgoingMessa
   if (channel === 'email') {
     if (template.channel !== 'email' || !contact.email) throw new Error('email message needs an email template and address');
     const rendered = renderEmail(template, ctx, { marketing: campaign.marketing });
+    const html = options.tracking === false ? rendered.html : await addTracking(rendered.html, { publicBaseUrl: options.publicBaseUrl, sendId: options.sendId, contactId: contact.id, campaignId: campaign.id, skip: [unsubscribe, `${options.publicBaseUrl}/u/`] });
     return {
       to: contact.email,
       subject: rendered.subject,
-      html: rendered.html,
+      html,
       text: rendered.text,
       headers: campaign.marketing ? { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : {},
       tags,

@@ -27,6 +27,8 @@ export interface HttpResult {
   /** JSON-serialised unless `rawBody` is given. */
   body?: unknown;
   rawBody?: string;
+  /** `rawBody` is base64 (binary responses such as images). */
+  isBase64Encoded?: boolean;
 }
 
 export type BodyFormat = 'json' | 'form' | 'json-or-form' | 'raw';
@@ -123,7 +125,7 @@ export function errorResponse(error: unknown, context: Pick<Context, 'awsRequest
 
 function toResult(result: HttpResult): APIGatewayProxyResultV2 {
   const headers = { ...(result.headers ?? {}) };
-  if (result.rawBody !== undefined) return { statusCode: result.status, headers, body: result.rawBody };
+  if (result.rawBody !== undefined) return { statusCode: result.status, headers, body: result.rawBody, ...(result.isBase64Encoded ? { isBase64Encoded: true } : {}) };
   if (result.body === undefined) return { statusCode: result.status, headers, body: '' };
   return { statusCode: result.status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(result.body) };
 }

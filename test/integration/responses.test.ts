@@ -95,3 +95,44 @@ describe('SES events → timeline and effects', () => {
     expect(dlq.stats().visible).toBe(1);
   });
 });
+
+describe('click and open tracking', () => {
+  test('links in campaign email redirect through signed tokens (302), the pixel records an open, a tampered token never redirects', async () => {
+    const contactId = await contactWithEmail('clicker@example.com');
+    await t.api('PATCH', `/v1/contacts/${contactId}`, { body: { tags: ['track'] } });
+    const template = (
+      await t.api<{ template: { id: string } }>('POST', '/v1/templates', {
+        body: { channel: 'email', name: 'Track', subject: 'Sale', html: '<html><body><p><a href="https://shop.example.com/sale?x=1&amp;y=2">Shop</a> <a href="mailto:help@example.com">Help</a></p></body></html>', text: 'Shop: https://shop.example.com/sale' },
+      })
+    ).body.template.id;
+    const segment = (await t.api<{ segment: { id: string } }>('POST', '/v1/segments', { body: { name: 'track', rule: { field: 'tags', op: 'contains', value: 'track' } } })).body.segment.id;
+    const store = async () => ((await (await fetch(`${t.runtime.urls.ses}/store`)).json()) as { emails: Array<{ destination: { to: string[] }; body: { html?: string } }> }).emails;
+    const before = (await store()).length;
+    const campaign = await t.api<{ campaign: { id: string } }>('POST', '/v1/campaigns', {
+      body: { name: 'Track', segmentId: segment, channels: ['email'], variants: [{ name: 'A', weight: 1, templates: { email: template } }], holdoutPercent: 0, schedule: { type: 'immediate' }, limits: { sendRatePerSecond: { email: 100 } } },
+    });
+    await t.api('POST', `/v1/campaigns/${campaign.body.campaign.id}/launch`);
+    await t.runtime.idle();
+    const mail = (await store()).slice(before).find((e) => e.destination.to[0] === 'clicker@example.com')!;
+    const html = mail.body.html!;
+    expect(html).toContain('href="mailto:help@example.com"');
+    expect(html).not.toContain('href="https://shop.example.com');
+    const click = /href="(http:\/\/127\.0\.0\.1:\d+\/t\/c\/[^"]+)"/.exec(html)![1]!;
+    const pixel = /src="(http:\/\/127\.0\.0\.1:\d+\/t\/o\/[^"]+)"/.exec(html)![1]!;
+
+    const redirected = await fetch(click, { redirect: 'manual' });
+    expect(redirected.status).toBe(302);
+    expect(redirected.headers.get('location')).toBe('https://shop.example.com/sale?x=1&y=2');
+    const tampered = await fetch(click.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')), { redirect: 'manual' });
+    expect(tampered.status).toBe(400);
+    expect(tampered.headers.get('location')).toBeNull();
+    const image = await fetch(pixel);
+    expect(image.headers.get('content-type')).toBe('image/gif');
+    expect(Buffer.from(await image.arrayBuffer()).subarray(0, 6).toString()).toBe('GIF89a');
+
+    const timeline = await t.api<{ items: Array<{ type: string; campaignId?: string; data?: { link?: string } }> }>('GET', `/v1/contacts/${contactId}/timeline?limit=50`);
+    const own = timeline.body.items.filter((i) => i.campaignId === campaign.body.campaign.id);
+    expect(own.map((i) => i.type).sort()).toEqual(['clicked', 'opened', 'sent']);
+    expect(own.find((i) => i.type === 'clicked')!.data!.link).toBe('https://shop.example.com/sale?x=1&y=2');
+  });
+});

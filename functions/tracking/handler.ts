@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { requireEnv } from '../../shared/config.ts';
+import { LeadScorer } from '../../shared/contacts/lead-scoring.ts';
+import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
+import { renderResultPage } from '../../shared/forms/embed.ts';
+import { html, httpApi, route } from '../../shared/http/api.ts';
+import { IdempotencyMarkers } from '../../shared/idempotency.ts';
+import { logger } from '../../shared/logger.ts';
+import { PIXEL_GIF, readClickToken, readOpenToken } from '../../shared/responses/tracking.ts';
+
+const contacts = contactsFromEnv();
+const scorer = new LeadScorer(requireEnv('TABLE_CONTACTS'), new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY')));
+const Params = z.object({ token: z.string().max(8192) });
+const noStore = { 'cache-control': 'no-store, private' };
+
+/** Recording must not stand between the person and the page they clicked: failures are logged, the redirect happens. */
+async function recordQuietly(work: () => Promise<unknown>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    logger.error('tracking record failed', { error: error as Error });
+  }
+}
+
+export const handler = httpApi({
+  'GET /t/c/{token}': route({
+    params: Params,
+    handle: async ({ params, userAgent }) => {
+      const target = await readClickToken(params.token);
+      // A tampered token never redirects anywhere (no open redirect).
+      if (!target) return html(400, renderResultPage('error', { title: 'This link is not valid', message: 'The link you followed is broken or was changed.' }), noStore);
+      const occurredAt = new Date().toISOString();
+      const id = `click:${target.sendId}:${target.linkIndex}:${randomUUID()}`;
+      await recordQuietly(async () => {
+        const outcome = await contacts.timeline.recordFast({
+          contactId: target.contactId,
+          id,
+          type: 'clicked',
+          channel: 'email',
+          campaignId: target.campaignId,
+          sendId: target.sendId,
+          occurredAt,
+          data: { link: target.url, linkIndex: target.linkIndex, userAgent: userAgent.slice(0, 256) },
+        });
+        if (outcome === 'recorded') await scorer.award(target.contactId, id, 'clicked');
+      });
+      return { status: 302, headers: { location: target.url, ...noStore }, rawBody: '' };
+    },
+  }),
+
+  'GET /t/o/{token}': route({
+    params: Params,
+    handle: async ({ params }) => {
+      const target = await readOpenToken(params.token);
+      if (target) {
+        const now = new Date();
+        // One open per send and minute: image reloads and proxies fetch the pixel repeatedly.
+        const minute = now.toISOString().slice(0, 16);
+        await recordQuietly(() =>
+          contacts.timeline.recordFast({ contactId: target.contactId, id: `open:${target.sendId}:${minute}`, type: 'opened', channel: 'email', campaignId: target.campaignId, sendId: target.sendId, occurredAt: now.toISOString() }),
+        );
+      }
+      // The pixel answers the same either way, so nothing can be learnt from it.
+      return { status: 200, headers: { 'content-type': 'image/gif', ...noStore }, rawBody: PIXEL_GIF.toString('base64'), isBase64Encoded: true };
+    },
+  }),
+});
