@@ -261,6 +261,16 @@ export const topology = defineTopology({
       publishesEvents: true,
       usesSecret: true,
     },
+    'events-api': {
+      description: 'Marketer/back-office API for conversions: POST /v1/events, once per idempotency key.',
+      entry: 'functions/events-api/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 10,
+      http: [{ method: 'POST', path: '/v1/events' }],
+      tables: { ...contactTables, idempotency: 'write' },
+      publishesEvents: true,
+      usesSecret: true,
+    },
     tracking: {
       description: 'Public click redirects and the open pixel of tracked email, recorded on the timeline.',
       entry: 'functions/tracking/handler.ts',

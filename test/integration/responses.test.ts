@@ -136,3 +136,26 @@ describe('click and open tracking', () => {
     expect(own.find((i) => i.type === 'clicked')!.data!.link).toBe('https://shop.example.com/sale?x=1&y=2');
   });
 });
+
+describe('conversions', () => {
+  test('POST /v1/events records a conversion once per idempotency key, found by email or id; unknown contact → 404; bad input → 400', async () => {
+    const contactId = await contactWithEmail('buyer@example.com');
+    const body = { email: 'Buyer@Example.com', name: 'purchase', value: 49.9, currency: 'EUR', occurredAt: '2026-11-25T12:00:00Z', idempotencyKey: 'order-1001' };
+    const first = await t.api<{ contactId: string; recorded: boolean }>('POST', '/v1/events', { body });
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ contactId, recorded: true });
+    const again = await t.api<{ duplicate: boolean }>('POST', '/v1/events', { body: { ...body, email: undefined, contactId } });
+    expect(again.status).toBe(200);
+    expect(again.body.duplicate).toBe(true);
+    const timeline = await t.api<{ items: Array<{ type: string; data?: Record<string, unknown> }> }>('GET', `/v1/contacts/${contactId}/timeline?limit=50`);
+    expect(timeline.body.items.filter((i) => i.type === 'converted')).toEqual([expect.objectContaining({ data: expect.objectContaining({ name: 'purchase', value: 49.9, currency: 'EUR' }) })]);
+    await t.runtime.idle();
+    expect((await t.api<ContactView>('GET', `/v1/contacts/${contactId}`)).body.contact.scores.lead).toBe(25);
+
+    expect((await t.api('POST', '/v1/events', { body: { ...body, email: 'nobody@example.com', idempotencyKey: 'x' } })).status).toBe(404);
+    const bad = await t.api<{ error: { issues: Array<{ path: string }> } }>('POST', '/v1/events', { body: { name: 'purchase', value: -1, currency: 'euro', occurredAt: 'yesterday' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.issues.map((i) => i.path).sort()).toEqual(expect.arrayContaining(['currency', 'idempotencyKey', 'occurredAt', 'value']));
+    expect((await t.api('POST', '/v1/events', { body, token: null })).status).toBe(401);
+  });
+});

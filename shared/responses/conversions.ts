@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import type { ContactStore } from '../contacts/contact-store.ts';
+import type { LeadScorer } from '../contacts/lead-scoring.ts';
+import type { Timeline } from '../contacts/timeline.ts';
+import { NotFoundError } from '../errors.ts';
+import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
+
+/** A conversion the customer's systems report: who, what, when, how much — once per idempotency key. */
+export const ConversionInput = z
+  .strictObject({
+    contactId: z.uuid('must be a contact id').optional(),
+    email: z.string().max(320).optional(),
+    phone: z.string().max(40).optional(),
+    name: z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9_.:-]+$/, 'may hold letters, digits and _ . : -'),
+    value: z.number().min(0).refine(isStorableNumber, NUMBER_RANGE).optional(),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').optional(),
+    occurredAt: z.iso.datetime({ offset: true }),
+    idempotencyKey: z.string().trim().min(1).max(200),
+  })
+  .refine((c) => c.contactId || c.email || c.phone, { message: 'needs contactId, email or phone', path: ['contactId'] });
+export type ConversionInput = z.infer<typeof ConversionInput>;
+
+export interface ConversionDeps {
+  contacts: ContactStore;
+  timeline: Timeline;
+  scorer: LeadScorer;
+}
+
+/**
+ * Records a conversion on the contact's timeline as a `converted` interaction (the attribution
+ * run credits it to the campaigns that touched the contact inside their windows). The
+ * idempotency key makes a retried or duplicated report count once.
+ */
+export async function recordConversion(
+  input: Omit<ConversionInput, 'email' | 'phone'> & { email?: string; phone?: string },
+  deps: ConversionDeps,
+  source: string,
+): Promise<{ contactId: string; recorded: boolean }> {
+  const contact = input.contactId
+    ? await deps.contacts.get(input.contactId, true)
+    : input.email
+      ? await deps.contacts.findByEmail(input.email)
+      : input.phone
+        ? await deps.contacts.findByPhone(input.phone)
+        : undefined;
+  if (!contact) throw new NotFoundError('contact', input.contactId ?? input.email ?? input.phone);
+  const id = `conversion:${input.idempotencyKey}`;
+  const outcome = await deps.timeline.recordFast({
+    contactId: contact.id,
+    id,
+    type: 'converted',
+    occurredAt: new Date(input.occurredAt).toISOString(),
+    data: { name: input.name, ...(input.value !== undefined ? { value: input.value } : {}), ...(input.currency ? { currency: input.currency } : {}), source },
+  });
+  if (outcome === 'recorded') await deps.scorer.award(contact.id, id, 'converted');
+  return { contactId: contact.id, recorded: outcome === 'recorded' };
+}
