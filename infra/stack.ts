@@ -13,6 +13,8 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { CfnConfigurationSetEventDestination, ConfigurationSet } from 'aws-cdk-lib/aws-ses';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { TouchloopFunction } from './constructs/touchloop-function.ts';
@@ -97,6 +99,11 @@ export class TouchloopStack extends Stack {
         enforceSSL: true,
       });
       this.alarmOnMessages(`DlqAlarm-${name}`, dlq, `${name}: messages failed ${def.maxReceiveCount} times and were parked in the DLQ`);
+      if (def.snsTopic) {
+        const topic = new Topic(this, `Topic-${def.snsTopic}`, { topicName: `${prefix}-${def.snsTopic}`, enforceSSL: true });
+        topic.addSubscription(new SqsSubscription(this.queues[name]!, { deadLetterQueue: dlq }));
+        new CfnOutput(this, `TopicArn-${def.snsTopic}`, { value: topic.topicArn, description: `SNS topic feeding the ${name} queue` });
+      }
     }
 
     // Undeliverable events and schedule invocations land here (each rule/schedule target names it).

@@ -32,6 +32,8 @@ export interface QueueDef {
   description: string;
   /** Receives before a message moves to the queue's dead-letter queue. */
   maxReceiveCount: number;
+  /** The queue is subscribed to an SNS topic of this name (e.g. where a provider publishes inbound messages). */
+  snsTopic?: string;
 }
 
 export type TableAccess = 'read' | 'write' | 'readWrite';

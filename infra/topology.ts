@@ -87,6 +87,11 @@ export const topology = defineTopology({
     audienceScan: { description: 'One parallel-scan segment of a campaign run\u2019s audience per message (continuations re-enqueue themselves).', maxReceiveCount: 5 },
     emailSends: { description: 'Email sends, up to 50 recipients per message.', maxReceiveCount: 8 },
     smsSends: { description: 'SMS sends, up to 50 recipients per message.', maxReceiveCount: 8 },
+    smsInbound: {
+      description: 'Inbound SMS (End User Messaging SMS two-way via SNS, or Twilio via its webhook) on their way to keyword handling.',
+      maxReceiveCount: 5,
+      snsTopic: 'sms-inbound',
+    },
     providerEvents: { description: 'Delivery events from providers (SES sending events) on their way to the timelines.', maxReceiveCount: 5 },
   },
 
@@ -283,6 +288,17 @@ export const topology = defineTopology({
       tables: { ...contactTables, idempotency: 'write' },
       publishesEvents: true,
       usesSecret: true,
+    },
+    'sms-inbound': {
+      description: 'Handles inbound SMS: STOP and synonyms opt out (one confirmation), HELP, START/UNSTOP; records replies.',
+      entry: 'functions/sms-inbound/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 30,
+      queue: { queue: 'smsInbound', batchSize: 10, maxConcurrency: 2 },
+      tables: { ...contactTables, idempotency: 'readWrite' },
+      publishesEvents: true,
+      usesSecret: true,
+      sendsSms: true,
     },
     'response-recorder': {
       description: 'Records SES sending events on contacts\u2019 timelines; bounces and complaints suppress; clicks earn lead points.',

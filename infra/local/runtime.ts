@@ -12,7 +12,7 @@ import { LocalAwsEndpoint } from './aws-endpoint.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
 import { LocalEventBus, type BusEvent } from './event-bus.ts';
 import { LocalHttpGateway, type GatewayRoute } from './http-gateway.ts';
-import { sendJson } from './http-util.ts';
+import { readRequestBody, sendJson } from './http-util.ts';
 import { functionArn, LOCAL_ACCOUNT, LOCAL_REGION, LocalFunction } from './lambda.ts';
 import { freePort } from './ports.ts';
 import { LocalQueue } from './queue.ts';
@@ -295,6 +295,27 @@ export class LocalRuntime {
       }
       if (req.method === 'GET' && url.pathname === '/_local/jwks.json') {
         sendJson(res, 200, { keys: [this.auth.publicJwk] });
+        return true;
+      }
+      if (req.method === 'POST' && url.pathname === '/_local/sms/inbound') {
+        // Stands in for the provider: an inbound SMS as End User Messaging SMS publishes it to the topic.
+        const input = JSON.parse((await readRequestBody(req)).toString('utf8') || '{}') as { from?: string; to?: string; body?: string };
+        const target = Object.entries(topology.queues).find(([, def]) => def.snsTopic === 'sms-inbound')?.[0];
+        if (!target || !input.from || input.body === undefined) {
+          sendJson(res, 400, { error: { code: 'bad_request', message: 'send { "from": "+44…", "body": "STOP" }' } });
+          return true;
+        }
+        const inboundMessageId = randomBytes(8).toString('hex');
+        this.queues.get(target)!.send(
+          JSON.stringify({
+            Type: 'Notification',
+            MessageId: randomBytes(8).toString('hex'),
+            TopicArn: `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:sms-inbound`,
+            Timestamp: new Date().toISOString(),
+            Message: JSON.stringify({ originationNumber: input.from, destinationNumber: input.to ?? '+15555550100', messageKeyword: 'KEYWORD', messageBody: input.body, inboundMessageId }),
+          }),
+        );
+        sendJson(res, 202, { inboundMessageId });
         return true;
       }
       const run = /^\/_local\/schedules\/([^/]+)\/run$/.exec(url.pathname);

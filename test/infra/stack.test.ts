@@ -257,7 +257,7 @@ describe('campaign resources', () => {
     });
   });
 
-  test('only the SMS sender may send SMS; with Twilio it reads the credentials secret instead', () => {
+  test('only functions that declare sendsSms may send SMS; with Twilio they read the credentials secret instead', () => {
     const smsActions = Object.entries(topology.functions).filter(([name]) => {
       const { props } = lambdaFor(name);
       const roleId = (props.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
@@ -268,10 +268,16 @@ describe('campaign resources', () => {
           JSON.stringify(r.Properties.PolicyDocument).includes('sms-voice:SendTextMessage'),
       );
     });
-    expect(smsActions.map(([n]) => n)).toEqual(['sms-sender']);
+    expect(smsActions.map(([n]) => n).sort()).toEqual(Object.entries(topology.functions).filter(([, d]) => d.sendsSms).map(([n]) => n).sort());
+    expect(smsActions.length).toBeGreaterThan(0);
     const { template: twilio } = synthTemplate({ sms: { provider: 'twilio', secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:twilio-AbCdEf' } });
     expect(JSON.stringify(twilio.toJSON())).not.toContain('sms-voice:SendTextMessage');
     expect(JSON.stringify(twilio.toJSON())).toContain('TWILIO_SECRET_ARN');
+  });
+
+  test('inbound SMS: an SNS topic (for the two-way number) feeds the smsInbound queue', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { TopicName: 'Touchloop-sms-inbound' });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs' });
   });
 
   test('the dispatcher runs every minute through EventBridge Scheduler with a DLQ and retries', () => {

@@ -159,3 +159,41 @@ describe('conversions', () => {
     expect((await t.api('POST', '/v1/events', { body, token: null })).status).toBe(401);
   });
 });
+
+describe('SMS keywords', () => {
+  test('STOP opts out with one confirmation; a repeated STOP gets none; HELP answers; START restores consent', async () => {
+    const phone = '+447400555001';
+    const created = await t.api<ContactView>('POST', '/v1/contacts', { body: { phone, consent: { sms: { status: 'confirmed', wordingVersion: 's1' } } } });
+    const id = created.body.contact.id;
+    const inbound = (body: string) => t.api('POST', '/_local/sms/inbound', { token: null, body: { from: phone, body } });
+    const repliesTo = () => t.runtime.smsSink.messages.filter((m) => m.to === phone).map((m) => m.body);
+    const view = async () => (await t.api<ContactView & { contact: { consent: { sms?: { status: string } } }; suppressed: { sms: { reasons: string[] } | null }; reachable: { sms: boolean } }>('GET', `/v1/contacts/${id}`)).body;
+
+    expect((await inbound('  stop ')).status).toBe(202);
+    await t.runtime.idle();
+    let state = await view();
+    expect(state.contact.consent.sms?.status).toBe('withdrawn');
+    expect(state.suppressed.sms?.reasons).toEqual(['opted_out']);
+    expect(state.reachable.sms).toBe(false);
+    expect(repliesTo()).toEqual([expect.stringContaining('unsubscribed')]);
+
+    await inbound('STOP');
+    await t.runtime.idle();
+    expect(repliesTo()).toHaveLength(1);
+
+    await inbound('help');
+    await t.runtime.idle();
+    expect(repliesTo()[1]).toContain('Reply STOP');
+
+    await inbound('START');
+    await t.runtime.idle();
+    state = await view();
+    expect(state.contact.consent.sms?.status).toBe('confirmed');
+    expect(state.suppressed.sms).toBeNull();
+    expect(state.reachable.sms).toBe(true);
+    expect(repliesTo()).toHaveLength(3);
+
+    const timeline = await t.api<{ items: Array<{ type: string }> }>('GET', `/v1/contacts/${id}/timeline?limit=50`);
+    expect(timeline.body.items.map((i) => i.type)).toEqual(expect.arrayContaining(['unsubscribed', 'resubscribed', 'sms_received']));
+  });
+});
