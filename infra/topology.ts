@@ -34,9 +34,10 @@ export const topology = defineTopology({
     },
     interactions: {
       description:
-        'Contact timeline: partition contactId, sort key "<occurredAt>#<event id>" (newest first with ScanIndexForward=false). Conditional puts make every source event record once.',
+        'Contact timeline: partition contactId, sort key "<occurredAt>#<event id>" (newest first with ScanIndexForward=false). Conditional puts make every source event record once. Sparse index byTypeDay (typeDay = "converted#YYYY-MM-DD", occurredAt) finds a day\u2019s conversions for the attribution run.',
       partitionKey: { name: 'contactId', type: 'S' },
       sortKey: { name: 'sk', type: 'S' },
+      indexes: [{ name: 'byTypeDay', partitionKey: { name: 'typeDay', type: 'S' }, sortKey: { name: 'occurredAt', type: 'S' } }],
     },
     forms: {
       description: 'Web form definitions by id (fields, consent wording, allowed origins, double opt-in, rate limits).',

@@ -2,6 +2,7 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   type AttributeDefinition,
   type DynamoDBClient,
@@ -45,9 +46,31 @@ export async function createTables(client: DynamoDBClient, tables: Record<string
           );
         }
       } catch (error) {
-        // --persist: the table survives from an earlier run.
+        // --persist: the table survives from an earlier run; add indexes a newer topology declares.
         if (!(error instanceof ResourceInUseException)) throw error;
-        await client.send(new DescribeTableCommand({ TableName: tableName }));
+        const described = await client.send(new DescribeTableCommand({ TableName: tableName }));
+        const existing = new Set((described.Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+        for (const index of def.indexes ?? []) {
+          if (existing.has(index.name)) continue;
+          await client.send(
+            new UpdateTableCommand({
+              TableName: tableName,
+              AttributeDefinitions: [...attributes.values()],
+              GlobalSecondaryIndexUpdates: [
+                {
+                  Create: {
+                    IndexName: index.name,
+                    KeySchema: [
+                      { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
+                      ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: 'RANGE' as const }] : []),
+                    ],
+                    Projection: { ProjectionType: index.projection ?? 'ALL' },
+                  },
+                },
+              ],
+            }),
+          );
+        }
       }
     }),
   );

@@ -19,6 +19,8 @@ export interface Interaction {
   sendId?: string;
   channel?: 'email' | 'sms';
   data?: Record<string, unknown>;
+  /** "<type>#<UTC day>" for the kinds the attribution run looks up by day (conversions); indexed sparsely. */
+  typeDay?: string;
 }
 
 export const interactionSortKey = (occurredAt: string, id: string): string => `${occurredAt}#${id}`;

@@ -45,11 +45,13 @@ export async function recordConversion(
         : undefined;
   if (!contact) throw new NotFoundError('contact', input.contactId ?? input.email ?? input.phone);
   const id = `conversion:${input.idempotencyKey}`;
+  const occurredAt = new Date(input.occurredAt).toISOString();
   const outcome = await deps.timeline.recordFast({
     contactId: contact.id,
     id,
     type: 'converted',
-    occurredAt: new Date(input.occurredAt).toISOString(),
+    occurredAt,
+    typeDay: `converted#${occurredAt.slice(0, 10)}`,
     data: { name: input.name, ...(input.value !== undefined ? { value: input.value } : {}), ...(input.currency ? { currency: input.currency } : {}), source },
   });
   if (outcome === 'recorded') await deps.scorer.award(contact.id, id, 'converted');

@@ -151,6 +151,13 @@ describe('conversions', () => {
     expect(timeline.body.items.filter((i) => i.type === 'converted')).toEqual([expect.objectContaining({ data: expect.objectContaining({ name: 'purchase', value: 49.9, currency: 'EUR' }) })]);
     await t.runtime.idle();
     expect((await t.api<ContactView>('GET', `/v1/contacts/${contactId}`)).body.contact.scores.lead).toBe(25);
+    // The day's conversions are found through the sparse index the attribution run reads.
+    const { QueryCommand } = await import('@aws-sdk/lib-dynamodb');
+    const { documentClient } = await import('../../shared/aws/dynamodb.ts');
+    const day = await documentClient.send(
+      new QueryCommand({ TableName: t.runtime.tableNames.interactions, IndexName: 'byTypeDay', KeyConditionExpression: 'typeDay = :d', ExpressionAttributeValues: { ':d': 'converted#2026-11-25' } }),
+    );
+    expect(day.Items?.map((i) => i.contactId)).toEqual([contactId]);
 
     expect((await t.api('POST', '/v1/events', { body: { ...body, email: 'nobody@example.com', idempotencyKey: 'x' } })).status).toBe(404);
     const bad = await t.api<{ error: { issues: Array<{ path: string }> } }>('POST', '/v1/events', { body: { name: 'purchase', value: -1, currency: 'euro', occurredAt: 'yesterday' } });
