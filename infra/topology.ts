@@ -68,6 +68,24 @@ export const topology = defineTopology({
       sortKey: { name: 'sk', type: 'S' },
       indexes: [{ name: 'byDue', partitionKey: { name: 'dueShard', type: 'S' }, sortKey: { name: 'dueAt', type: 'S' } }],
     },
+    attribution: {
+      description: 'Credit per campaign, day and variant: partition campaignId, sort key "day#<YYYY-MM-DD>#<variant>" (a run replaces its range).',
+      partitionKey: { name: 'campaignId', type: 'S' },
+      sortKey: { name: 'sk', type: 'S' },
+    },
+    attributionRuns: {
+      description: 'Attribution runs by id: range, status, scan segments done.',
+      partitionKey: { name: 'runId', type: 'S' },
+    },
+    attributionParts: {
+      description: 'Partial results of a run\u2019s scan segments (partition runId), merged when the last segment finishes.',
+      partitionKey: { name: 'runId', type: 'S' },
+      sortKey: { name: 'partId', type: 'S' },
+    },
+    reports: {
+      description: 'The latest report per campaign: funnel, attributed revenue, cost, ROI, lift over the holdout with intervals, variants, forecast vs actual.',
+      partitionKey: { name: 'campaignId', type: 'S' },
+    },
     rateLimits: {
       description: 'Fixed-window request counters ("<scope>#<window>" → hits), expiring by TTL: limits that hold across Lambda instances.',
       partitionKey: { name: 'key', type: 'S' },
@@ -93,6 +111,7 @@ export const topology = defineTopology({
       maxReceiveCount: 5,
       snsTopic: 'sms-inbound',
     },
+    attributionScan: { description: 'One parallel-scan segment of the interactions table per attribution run message.', maxReceiveCount: 3 },
     providerEvents: { description: 'Delivery events from providers (SES sending events) on their way to the timelines.', maxReceiveCount: 5 },
   },
 
@@ -300,6 +319,39 @@ export const topology = defineTopology({
       publishesEvents: true,
       usesSecret: true,
       sendsSms: true,
+    },
+    'attribution-api': {
+      description: 'Attribution runs on demand and campaign reports (JSON and an HTML page with inline SVG charts).',
+      entry: 'functions/attribution-api/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 15,
+      http: [
+        { method: 'POST', path: '/v1/attribution/runs' },
+        { method: 'GET', path: '/v1/attribution/runs/{id}' },
+        { method: 'GET', path: '/v1/campaigns/{id}/report' },
+        { method: 'GET', path: '/v1/campaigns/{id}/report.html' },
+      ],
+      tables: { interactions: 'read', contacts: 'readWrite', campaigns: 'read', sends: 'read', attribution: 'readWrite', attributionRuns: 'readWrite', attributionParts: 'readWrite', reports: 'readWrite' },
+      sendsTo: ['attributionScan'],
+    },
+    'attribution-worker': {
+      description: 'Attributes one scan segment of the interactions (credit, lift, responses, scores); the last segment writes the reports.',
+      entry: 'functions/attribution-worker/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 900,
+      memoryMb: 1769,
+      queue: { queue: 'attributionScan', batchSize: 1, maxConcurrency: 8 },
+      tables: { interactions: 'read', contacts: 'readWrite', campaigns: 'read', sends: 'read', attribution: 'readWrite', attributionRuns: 'readWrite', attributionParts: 'readWrite', reports: 'readWrite' },
+      sendsTo: ['attributionScan'],
+    },
+    'attribution-nightly': {
+      description: 'Starts the nightly attribution run for the previous UTC day.',
+      entry: 'functions/attribution-nightly/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 30,
+      schedules: [{ name: 'nightly-attribution', expression: 'cron(0 2 * * ? *)', timezone: 'UTC', description: 'Attribution, lift, reports and scores for the previous day.' }],
+      tables: { interactions: 'read', contacts: 'readWrite', campaigns: 'read', sends: 'read', attribution: 'readWrite', attributionRuns: 'readWrite', attributionParts: 'readWrite', reports: 'readWrite' },
+      sendsTo: ['attributionScan'],
     },
     'response-recorder': {
       description: 'Records SES sending events on contacts\u2019 timelines; bounces and complaints suppress; clicks earn lead points.',

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { attributionFromEnv, startAttributionRun } from '../../shared/attribution/orchestrate.ts';
+import { renderReportHtml } from '../../shared/attribution/report-html.ts';
+import { NotFoundError, ValidationError } from '../../shared/errors.ts';
+import { html, httpApi, json, route } from '../../shared/http/api.ts';
+
+const deps = attributionFromEnv();
+const IdParams = z.object({ id: z.uuid('must be a campaign id') });
+
+export const handler = httpApi({
+  'POST /v1/attribution/runs': route({
+    body: z.strictObject({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) }),
+    handle: async ({ body }) => {
+      const from = new Date(body.from);
+      const to = new Date(body.to);
+      if (to <= from) throw new ValidationError([{ path: 'to', message: 'must be after from' }]);
+      if (to.getTime() - from.getTime() > 366 * 86_400_000) throw new ValidationError([{ path: 'to', message: 'a run covers at most 366 days' }]);
+      const run = await startAttributionRun(from, to, deps);
+      return json(202, { run });
+    },
+  }),
+
+  'GET /v1/attribution/runs/{id}': route({
+    params: z.object({ id: z.uuid('must be a run id') }),
+    handle: async ({ params }) => {
+      const run = await deps.store.getRun(params.id);
+      if (!run) throw new NotFoundError('attribution run', params.id);
+      return json(200, { run });
+    },
+  }),
+
+  'GET /v1/campaigns/{id}/report': route({
+    params: IdParams,
+    handle: async ({ params }) => {
+      const report = await deps.store.report(params.id);
+      if (!report) throw new NotFoundError('report for campaign', params.id);
+      return json(200, { report });
+    },
+  }),
+
+  'GET /v1/campaigns/{id}/report.html': route({
+    params: IdParams,
+    handle: async ({ params }) => {
+      const report = await deps.store.report(params.id);
+      if (!report) throw new NotFoundError('report for campaign', params.id);
+      return html(200, renderReportHtml(report), { 'cache-control': 'no-store', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:" });
+    },
+  }),
+});

@@ -1,0 +1,69 @@
+import type { AttributionScanTask } from '../../events/attribution.ts';
+import { sendToQueue } from '../aws/queue.ts';
+import { optionalEnv, requireEnv } from '../config.ts';
+import { logger } from '../logger.ts';
+import { AttributionStore, buildReport, loadCampaigns, mergeParts, scanAttributionSegment, type AttributionTables, type RunRecord } from './run.ts';
+
+export function attributionFromEnv() {
+  const tables: AttributionTables = {
+    interactions: requireEnv('TABLE_INTERACTIONS'),
+    contacts: requireEnv('TABLE_CONTACTS'),
+    campaigns: requireEnv('TABLE_CAMPAIGNS'),
+    sends: requireEnv('TABLE_SENDS'),
+    attribution: requireEnv('TABLE_ATTRIBUTION'),
+    attributionRuns: requireEnv('TABLE_ATTRIBUTION_RUNS'),
+    attributionParts: requireEnv('TABLE_ATTRIBUTION_PARTS'),
+    reports: requireEnv('TABLE_REPORTS'),
+  };
+  return { tables, store: new AttributionStore(tables), segments: Number(optionalEnv('ATTRIBUTION_SCAN_SEGMENTS', '4')), queueUrl: () => requireEnv('QUEUE_URL_ATTRIBUTION_SCAN') };
+}
+
+/** Starts a run over [from, to): the run record, then one scan task per segment (workers do the rest). */
+export async function startAttributionRun(from: Date, to: Date, deps: ReturnType<typeof attributionFromEnv>, send = sendToQueue): Promise<RunRecord> {
+  const run = await deps.store.createRun(from, to, deps.segments);
+  const tasks: AttributionScanTask[] = Array.from({ length: deps.segments }, (_, segment) => ({ runId: run.runId, from: run.from, to: run.to, segment, totalSegments: deps.segments }));
+  await send(deps.queueUrl(), tasks.map((t) => ({ body: JSON.stringify(t) })));
+  return run;
+}
+
+/** The previous UTC day: the nightly run's range. */
+export function previousDay(now = new Date()): { from: Date; to: Date } {
+  const to = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  return { from: new Date(to.getTime() - 86_400_000), to };
+}
+
+/**
+ * One scan segment (or its continuation). Its part is stored; the worker that finishes the last
+ * segment merges the parts, replaces the run range's credits, writes every campaign's report and
+ * completes the run. Re-running a range recomputes the same credits and reports.
+ */
+export async function processAttributionTask(task: AttributionScanTask, deps: ReturnType<typeof attributionFromEnv>, remainingMs: () => number, send = sendToQueue, now = new Date()): Promise<'continued' | 'segment-done' | 'run-done'> {
+  const campaigns = await loadCampaigns(deps.tables, now);
+  const { part, lastKey } = await scanAttributionSegment({
+    tables: deps.tables,
+    campaigns,
+    from: new Date(task.from),
+    to: new Date(task.to),
+    segment: task.segment,
+    totalSegments: task.totalSegments,
+    startKey: task.startKey,
+    now,
+    remainingMs,
+  });
+  await deps.store.savePart(task.runId, `${task.segment}#${task.startKey ? JSON.stringify(task.startKey) : 'start'}`, part);
+  if (lastKey) {
+    await send(deps.queueUrl(), [{ body: JSON.stringify({ ...task, startKey: lastKey }) }]);
+    return 'continued';
+  }
+  if (!(await deps.store.segmentDone(task.runId))) return 'segment-done';
+
+  const merged = mergeParts(await deps.store.parts(task.runId));
+  await deps.store.writeCredits(merged.credits, [...campaigns.keys()], task.from, task.to, task.runId);
+  for (const [campaignId, info] of campaigns) {
+    const credits = await deps.store.creditsOf(campaignId);
+    await deps.store.saveReport(buildReport(info, merged.campaigns[campaignId], credits, { runId: task.runId, from: task.from, to: task.to }, now));
+  }
+  await deps.store.completeRun(task.runId, { contacts: merged.contacts, conversions: merged.conversions, interactions: merged.interactions, readUnits: Math.round(merged.readUnits * 10) / 10 }, now);
+  logger.info('attribution run completed', { runId: task.runId, contacts: merged.contacts, conversions: merged.conversions });
+  return 'run-done';
+}

@@ -1,0 +1,75 @@
+import { escapeHtml } from '../html.ts';
+import type { Interval, LiftReport } from './lift.ts';
+import type { CampaignReport } from './run.ts';
+
+const fmt = (n: number | null | undefined, digits = 2) => (n === null || n === undefined || !Number.isFinite(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits }));
+const pct = (n: number | null | undefined) => (n === null || n === undefined || !Number.isFinite(n) ? '—' : `${(n * 100).toFixed(2)} %`);
+
+/** Horizontal bars of the funnel, as inline SVG (no scripts, no CDN). */
+function funnelSvg(funnel: CampaignReport['funnel']): string {
+  const rows: Array<[string, number]> = [
+    ['Sent', funnel.sent],
+    ['Delivered', funnel.delivered],
+    ['Opened', funnel.opened],
+    ['Clicked', funnel.clicked],
+    ['Converted', funnel.converted],
+  ];
+  const max = Math.max(1, ...rows.map(([, v]) => v));
+  const bars = rows
+    .map(([label, value], i) => {
+      const width = Math.round((value / max) * 360);
+      const y = i * 30;
+      return `<g data-step="${label.toLowerCase()}"><text x="0" y="${y + 18}" font-size="13">${label}</text><rect x="90" y="${y + 4}" width="${width}" height="20" fill="#1a5fb4"><title>${label}: ${fmt(value)}</title></rect><text x="${96 + width}" y="${y + 19}" font-size="12">${fmt(value)}</text></g>`;
+    })
+    .join('');
+  return `<svg role="img" aria-label="Funnel" width="520" height="${rows.length * 30}" viewBox="0 0 520 ${rows.length * 30}" xmlns="http://www.w3.org/2000/svg">${bars}</svg>`;
+}
+
+/** A lift estimate with its interval on an axis through zero. */
+function intervalSvg(label: string, interval: Interval | null | undefined, unit: (n: number) => string): string {
+  if (!interval) return `<p class="na">${escapeHtml(label)}: not enough data for an interval.</p>`;
+  const span = Math.max(Math.abs(interval.low), Math.abs(interval.high), Math.abs(interval.estimate), 1e-9) * 1.2;
+  const x = (v: number) => 250 + (v / span) * 230;
+  return `<svg role="img" aria-label="${escapeHtml(label)}" width="520" height="60" viewBox="0 0 520 60" xmlns="http://www.w3.org/2000/svg" data-interval="${escapeHtml(label)}">
+<line x1="20" y1="30" x2="480" y2="30" stroke="#999"/><line x1="250" y1="15" x2="250" y2="45" stroke="#555"/>
+<line x1="${x(interval.low)}" y1="30" x2="${x(interval.high)}" y2="30" stroke="#26a269" stroke-width="6"/>
+<circle cx="${x(interval.estimate)}" cy="30" r="6" fill="#1a5fb4"><title>${escapeHtml(label)}: ${unit(interval.estimate)} (${unit(interval.low)} to ${unit(interval.high)})</title></circle>
+<text x="${x(interval.low)}" y="55" font-size="11" text-anchor="middle">${unit(interval.low)}</text><text x="${x(interval.high)}" y="55" font-size="11" text-anchor="middle">${unit(interval.high)}</text>
+</svg>`;
+}
+
+function liftSection(title: string, lift: LiftReport | null): string {
+  if (!lift) return `<section><h3>${escapeHtml(title)}</h3><p class="na">No holdout to compare with.</p></section>`;
+  return `<section><h3>${escapeHtml(title)}</h3>
+<table><tr><th></th><th>Treatment</th><th>Holdout</th><th>Absolute lift (95 % CI)</th><th>Relative lift</th><th>p-value</th></tr>
+<tr><td>Conversion rate</td><td>${pct(lift.treatment.rate)}</td><td>${pct(lift.holdout.rate)}</td><td>${pct(lift.conversionRate.absolute.estimate)} (${pct(lift.conversionRate.absolute.low)} to ${pct(lift.conversionRate.absolute.high)})</td><td>${lift.conversionRate.relative ? pct(lift.conversionRate.relative.estimate) : '—'}</td><td>${fmt(lift.conversionRate.pValue, 4)}</td></tr>
+<tr><td>Revenue per contact</td><td>${fmt(lift.treatment.revenuePerMember)}</td><td>${fmt(lift.holdout.revenuePerMember)}</td><td>${fmt(lift.revenuePerMember.absolute.estimate)} (${fmt(lift.revenuePerMember.absolute.low)} to ${fmt(lift.revenuePerMember.absolute.high)})</td><td>${lift.revenuePerMember.relative ? pct(lift.revenuePerMember.relative.estimate) : '—'}</td><td>${fmt(lift.revenuePerMember.pValue, 4)}</td></tr></table>
+${intervalSvg('Conversion-rate lift', lift.conversionRate.absolute, pct)}
+</section>`;
+}
+
+/** The campaign report as a standalone page: funnel, lift with intervals, variants, channels, forecast vs actual. */
+export function renderReportHtml(report: CampaignReport): string {
+  const f = report.funnel;
+  const variants = report.variants
+    .map((v) => `<tr><td>${escapeHtml(v.variant || '(single)')}</td><td>${fmt(v.members, 0)}</td><td>${fmt(v.converters, 0)}</td><td>${fmt(v.attributedConversions)}</td><td>${fmt(v.attributedRevenue)}</td><td>${v.lift ? pct(v.lift.conversionRate.absolute.estimate) : '—'}</td></tr>`)
+    .join('');
+  const fva = (['email', 'sms'] as const)
+    .map((c) => {
+      const r = report.forecastVsActual[c];
+      return `<tr><td>${c}</td><td>${fmt(r.forecast)}</td><td>${fmt(r.low)} – ${fmt(r.high)}</td><td>${fmt(r.actual, 0)}</td><td>${fmt(r.error)}</td></tr>`;
+    })
+    .join('');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(report.name)} — report</title>
+<style>body{font:14px system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:right}td:first-child,th:first-child{text-align:left}.kpi{display:inline-block;margin:0 1.5rem 1rem 0}.kpi b{display:block;font-size:1.4rem}.na{color:#777}</style>
+</head><body>
+<h1>${escapeHtml(report.name)}</h1>
+<p>Goal <b>${escapeHtml(report.goal.event)}</b>, ${report.goal.attributionWindowDays}-day window, ${escapeHtml(report.goal.model.replace('_', ' '))} attribution. Computed ${escapeHtml(report.computedAt)} (run ${escapeHtml(report.runId)}).</p>
+<div><span class="kpi" data-kpi="sent">Sent<b>${fmt(f.sent, 0)}</b></span><span class="kpi" data-kpi="holdout">Holdout<b>${fmt(report.holdout.members, 0)}</b></span><span class="kpi" data-kpi="conversions">Attributed conversions<b>${fmt(f.converted)}</b></span><span class="kpi" data-kpi="revenue">Revenue<b>${fmt(report.revenue)}</b></span><span class="kpi" data-kpi="cost">Cost<b>${fmt(report.cost, 4)}</b></span><span class="kpi" data-kpi="roi">ROI<b>${report.roi === null ? '—' : pct(report.roi)}</b></span></div>
+<h2>Funnel</h2>${funnelSvg(f)}
+<p>Unsubscribed ${fmt(f.unsubscribed, 0)} · bounced ${fmt(f.bounced, 0)} · complained ${fmt(f.complained, 0)}</p>
+<h2>Incremental lift over the holdout</h2>${liftSection('All variants', report.lift)}
+<h2>Variants</h2><table><tr><th>Variant</th><th>Members</th><th>Converters</th><th>Attributed conversions</th><th>Attributed revenue</th><th>Lift</th></tr>${variants}</table>
+<h2>Forecast vs actual responders</h2><table><tr><th>Channel</th><th>Forecast</th><th>95 % interval</th><th>Actual</th><th>Error</th></tr>${fva}</table>
+</body></html>`;
+}

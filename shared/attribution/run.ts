@@ -1,0 +1,436 @@
+import { randomUUID } from 'node:crypto';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { documentClient } from '../aws/dynamodb.ts';
+import type { Campaign } from '../campaigns/model.ts';
+import { sendPk } from '../campaigns/send-store.ts';
+import type { Contact } from '../contacts/model.ts';
+import type { Interaction } from '../contacts/timeline.ts';
+import { scoresOf } from '../scoring/model.ts';
+import { campaignAccumulator, HOLDOUT, passContact, type CampaignAccumulator, type CampaignInfo, type GroupAccumulator } from './contact-pass.ts';
+import { liftReport, type LiftReport } from './lift.ts';
+
+const DAY = 86_400_000;
+/** How far back the run reads timelines: the longest attribution window plus the score history. */
+export const LOOKBACK_DAYS = 180;
+
+export interface AttributionTables {
+  interactions: string;
+  contacts: string;
+  campaigns: string;
+  sends: string;
+  attribution: string;
+  attributionRuns: string;
+  attributionParts: string;
+  reports: string;
+}
+
+export interface RunRecord {
+  runId: string;
+  from: string;
+  to: string;
+  status: 'running' | 'completed';
+  segmentsTotal: number;
+  segmentsDone: number;
+  startedAt: string;
+  completedAt?: string;
+  contacts?: number;
+  conversions?: number;
+  interactions?: number;
+  readUnits?: number;
+}
+
+/** What one scan segment (or one page of it) learnt; parts are summed when the run finishes. */
+export interface RunPart {
+  contacts: number;
+  interactions: number;
+  conversions: number;
+  readUnits: number;
+  /** "campaignId|day|variant" → credited conversions, revenue and the number of conversions touched. */
+  credits: Record<string, { conversions: number; revenue: number; touched: number }>;
+  campaigns: Record<string, CampaignAccumulator>;
+}
+
+export const emptyPart = (): RunPart => ({ contacts: 0, interactions: 0, conversions: 0, readUnits: 0, credits: {}, campaigns: {} });
+
+export interface CampaignReport {
+  campaignId: string;
+  name: string;
+  computedAt: string;
+  runId: string;
+  range: { from: string; to: string };
+  goal: Campaign['goal'];
+  funnel: { targeted: number; holdout: number; sent: number; delivered: number; opened: number; clicked: number; converted: number; unsubscribed: number; bounced: number; complained: number };
+  revenue: number;
+  cost: number;
+  roi: number | null;
+  variants: Array<{ variant: string; members: number; converters: number; revenue: number; attributedConversions: number; attributedRevenue: number; lift: LiftReport | null }>;
+  lift: LiftReport | null;
+  holdout: { members: number; converters: number; revenue: number };
+  forecastVsActual: {
+    email: { forecast: number | null; low: number | null; high: number | null; actual: number; error: number | null };
+    sms: { forecast: number | null; low: number | null; high: number | null; actual: number; error: number | null };
+  };
+}
+
+export class AttributionStore {
+  constructor(
+    readonly tables: AttributionTables,
+    private readonly db: DynamoDBDocumentClient = documentClient,
+  ) {}
+
+  async createRun(from: Date, to: Date, segmentsTotal: number, now = new Date()): Promise<RunRecord> {
+    const run: RunRecord = { runId: randomUUID(), from: from.toISOString(), to: to.toISOString(), status: 'running', segmentsTotal, segmentsDone: 0, startedAt: now.toISOString() };
+    await this.db.send(new PutCommand({ TableName: this.tables.attributionRuns, Item: run }));
+    return run;
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    return (await this.db.send(new GetCommand({ TableName: this.tables.attributionRuns, Key: { runId }, ConsistentRead: true }))).Item as RunRecord | undefined;
+  }
+
+  async savePart(runId: string, partId: string, part: RunPart): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.tables.attributionParts, Item: { runId, partId, part: JSON.stringify(part) } }));
+  }
+
+  async parts(runId: string): Promise<RunPart[]> {
+    const out: RunPart[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(new QueryCommand({ TableName: this.tables.attributionParts, KeyConditionExpression: 'runId = :r', ExpressionAttributeValues: { ':r': runId }, ExclusiveStartKey: start, ConsistentRead: true }));
+      for (const item of page.Items ?? []) out.push(JSON.parse(String(item.part)) as RunPart);
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  /** One scan segment finished; true for the call that finished the last one (it finalises the run). */
+  async segmentDone(runId: string): Promise<boolean> {
+    const result = await this.db.send(
+      new UpdateCommand({ TableName: this.tables.attributionRuns, Key: { runId }, UpdateExpression: 'ADD segmentsDone :one', ExpressionAttributeValues: { ':one': 1 }, ReturnValues: 'ALL_NEW' }),
+    );
+    const run = result.Attributes as RunRecord;
+    return run.segmentsDone === run.segmentsTotal;
+  }
+
+  async completeRun(runId: string, totals: Pick<RunRecord, 'contacts' | 'conversions' | 'interactions' | 'readUnits'>, now = new Date()): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.attributionRuns,
+          Key: { runId },
+          UpdateExpression: 'SET #s = :done, completedAt = :at, contacts = :c, conversions = :v, interactions = :i, readUnits = :r',
+          ConditionExpression: '#s = :running',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':done': 'completed', ':running': 'running', ':at': now.toISOString(), ':c': totals.contacts, ':v': totals.conversions, ':i': totals.interactions, ':r': totals.readUnits },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async saveReport(report: CampaignReport): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.tables.reports, Item: report }));
+  }
+
+  async report(campaignId: string): Promise<CampaignReport | undefined> {
+    return (await this.db.send(new GetCommand({ TableName: this.tables.reports, Key: { campaignId } }))).Item as CampaignReport | undefined;
+  }
+
+  /** Replaces the credit items of [from, to) for every campaign touched (idempotent: stale ones are deleted). */
+  async writeCredits(credits: RunPart['credits'], campaignIds: string[], from: string, to: string, runId: string): Promise<void> {
+    const fromDay = from.slice(0, 10);
+    const lastDay = new Date(Date.parse(to) - 1).toISOString().slice(0, 10);
+    const fresh = new Map<string, Record<string, unknown>>();
+    for (const [key, value] of Object.entries(credits)) {
+      const [campaignId, day, variant] = key.split('|') as [string, string, string];
+      fresh.set(`${campaignId}|day#${day}#${variant}`, { campaignId, sk: `day#${day}#${variant}`, day, variant, ...value, runId });
+    }
+    for (const campaignId of new Set([...campaignIds, ...[...fresh.values()].map((v) => String(v.campaignId))])) {
+      const existing = await this.db.send(
+        new QueryCommand({
+          TableName: this.tables.attribution,
+          KeyConditionExpression: 'campaignId = :c AND sk BETWEEN :a AND :b',
+          ExpressionAttributeValues: { ':c': campaignId, ':a': `day#${fromDay}`, ':b': `day#${lastDay}#\uffff` },
+        }),
+      );
+      for (const item of existing.Items ?? []) {
+        if (!fresh.has(`${campaignId}|${String(item.sk)}`)) await this.db.send(new DeleteCommand({ TableName: this.tables.attribution, Key: { campaignId, sk: item.sk } }));
+      }
+    }
+    for (const item of fresh.values()) await this.db.send(new PutCommand({ TableName: this.tables.attribution, Item: item }));
+  }
+
+  /** Every day's credit of a campaign (all runs so far). */
+  async creditsOf(campaignId: string): Promise<Array<{ day: string; variant: string; conversions: number; revenue: number; touched: number }>> {
+    const out: Array<{ day: string; variant: string; conversions: number; revenue: number; touched: number }> = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(new QueryCommand({ TableName: this.tables.attribution, KeyConditionExpression: 'campaignId = :c', ExpressionAttributeValues: { ':c': campaignId }, ExclusiveStartKey: start }));
+      out.push(...((page.Items ?? []) as typeof out));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+}
+
+/** The campaigns a run measures (launched within the lookback), with their goals and holdout members. */
+export async function loadCampaigns(tables: AttributionTables, now: Date, db: DynamoDBDocumentClient = documentClient): Promise<Map<string, CampaignInfo & { campaign: Campaign }>> {
+  const campaigns = new Map<string, CampaignInfo & { campaign: Campaign }>();
+  let start: Record<string, unknown> | undefined;
+  const since = now.getTime() - LOOKBACK_DAYS * DAY;
+  do {
+    const page = await db.send(new ScanCommand({ TableName: tables.campaigns, ExclusiveStartKey: start }));
+    for (const campaign of (page.Items ?? []) as Campaign[]) {
+      if (!campaign.launchedAt || Date.parse(campaign.launchedAt) < since || !campaign.runId) continue;
+      const holdout = new Set<string>();
+      let sendsStart: Record<string, unknown> | undefined;
+      do {
+        const sends = await db.send(
+          new QueryCommand({
+            TableName: tables.sends,
+            KeyConditionExpression: 'pk = :pk',
+            FilterExpression: '#s = :holdout',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':pk': sendPk(campaign.id, campaign.runId), ':holdout': 'holdout' },
+            ProjectionExpression: 'contactId',
+            ExclusiveStartKey: sendsStart,
+          }),
+        );
+        for (const item of sends.Items ?? []) holdout.add(String(item.contactId));
+        sendsStart = sends.LastEvaluatedKey;
+      } while (sendsStart);
+      campaigns.set(campaign.id, {
+        campaign,
+        goal: { campaignId: campaign.id, event: campaign.goal.event, windowDays: campaign.goal.attributionWindowDays, model: campaign.goal.model, halfLifeDays: campaign.goal.halfLifeDays },
+        launchedAt: Date.parse(campaign.launchedAt),
+        holdout,
+      });
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return campaigns;
+}
+
+export interface ScanTaskOptions {
+  tables: AttributionTables;
+  campaigns: ReadonlyMap<string, CampaignInfo>;
+  from: Date;
+  to: Date;
+  segment: number;
+  totalSegments: number;
+  startKey?: Record<string, unknown>;
+  now?: Date;
+  db?: DynamoDBDocumentClient;
+  /** Stop after the page that leaves less than this much time; returns where to continue. */
+  remainingMs?: () => number;
+}
+
+/**
+ * One parallel-scan segment of the interactions table: DynamoDB keeps a partition key's items
+ * in one segment, contiguous and in sort-key order, so each contact's timeline arrives whole
+ * (a contact split across pages is carried over to the next). Each contact is passed once:
+ * credit, lift, responses, and its new scores written back.
+ */
+export async function scanAttributionSegment(options: ScanTaskOptions): Promise<{ part: RunPart; lastKey?: Record<string, unknown> }> {
+  const db = options.db ?? documentClient;
+  const now = options.now ?? new Date();
+  const since = new Date(now.getTime() - LOOKBACK_DAYS * DAY).toISOString();
+  const part = emptyPart();
+  const accumulators = new Map<string, CampaignAccumulator>();
+  let pending: { contactId: string; items: Interaction[] } | undefined;
+  let startKey = options.startKey;
+
+  const flushContacts = async (groups: Array<{ contactId: string; items: Interaction[] }>) => {
+    if (!groups.length) return;
+    const contacts = new Map<string, Contact>();
+    for (let i = 0; i < groups.length; i += 100) {
+      let request: Record<string, { Keys: Array<Record<string, unknown>> }> | undefined = { [options.tables.contacts]: { Keys: groups.slice(i, i + 100).map((g) => ({ id: g.contactId })) } };
+      while (request && Object.keys(request).length) {
+        const result = await db.send(new BatchGetCommand({ RequestItems: request, ReturnConsumedCapacity: 'TOTAL' }));
+        part.readUnits += (result.ConsumedCapacity ?? []).reduce((s, c) => s + (c.CapacityUnits ?? 0), 0);
+        for (const item of result.Responses?.[options.tables.contacts] ?? []) contacts.set(String(item.id), item as Contact);
+        request = result.UnprocessedKeys as typeof request;
+      }
+    }
+    for (const group of groups) {
+      const contact = contacts.get(group.contactId);
+      if (!contact) continue; // erased: its anonymised timeline is skipped
+      part.contacts++;
+      const result = passContact(group.contactId, group.items, options.campaigns, { from: options.from.getTime(), to: options.to.getTime() }, accumulators, scoresOf(contact.scores), now.getTime(), contact.timezone ?? 'UTC');
+      part.conversions += group.items.filter((i) => i.type === 'converted' && i.occurredAt >= options.from.toISOString() && i.occurredAt < options.to.toISOString()).length;
+      for (const credit of result.credits) {
+        const key = `${credit.campaignId}|${credit.day}|${credit.variant ?? ''}`;
+        const c = (part.credits[key] ??= { conversions: 0, revenue: 0, touched: 0 });
+        c.conversions += credit.credit;
+        c.revenue += credit.revenue;
+        c.touched++;
+      }
+      await db
+        .send(
+          new UpdateCommand({
+            TableName: options.tables.contacts,
+            Key: { id: group.contactId },
+            UpdateExpression: 'SET scores.engagement = :e, scores.propensity = :p, scores.#v = :v, scores.bestHour = :h, scores.updatedAt = :u, version = version + :one',
+            ConditionExpression: 'attribute_exists(id)',
+            ExpressionAttributeNames: { '#v': 'value' },
+            ExpressionAttributeValues: { ':e': result.scores.engagement, ':p': result.scores.propensity, ':v': result.scores.value, ':h': result.scores.bestHour, ':u': result.scores.updatedAt, ':one': 1 },
+          }),
+        )
+        .catch((error: unknown) => {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        });
+    }
+  };
+
+  for (;;) {
+    const page = await db.send(
+      new ScanCommand({
+        TableName: options.tables.interactions,
+        Segment: options.segment,
+        TotalSegments: options.totalSegments,
+        ExclusiveStartKey: startKey,
+        FilterExpression: 'occurredAt >= :since',
+        ExpressionAttributeValues: { ':since': since },
+        ReturnConsumedCapacity: 'TOTAL',
+        Limit: 1000,
+      }),
+    );
+    part.readUnits += page.ConsumedCapacity?.CapacityUnits ?? 0;
+    const complete: Array<{ contactId: string; items: Interaction[] }> = [];
+    for (const item of (page.Items ?? []) as Interaction[]) {
+      part.interactions++;
+      if (item.contactId.startsWith('erased#')) continue;
+      if (!pending || pending.contactId !== item.contactId) {
+        if (pending) complete.push(pending);
+        pending = { contactId: item.contactId, items: [] };
+      }
+      pending.items.push(item);
+    }
+    startKey = page.LastEvaluatedKey;
+    if (!startKey && pending) {
+      complete.push(pending);
+      pending = undefined;
+    }
+    await flushContacts(complete);
+    if (!startKey) break;
+    // Near the timeout: stop after the last whole contact; the split one is read again by the continuation.
+    if (options.remainingMs && options.remainingMs() < 60_000 && pending) {
+      part.campaigns = Object.fromEntries(accumulators);
+      return { part, lastKey: lastKeyBefore(pending) };
+    }
+  }
+  part.campaigns = Object.fromEntries(accumulators);
+  return { part };
+}
+
+/**
+ * A scan position just before a contact's first item: sort keys begin with an ISO year, so "0"
+ * sorts before all of them, and the continuation reads the split contact whole.
+ */
+function lastKeyBefore(pending: { contactId: string }): Record<string, unknown> {
+  return { contactId: pending.contactId, sk: '0' };
+}
+
+const sumGroups = (a: GroupAccumulator | undefined, b: GroupAccumulator): GroupAccumulator => ({
+  members: (a?.members ?? 0) + b.members,
+  converters: (a?.converters ?? 0) + b.converters,
+  revenue: (a?.revenue ?? 0) + b.revenue,
+  revenueSquares: (a?.revenueSquares ?? 0) + b.revenueSquares,
+});
+
+export function mergeParts(parts: RunPart[]): RunPart {
+  const merged = emptyPart();
+  for (const part of parts) {
+    merged.contacts += part.contacts;
+    merged.interactions += part.interactions;
+    merged.conversions += part.conversions;
+    merged.readUnits += part.readUnits;
+    for (const [key, c] of Object.entries(part.credits)) {
+      const m = (merged.credits[key] ??= { conversions: 0, revenue: 0, touched: 0 });
+      m.conversions += c.conversions;
+      m.revenue += c.revenue;
+      m.touched += c.touched;
+    }
+    for (const [campaignId, acc] of Object.entries(part.campaigns)) {
+      const m = (merged.campaigns[campaignId] ??= campaignAccumulator());
+      for (const [group, g] of Object.entries(acc.groups)) m.groups[group] = sumGroups(m.groups[group], g);
+      for (const [type, n] of Object.entries(acc.responders)) m.responders[type] = (m.responders[type] ?? 0) + n;
+      for (const [channel, n] of Object.entries(acc.responded)) m.responded[channel] = (m.responded[channel] ?? 0) + n;
+    }
+  }
+  return merged;
+}
+
+const round = (v: number, places = 4) => Math.round(v * 10 ** places) / 10 ** places;
+
+/** The report of one campaign from the merged run and its stored credits. */
+export function buildReport(
+  info: CampaignInfo & { campaign: Campaign },
+  acc: CampaignAccumulator | undefined,
+  credits: Array<{ variant: string; conversions: number; revenue: number }>,
+  run: { runId: string; from: string; to: string },
+  now: Date,
+): CampaignReport {
+  const campaign = info.campaign;
+  const groups = acc?.groups ?? {};
+  const holdout = groups[HOLDOUT] ?? { members: 0, converters: 0, revenue: 0, revenueSquares: 0 };
+  const treatmentGroups = Object.entries(groups).filter(([name]) => name !== HOLDOUT);
+  const treatment = treatmentGroups.reduce<GroupAccumulator>((sum, [, g]) => sumGroups(sum, g), { members: 0, converters: 0, revenue: 0, revenueSquares: 0 });
+  const attributedConversions = credits.reduce((s, c) => s + c.conversions, 0);
+  const attributedRevenue = credits.reduce((s, c) => s + c.revenue, 0);
+  const cost = campaign.spent ?? 0;
+  const responders = acc?.responders ?? {};
+  const forecast = campaign.forecast;
+  const channel = (c: 'email' | 'sms') => {
+    const actual = acc?.responded[c] ?? 0;
+    const f = forecast?.[c];
+    return {
+      forecast: f ? f.expectedResponses : null,
+      low: f ? f.low : null,
+      high: f ? f.high : null,
+      actual,
+      error: f ? round(actual - f.expectedResponses, 2) : null,
+    };
+  };
+  const lift = (g: GroupAccumulator) => (g.members > 0 && holdout.members > 0 ? liftReport(g, holdout) : null);
+  return {
+    campaignId: campaign.id,
+    name: campaign.name,
+    computedAt: now.toISOString(),
+    runId: run.runId,
+    range: { from: run.from, to: run.to },
+    goal: campaign.goal,
+    funnel: {
+      targeted: campaign.counters.targeted,
+      holdout: campaign.counters.holdout,
+      sent: campaign.counters.sent,
+      delivered: responders.delivered ?? 0,
+      opened: responders.opened ?? 0,
+      clicked: responders.clicked ?? 0,
+      converted: round(attributedConversions),
+      unsubscribed: responders.unsubscribed ?? 0,
+      bounced: (responders.bounced ?? 0) + (responders.bounced_soft ?? 0),
+      complained: responders.complained ?? 0,
+    },
+    revenue: round(attributedRevenue, 2),
+    cost: round(cost, 4),
+    roi: cost > 0 ? round((attributedRevenue - cost) / cost) : null,
+    variants: treatmentGroups.map(([variant, g]) => {
+      const own = credits.filter((c) => c.variant === variant);
+      return {
+        variant,
+        members: g.members,
+        converters: g.converters,
+        revenue: round(g.revenue, 2),
+        attributedConversions: round(own.reduce((s, c) => s + c.conversions, 0)),
+        attributedRevenue: round(own.reduce((s, c) => s + c.revenue, 0), 2),
+        lift: lift(g),
+      };
+    }),
+    lift: lift(treatment),
+    holdout: { members: holdout.members, converters: holdout.converters, revenue: round(holdout.revenue, 2) },
+    forecastVsActual: { email: channel('email'), sms: channel('sms') },
+  };
+}

@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts';
+
+let t: TestRuntime;
+beforeAll(async () => {
+  t = await startTestRuntime();
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+interface Report {
+  funnel: { sent: number; clicked: number; opened: number; converted: number };
+  revenue: number;
+  holdout: { members: number; converters: number };
+  lift: { treatment: { rate: number }; holdout: { rate: number }; conversionRate: { absolute: { estimate: number; low: number; high: number }; pValue: number | null } } | null;
+  variants: Array<{ variant: string; members: number; converters: number }>;
+  forecastVsActual: { email: { forecast: number | null; actual: number } };
+}
+
+describe('the closed loop end to end', () => {
+  test('leads → segment → campaign → opens, clicks and conversions through the real endpoints → attribution run → report → scores → a follow-up segment picks the responders', async () => {
+    // Leads, imported with consent.
+    const rows = ['email,first_name,tags,consent_email,consent_email_version', ...Array.from({ length: 120 }, (_, i) => `loop${i}@example.com,N${i},loop,yes,v1`)];
+    const imported = await t.api<{ summary: { created: number } }>('POST', '/v1/contacts/import', { rawBody: rows.join('\n'), headers: { 'content-type': 'text/csv' } });
+    expect(imported.body.summary.created).toBe(120);
+    const template = (
+      await t.api<{ template: { id: string } }>('POST', '/v1/templates', {
+        body: { channel: 'email', name: 'Loop', subject: 'Hi {{contact.first_name}}', html: '<html><body><a href="https://shop.example.com/deal">Deal</a></body></html>', text: 'Deal: https://shop.example.com/deal' },
+      })
+    ).body.template.id;
+    const segment = (await t.api<{ segment: { id: string } }>('POST', '/v1/segments', { body: { name: 'Loop', rule: { field: 'tags', op: 'contains', value: 'loop' } } })).body.segment.id;
+    const storeBefore = ((await (await fetch(`${t.runtime.urls.ses}/store`)).json()) as { emails: unknown[] }).emails.length;
+    const campaign = (
+      await t.api<{ campaign: { id: string } }>('POST', '/v1/campaigns', {
+        body: {
+          name: 'Loop sale',
+          segmentId: segment,
+          channels: ['email'],
+          variants: [{ name: 'A', weight: 1, templates: { email: template } }],
+          holdoutPercent: 25,
+          schedule: { type: 'immediate' },
+          limits: { sendRatePerSecond: { email: 1000 } },
+          goal: { event: 'purchase', attributionWindowDays: 7, model: 'last_touch' },
+          costPerMessage: { email: 0.01 },
+        },
+      })
+    ).body.campaign.id;
+    await t.api('POST', `/v1/campaigns/${campaign}/launch`);
+    await t.runtime.idle(60_000);
+    const sentCampaign = (await t.api<{ campaign: { counters: { sent: number; holdout: number } } }>('GET', `/v1/campaigns/${campaign}`)).body.campaign;
+    expect(sentCampaign.counters.sent + sentCampaign.counters.holdout).toBe(120);
+
+    // Responses through the real endpoints: the first 20 recipients open and click; 12 of them buy.
+    const emails = ((await (await fetch(`${t.runtime.urls.ses}/store`)).json()) as { emails: Array<{ destination: { to: string[] }; body: { html: string } }> }).emails.slice(storeBefore);
+    expect(emails).toHaveLength(sentCampaign.counters.sent);
+    const responders = emails.slice(0, 20);
+    for (const email of responders) {
+      await fetch(/src="([^"]+\/t\/o\/[^"]+)"/.exec(email.body.html)![1]!);
+      const click = await fetch(/href="([^"]+\/t\/c\/[^"]+)"/.exec(email.body.html)![1]!, { redirect: 'manual' });
+      expect(click.status).toBe(302);
+    }
+    const now = Date.now();
+    const buyers = responders.slice(0, 12).map((e) => e.destination.to[0]!);
+    for (const [i, email] of buyers.entries()) {
+      const r = await t.api('POST', '/v1/events', { body: { email, name: 'purchase', value: 10, currency: 'EUR', occurredAt: new Date(now + 1000).toISOString(), idempotencyKey: `loop-order-${i}` } });
+      expect(r.status).toBe(201);
+    }
+    // Two holdout contacts buy too (the baseline the lift is measured against).
+    const sendsView = await t.api<{ items: Array<{ email: string; id: string }> }>('GET', '/v1/contacts?limit=200');
+    const mailed = new Set(emails.map((e) => e.destination.to[0]));
+    const holdoutBuyers = sendsView.body.items.filter((c) => c.email?.startsWith('loop') && !mailed.has(c.email)).slice(0, 2);
+    expect(holdoutBuyers).toHaveLength(2);
+    for (const [i, c] of holdoutBuyers.entries()) {
+      await t.api('POST', '/v1/events', { body: { contactId: c.id, name: 'purchase', value: 10, occurredAt: new Date(now + 1000).toISOString(), idempotencyKey: `holdout-order-${i}` } });
+    }
+    await t.runtime.idle();
+
+    // The attribution run over today.
+    const day = new Date(now);
+    const from = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate())).toISOString();
+    const to = new Date(Date.parse(from) + 2 * 86_400_000).toISOString();
+    const started = await t.api<{ run: { runId: string } }>('POST', '/v1/attribution/runs', { body: { from, to } });
+    expect(started.status).toBe(202);
+    await t.runtime.idle(60_000);
+    const run = await t.api<{ run: { status: string; conversions: number } }>('GET', `/v1/attribution/runs/${started.body.run.runId}`);
+    expect(run.body.run).toMatchObject({ status: 'completed', conversions: 14 });
+
+    const report = (await t.api<{ report: Report }>('GET', `/v1/campaigns/${campaign}/report`)).body.report;
+    expect(report.funnel).toMatchObject({ sent: sentCampaign.counters.sent, opened: 20, clicked: 20, converted: 12 });
+    expect(report.revenue).toBe(120);
+    expect(report.holdout).toMatchObject({ members: sentCampaign.counters.holdout, converters: 2 });
+    expect(report.variants).toEqual([expect.objectContaining({ variant: 'A', members: sentCampaign.counters.sent, converters: 12 })]);
+    expect(report.lift!.treatment.rate).toBeCloseTo(12 / sentCampaign.counters.sent, 6);
+    expect(report.lift!.holdout.rate).toBeCloseTo(2 / sentCampaign.counters.holdout, 6);
+    expect(report.lift!.conversionRate.absolute.estimate).toBeCloseTo(12 / sentCampaign.counters.sent - 2 / sentCampaign.counters.holdout, 6);
+    expect(report.forecastVsActual.email.actual).toBe(20);
+    expect(report.forecastVsActual.email.forecast).toBeGreaterThan(0);
+
+    // Idempotent: the same range again gives the same numbers.
+    const again = await t.api<{ run: { runId: string } }>('POST', '/v1/attribution/runs', { body: { from, to } });
+    await t.runtime.idle(60_000);
+    const report2 = (await t.api<{ report: Report & { runId: string } }>('GET', `/v1/campaigns/${campaign}/report`)).body.report;
+    expect(report2.runId).toBe(again.body.run.runId);
+    expect({ funnel: report2.funnel, revenue: report2.revenue, holdout: report2.holdout, lift: report2.lift }).toEqual({ funnel: report.funnel, revenue: report.revenue, holdout: report.holdout, lift: report.lift });
+
+    // Scores moved: responders' propensity rose above the prior, buyers have value; a follow-up segment on scores picks the responders.
+    const responderEmail = responders[0]!.destination.to[0]!;
+    const responder = (await t.api<{ items: Array<{ scores: { propensity: { email: { mean: number } }; value: { monetary: number; frequency: number } } }> }>('GET', `/v1/contacts?email=${responderEmail}`)).body.items[0]!;
+    expect(responder.scores.propensity.email.mean).toBeGreaterThan(0.02);
+    expect(responder.scores.value).toMatchObject({ monetary: 10, frequency: 1 });
+    const silent = emails[emails.length - 1]!.destination.to[0]!;
+    const silentContact = (await t.api<{ items: Array<{ scores: { propensity: { email: { mean: number } } } }> }>('GET', `/v1/contacts?email=${silent}`)).body.items[0]!;
+    expect(silentContact.scores.propensity.email.mean).toBeLessThan(0.02);
+    const followUp = await t.api<{ count: number }>('POST', '/v1/segments/preview', { body: { rule: { and: [{ field: 'tags', op: 'contains', value: 'loop' }, { score: 'propensity.email', op: 'gt', value: 0.03 }] } } });
+    expect(followUp.body.count).toBe(20);
+
+    // The HTML report shows the same numbers.
+    const page = await t.api<string>('GET', `/v1/campaigns/${campaign}/report.html`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('<svg');
+    expect(page.text).toMatch(/data-kpi="conversions">Attributed conversions<b>12<\/b>/);
+  }, 180_000);
+});
