@@ -1,0 +1,99 @@
+import { existsSync } from 'node:fs';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { buildReport } from '../../shared/attribution/run.ts';
+import { documentClient } from '../../shared/aws/dynamodb.ts';
+import { CampaignInput, emptyCounters, type Campaign } from '../../shared/campaigns/model.ts';
+import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts';
+
+/**
+ * The HTML report in a real browser (Debian's Chromium driven by playwright-core). CI installs
+ * Chromium and sets TOUCHLOOP_REQUIRE_CHROMIUM, so there the test cannot be skipped; on a
+ * developer machine without /usr/bin/chromium it is skipped with a message.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const available = existsSync(CHROMIUM);
+if (!available && process.env.TOUCHLOOP_REQUIRE_CHROMIUM) throw new Error(`${CHROMIUM} is required (apt-get install chromium)`);
+if (!available) console.warn(`report-browser.test.ts skipped: ${CHROMIUM} not found (apt-get install chromium)`);
+
+let t: TestRuntime;
+let browser: Browser;
+beforeAll(async () => {
+  if (!available) return;
+  t = await startTestRuntime();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await t?.stop();
+});
+
+describe.skipIf(!available)('campaign report page', () => {
+  test('renders the funnel, lift with its interval, variants and forecast vs actual, with no script and no external request', async () => {
+    const campaign: Campaign = {
+      ...CampaignInput.parse({
+        name: 'Browser <Report>',
+        segmentId: '00000000-0000-4000-8000-000000000001',
+        channels: ['email'],
+        variants: [{ name: 'A', weight: 1, templates: { email: '00000000-0000-4000-8000-000000000002' } }],
+        schedule: { type: 'immediate' },
+      }),
+      id: '33333333-0000-4000-8000-000000000001',
+      status: 'completed',
+      createdAt: '2026-11-20T00:00:00.000Z',
+      updatedAt: '2026-11-20T00:00:00.000Z',
+      version: 1,
+      counters: { ...emptyCounters(), targeted: 1000, sent: 900, holdout: 100 },
+      spent: 9,
+      launchedAt: '2026-11-20T00:00:00.000Z',
+      runId: '1',
+      forecast: { email: { expectedResponses: 40, low: 28, high: 52 }, sms: { expectedResponses: 0, low: 0, high: 0 }, audience: 900, computedAt: '2026-11-20T00:00:00.000Z' },
+    };
+    const report = buildReport(
+      { campaign, goal: { campaignId: campaign.id, event: 'purchase', windowDays: 7, model: 'last_touch' }, launchedAt: Date.parse(campaign.launchedAt!), holdout: new Set() },
+      {
+        groups: { A: { members: 900, converters: 54, revenue: 2700, revenueSquares: 2700 * 50 }, '#holdout': { members: 100, converters: 3, revenue: 150, revenueSquares: 150 * 50 } },
+        responders: { delivered: 880, opened: 300, clicked: 90 },
+        responded: { email: 45 },
+      },
+      [{ variant: 'A', conversions: 50.5, revenue: 2525 }],
+      { runId: 'run-1', from: '2026-11-24T00:00:00.000Z', to: '2026-11-25T00:00:00.000Z' },
+      new Date('2026-11-25T02:00:00.000Z'),
+    );
+    await documentClient.send(new PutCommand({ TableName: t.runtime.tableNames.reports, Item: report }));
+
+    const context = await browser.newContext({ extraHTTPHeaders: { authorization: `Bearer ${t.runtime.devToken}` } });
+    const page = await context.newPage();
+    const external: string[] = [];
+    page.on('request', (r) => {
+      if (!r.url().startsWith(t.runtime.urls.api)) external.push(r.url());
+    });
+    const response = await page.goto(`${t.runtime.urls.api}/v1/campaigns/${campaign.id}/report.html`);
+    expect(response?.status()).toBe(200);
+
+    expect(await page.title()).toBe('Browser <Report> — report');
+    expect(await page.locator('h1').textContent()).toBe('Browser <Report>');
+    expect(await page.locator('[data-kpi="sent"] b').textContent()).toBe('900');
+    expect(await page.locator('[data-kpi="conversions"] b').textContent()).toBe('50.5');
+    expect(await page.locator('[data-kpi="revenue"] b').textContent()).toBe('2,525');
+    // The funnel is drawn: five bars, the widest for "sent".
+    const widths = await page.locator('svg[aria-label="Funnel"] rect').evaluateAll((rects) => rects.map((r) => Number(r.getAttribute('width'))));
+    expect(widths).toHaveLength(5);
+    expect(Math.max(...widths)).toBe(widths[0]);
+    // Lift: 6 % vs 3 %, +3 points, with an interval drawn.
+    const liftRow = await page.locator('table').first().locator('tr').nth(1).textContent();
+    expect(liftRow).toContain('6.00 %');
+    expect(liftRow).toContain('3.00 %');
+    expect(await page.locator('svg[data-interval="Conversion-rate lift"] circle').count()).toBe(1);
+    const fva = await page.locator('table').last().locator('tr').nth(1).textContent();
+    expect(fva).toContain('40');
+    expect(fva).toContain('45');
+    expect(await page.locator('script').count()).toBe(0);
+    expect(external).toEqual([]);
+    await context.close();
+  });
+});
