@@ -331,7 +331,7 @@ export const topology = defineTopology({
         { method: 'GET', path: '/v1/campaigns/{id}/report' },
         { method: 'GET', path: '/v1/campaigns/{id}/report.html' },
       ],
-      tables: { interactions: 'read', contacts: 'readWrite', campaigns: 'read', sends: 'read', attribution: 'readWrite', attributionRuns: 'readWrite', attributionParts: 'readWrite', reports: 'readWrite' },
+      tables: { interactions: 'read', contacts: 'readWrite', campaigns: 'read', sends: 'read', attribution: 'readWrite', attributionRuns: 'readWrite', attributionParts: 'readWrite', reports: 'readWrite', segments: 'read', segmentStats: 'readWrite' },
       sendsTo: ['attributionScan'],
     },
     'attribution-worker': {
@@ -341,7 +341,7 @@ export const topology = defineTopology({
       timeoutSeconds: 900,
       memoryMb: 1769,
       queue: { queue: 'attributionScan', batchSize: 1, maxConcurrency: 8 },
-      tables: { interactions: 'read', contacts: 'readWrite', campaigns: 'read', sends: 'read', attribution: 'readWrite', attributionRuns: 'readWrite', attributionParts: 'readWrite', reports: 'readWrite' },
+      tables: { interactions: 'read', contacts: 'readWrite', campaigns: 'read', sends: 'read', attribution: 'readWrite', attributionRuns: 'readWrite', attributionParts: 'readWrite', reports: 'readWrite', segments: 'read', segmentStats: 'readWrite' },
       sendsTo: ['attributionScan'],
     },
     'attribution-nightly': {
@@ -350,7 +350,7 @@ export const topology = defineTopology({
       handler: 'handler',
       timeoutSeconds: 30,
       schedules: [{ name: 'nightly-attribution', expression: 'cron(0 2 * * ? *)', timezone: 'UTC', description: 'Attribution, lift, reports and scores for the previous day.' }],
-      tables: { interactions: 'read', contacts: 'readWrite', campaigns: 'read', sends: 'read', attribution: 'readWrite', attributionRuns: 'readWrite', attributionParts: 'readWrite', reports: 'readWrite' },
+      tables: { interactions: 'read', contacts: 'readWrite', campaigns: 'read', sends: 'read', attribution: 'readWrite', attributionRuns: 'readWrite', attributionParts: 'readWrite', reports: 'readWrite', segments: 'read', segmentStats: 'readWrite' },
       sendsTo: ['attributionScan'],
     },
     'response-recorder': {

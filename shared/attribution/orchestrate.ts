@@ -2,6 +2,8 @@ import type { AttributionScanTask } from '../../events/attribution.ts';
 import { sendToQueue } from '../aws/queue.ts';
 import { optionalEnv, requireEnv } from '../config.ts';
 import { logger } from '../logger.ts';
+import { refreshSegmentStats } from '../segments/stats-refresh.ts';
+import { SegmentStore } from '../segments/segment-store.ts';
 import { AttributionStore, buildReport, loadCampaigns, mergeParts, scanAttributionSegment, type AttributionTables, type RunRecord } from './run.ts';
 
 export function attributionFromEnv() {
@@ -63,6 +65,8 @@ export async function processAttributionTask(task: AttributionScanTask, deps: Re
     const credits = await deps.store.creditsOf(campaignId);
     await deps.store.saveReport(buildReport(info, merged.campaigns[campaignId], credits, { runId: task.runId, from: task.from, to: task.to }, now));
   }
+  // Scores changed: every saved segment's statistics are recomputed (one contacts scan for all).
+  await refreshSegmentStats(new SegmentStore({ segments: requireEnv('TABLE_SEGMENTS'), segmentStats: requireEnv('TABLE_SEGMENT_STATS') }), { contactsTable: deps.tables.contacts, scanSegments: deps.segments, now });
   await deps.store.completeRun(task.runId, { contacts: merged.contacts, conversions: merged.conversions, interactions: merged.interactions, readUnits: Math.round(merged.readUnits * 10) / 10 }, now);
   logger.info('attribution run completed', { runId: task.runId, contacts: merged.contacts, conversions: merged.conversions });
   return 'run-done';

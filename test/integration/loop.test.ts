@@ -30,6 +30,7 @@ describe('the closed loop end to end', () => {
       })
     ).body.template.id;
     const segment = (await t.api<{ segment: { id: string } }>('POST', '/v1/segments', { body: { name: 'Loop', rule: { field: 'tags', op: 'contains', value: 'loop' } } })).body.segment.id;
+    const engaged = (await t.api<{ segment: { id: string } }>('POST', '/v1/segments', { body: { name: 'Engaged', rule: { score: 'propensity.email', op: 'gt', value: 0.03 } } })).body.segment.id;
     const storeBefore = ((await (await fetch(`${t.runtime.urls.ses}/store`)).json()) as { emails: unknown[] }).emails.length;
     const campaign = (
       await t.api<{ campaign: { id: string } }>('POST', '/v1/campaigns', {
@@ -114,6 +115,10 @@ describe('the closed loop end to end', () => {
     expect(silentContact.scores.propensity.email.mean).toBeLessThan(0.02);
     const followUp = await t.api<{ count: number }>('POST', '/v1/segments/preview', { body: { rule: { and: [{ field: 'tags', op: 'contains', value: 'loop' }, { score: 'propensity.email', op: 'gt', value: 0.03 }] } } });
     expect(followUp.body.count).toBe(20);
+
+    // Segment statistics were refreshed by the run with the new scores.
+    const stats = (await t.api<{ stats: { size: number; computedAt: string } }>('GET', `/v1/segments/${engaged}`)).body.stats;
+    expect(stats.size).toBe(20);
 
     // The HTML report shows the same numbers.
     const page = await t.api<string>('GET', `/v1/campaigns/${campaign}/report.html`);
