@@ -320,6 +320,17 @@ export const topology = defineTopology({
       usesSecret: true,
       sendsSms: true,
     },
+    'history-import': {
+      description: 'Imports a past campaign (sends with holdout flags and variants, interactions, conversions) so its history flows through attribution, lift and scores.',
+      entry: 'functions/history-import/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 29,
+      memoryMb: 1024,
+      http: [{ method: 'POST', path: '/v1/campaigns/import' }],
+      tables: { ...contactTables, campaigns: 'readWrite', sends: 'readWrite', idempotency: 'write' },
+      publishesEvents: true,
+      usesSecret: true,
+    },
     'attribution-api': {
       description: 'Attribution runs on demand and campaign reports (JSON and an HTML page with inline SVG charts).',
       entry: 'functions/attribution-api/handler.ts',

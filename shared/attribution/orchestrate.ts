@@ -40,7 +40,7 @@ export function previousDay(now = new Date()): { from: Date; to: Date } {
  * completes the run. Re-running a range recomputes the same credits and reports.
  */
 export async function processAttributionTask(task: AttributionScanTask, deps: ReturnType<typeof attributionFromEnv>, remainingMs: () => number, send = sendToQueue, now = new Date()): Promise<'continued' | 'segment-done' | 'run-done'> {
-  const campaigns = await loadCampaigns(deps.tables, now);
+  const campaigns = await loadCampaigns(deps.tables, now, undefined, new Date(task.from));
   const { part, lastKey } = await scanAttributionSegment({
     tables: deps.tables,
     campaigns,

@@ -14,6 +14,12 @@ const DAY = 86_400_000;
 /** How far back the run reads timelines: the longest attribution window plus the score history. */
 export const LOOKBACK_DAYS = 180;
 
+/** The earliest instant a run reads: the score history, or — for older ranges (imported history) — the range minus the longest window. */
+export function lookbackStart(now: Date, from?: Date): number {
+  const history = now.getTime() - LOOKBACK_DAYS * DAY;
+  return from ? Math.min(history, from.getTime() - 90 * DAY) : history;
+}
+
 export interface AttributionTables {
   interactions: string;
   contacts: string;
@@ -176,10 +182,10 @@ export class AttributionStore {
 }
 
 /** The campaigns a run measures (launched within the lookback), with their goals and holdout members. */
-export async function loadCampaigns(tables: AttributionTables, now: Date, db: DynamoDBDocumentClient = documentClient): Promise<Map<string, CampaignInfo & { campaign: Campaign }>> {
+export async function loadCampaigns(tables: AttributionTables, now: Date, db: DynamoDBDocumentClient = documentClient, from?: Date): Promise<Map<string, CampaignInfo & { campaign: Campaign }>> {
   const campaigns = new Map<string, CampaignInfo & { campaign: Campaign }>();
   let start: Record<string, unknown> | undefined;
-  const since = now.getTime() - LOOKBACK_DAYS * DAY;
+  const since = lookbackStart(now, from);
   do {
     const page = await db.send(new ScanCommand({ TableName: tables.campaigns, ExclusiveStartKey: start }));
     for (const campaign of (page.Items ?? []) as Campaign[]) {
@@ -236,7 +242,7 @@ export interface ScanTaskOptions {
 export async function scanAttributionSegment(options: ScanTaskOptions): Promise<{ part: RunPart; lastKey?: Record<string, unknown> }> {
   const db = options.db ?? documentClient;
   const now = options.now ?? new Date();
-  const since = new Date(now.getTime() - LOOKBACK_DAYS * DAY).toISOString();
+  const since = new Date(lookbackStart(now, options.from)).toISOString();
   const part = emptyPart();
   const accumulators = new Map<string, CampaignAccumulator>();
   let pending: { contactId: string; items: Interaction[] } | undefined;

@@ -127,3 +127,48 @@ describe('the closed loop end to end', () => {
     expect(page.text).toMatch(/data-kpi="conversions">Attributed conversions<b>12<\/b>/);
   }, 180_000);
 });
+
+describe('historical import', () => {
+  test('a past campaign imported with its holdout, interactions and conversions flows through attribution and lift; importing it again changes nothing', async () => {
+    const rows = ['email,consent_email,consent_email_version', ...Array.from({ length: 12 }, (_, i) => `hist${i}@example.com,yes,v1`)];
+    await t.api('POST', '/v1/contacts/import', { rawBody: rows.join('\n'), headers: { 'content-type': 'text/csv' } });
+    const launched = Date.parse('2026-10-01T09:00:00Z');
+    const at = (hours: number) => new Date(launched + hours * 3_600_000).toISOString();
+    const body = {
+      campaign: { externalId: 'pinpoint-campaign-42', name: 'October newsletter (Pinpoint)', launchedAt: at(0), goal: { event: 'purchase', attributionWindowDays: 7, model: 'linear' }, costPerMessage: { email: 0.001 } },
+      sends: Array.from({ length: 12 }, (_, i) => ({ contact: { email: `hist${i}@example.com` }, channel: 'email', sentAt: at(0), holdout: i >= 10, variant: i % 2 ? 'B' : 'A' })),
+      interactions: [
+        { contact: { email: 'hist0@example.com' }, type: 'opened', occurredAt: at(1) },
+        { contact: { email: 'hist0@example.com' }, type: 'clicked', occurredAt: at(2), link: 'https://shop.example.com' },
+        { contact: { email: 'hist1@example.com' }, type: 'opened', occurredAt: at(3) },
+      ],
+      conversions: [
+        { contact: { email: 'hist0@example.com' }, name: 'purchase', value: 30, occurredAt: at(24), idempotencyKey: 'old-order-1' },
+        { contact: { email: 'hist1@example.com' }, name: 'purchase', value: 20, occurredAt: at(48), idempotencyKey: 'old-order-2' },
+        { contact: { email: 'hist11@example.com' }, name: 'purchase', value: 10, occurredAt: at(30), idempotencyKey: 'old-order-3' },
+        { contact: { email: 'nobody@example.com' }, name: 'purchase', value: 10, occurredAt: at(30) },
+      ],
+    };
+    const first = await t.api<{ campaignId: string; created: boolean; summary: Record<string, number>; failures: Array<{ path: string }> }>('POST', '/v1/campaigns/import', { body });
+    expect(first.status, first.text).toBe(201);
+    expect(first.body.summary).toEqual({ sends: 10, holdout: 2, interactions: 3, conversions: 3, failed: 1 });
+    expect(first.body.failures.map((f) => f.path)).toEqual(['conversions[3].contact']);
+    const again = await t.api<{ created: boolean; summary: Record<string, number> }>('POST', '/v1/campaigns/import', { body });
+    expect(again.status).toBe(200);
+    expect(again.body.summary).toMatchObject({ interactions: 0, conversions: 0 });
+
+    const run = await t.api<{ run: { runId: string } }>('POST', '/v1/attribution/runs', { body: { from: '2026-10-01T00:00:00Z', to: '2026-10-10T00:00:00Z' } });
+    expect(run.status).toBe(202);
+    await t.runtime.idle(60_000);
+    const report = (await t.api<{ report: Report & { holdout: { members: number; converters: number; revenue: number } } }>('GET', `/v1/campaigns/${first.body.campaignId}/report`)).body.report;
+    expect(report.funnel).toMatchObject({ sent: 10, opened: 2, clicked: 1, converted: 2 });
+    expect(report.revenue).toBe(50);
+    expect(report.holdout).toMatchObject({ members: 2, converters: 1, revenue: 10 });
+    expect(report.variants.map((v) => [v.variant, v.members, v.converters]).sort()).toEqual([
+      ['A', 5, 1],
+      ['B', 5, 1],
+    ]);
+    expect(report.lift!.treatment.rate).toBeCloseTo(0.2, 6);
+    expect(report.lift!.holdout.rate).toBeCloseTo(0.5, 6);
+  }, 120_000);
+});
