@@ -1,6 +1,7 @@
 import { ConsentChanged, ContactUpdated, LeadCaptured } from '../events/contacts.ts';
 import { patternFor } from '../events/contract.ts';
 import { SES_EVENTS_PATTERN } from '../events/ses.ts';
+import { SMS_EVENTS_PATTERN } from '../events/sms.ts';
 import { Sources } from '../events/sources.ts';
 import { defineTopology } from './topology-types.ts';
 
@@ -421,6 +422,12 @@ export const topology = defineTopology({
       description: 'Amazon SES sending events (configuration set → default bus) are recorded on the timelines.',
       bus: 'default',
       pattern: SES_EVENTS_PATTERN,
+      target: { queue: 'providerEvents' },
+    },
+    'sms-events': {
+      description: 'End User Messaging SMS delivery status events (sent by the service to the default bus) are recorded on the timelines.',
+      bus: 'default',
+      pattern: SMS_EVENTS_PATTERN,
       target: { queue: 'providerEvents' },
     },
     'double-opt-in-mail': {

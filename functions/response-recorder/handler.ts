@@ -2,6 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { SesEventDetail } from '../../events/ses.ts';
+import { SmsEventDetail } from '../../events/sms.ts';
 import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
 import { requireEnv } from '../../shared/config.ts';
 import { LeadScorer } from '../../shared/contacts/lead-scoring.ts';
@@ -9,7 +10,7 @@ import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
 import { IdempotencyMarkers } from '../../shared/idempotency.ts';
 import { logger } from '../../shared/logger.ts';
 import { EventBridgeEnvelope } from '../../shared/queue/event-consumer.ts';
-import { recordSesEvent, ResponseTally } from '../../shared/responses/recorder.ts';
+import { recordSesEvent, recordSmsEvent, ResponseTally } from '../../shared/responses/recorder.ts';
 
 const contacts = contactsFromEnv();
 const campaigns = new CampaignStore(requireEnv('TABLE_CAMPAIGNS'));
@@ -17,15 +18,16 @@ const scorer = new LeadScorer(requireEnv('TABLE_CONTACTS'), new IdempotencyMarke
 const deps = { timeline: contacts.timeline, contacts: contacts.store, service: contacts.service, scorer, campaigns };
 const processor = new BatchProcessor(EventType.SQS);
 
-/** SES sending events (from the configuration set's EventBridge destination) onto timelines, with their effects. */
+/** SES sending events and End User Messaging SMS delivery events onto timelines, with their effects. */
 export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event: SQSEvent, context: Context) => {
   logger.addContext(context);
   const tally = new ResponseTally();
   const recordHandler = async (record: SQSRecord) => {
     try {
       const envelope = EventBridgeEnvelope.parse(JSON.parse(record.body));
-      if (envelope.source !== 'aws.ses') throw new Error(`unexpected source ${envelope.source}`);
-      await recordSesEvent(SesEventDetail.parse(envelope.detail), deps, tally);
+      if (envelope.source === 'aws.ses') await recordSesEvent(SesEventDetail.parse(envelope.detail), deps, tally);
+      else if (envelope.source === 'aws.sms-voice') await recordSmsEvent(SmsEventDetail.parse(envelope.detail), deps, tally);
+      else throw new Error(`unexpected source ${envelope.source}`);
     } catch (error) {
       logger.error('record failed', { messageId: record.messageId, error: error as Error });
       throw error;

@@ -5,7 +5,9 @@ import type { ContactStore } from '../contacts/contact-store.ts';
 import type { LeadScorer } from '../contacts/lead-scoring.ts';
 import type { Timeline } from '../contacts/timeline.ts';
 import { countSince, hourOf, indexActivity } from '../segments/activity.ts';
+import type { SmsEventDetail } from '../../events/sms.ts';
 import { interpretSesEvent } from './ses-events.ts';
+import { interpretSmsEvent } from './sms-events.ts';
 
 /** Soft bounces that suppress an address: this many within the window. */
 export const SOFT_BOUNCE_LIMIT = 3;
@@ -70,5 +72,29 @@ export async function recordSesEvent(detail: SesEventDetail, deps: ResponseDeps,
     if (soft >= SOFT_BOUNCE_LIMIT) await deps.service.suppress('email', address, 'bounced', { at, source: response.id, note: `${soft} soft bounces in ${SOFT_BOUNCE_WINDOW_DAYS} days` });
   }
   if (response.type === 'clicked' && response.contactId && outcome !== 'no-contact') await deps.scorer.award(response.contactId, response.id, 'clicked');
+  return outcome;
+}
+
+/** One End User Messaging SMS delivery event: recorded once; numbers that cannot receive SMS are suppressed. */
+export async function recordSmsEvent(detail: SmsEventDetail, deps: ResponseDeps, tally: ResponseTally, now = new Date()): Promise<'recorded' | 'duplicate' | 'no-contact' | 'ignored'> {
+  const response = interpretSmsEvent(detail);
+  if (!response) return 'ignored';
+  let outcome: 'recorded' | 'duplicate' | 'no-contact' = 'no-contact';
+  if (response.contactId) {
+    outcome = await deps.timeline.recordFast({
+      contactId: response.contactId,
+      id: response.id,
+      type: response.type,
+      channel: 'sms',
+      ...(response.campaignId ? { campaignId: response.campaignId } : {}),
+      ...(response.sendId ? { sendId: response.sendId } : {}),
+      occurredAt: response.occurredAt,
+      data: response.data,
+    });
+    if (outcome === 'recorded') tally.add(response.campaignId, response.type);
+  }
+  if (response.effect === 'suppress-invalid' && response.address) {
+    await deps.service.suppress('sms', response.address, 'bounced', { at: now.toISOString(), source: response.id });
+  }
   return outcome;
 }

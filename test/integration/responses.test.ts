@@ -204,3 +204,27 @@ describe('SMS keywords', () => {
     expect(timeline.body.items.map((i) => i.type)).toEqual(expect.arrayContaining(['unsubscribed', 'resubscribed', 'sms_received']));
   });
 });
+
+describe('SMS delivery events', () => {
+  test('End User Messaging SMS status events are recorded once; intermediate ones ignored; an unreachable number is suppressed', async () => {
+    const phone = '+447400555777';
+    const id = (await t.api<ContactView>('POST', '/v1/contacts', { body: { phone, consent: { sms: { status: 'confirmed', wordingVersion: 's1' } } } })).body.contact.id;
+    const event = (eventType: string, messageId: string) => ({
+      EventBusName: 'default',
+      Source: 'aws.sms-voice',
+      DetailType: 'Text Message Delivery Status Updated',
+      Detail: JSON.stringify({ eventType, eventTimestamp: Date.parse('2026-11-25T10:00:00Z'), messageId, destinationPhoneNumber: phone, context: { touchloop_campaign: 'camp-s', touchloop_run: '1', touchloop_contact: id } }),
+    });
+    t.runtime.bus.putEvents([event('TEXT_QUEUED', 'sms-1'), event('TEXT_DELIVERED', 'sms-1'), event('TEXT_DELIVERED', 'sms-1')]);
+    await t.runtime.idle();
+    let timeline = await t.api<{ items: Array<{ type: string; sendId?: string }> }>('GET', `/v1/contacts/${id}/timeline?limit=50`);
+    expect(timeline.body.items.filter((i) => i.type === 'delivered')).toEqual([expect.objectContaining({ sendId: `camp-s:1:${id}` })]);
+    expect((await t.api<ContactView & { suppressed: { sms: unknown } }>('GET', `/v1/contacts/${id}`)).body.suppressed.sms).toBeNull();
+
+    t.runtime.bus.putEvents([event('TEXT_UNREACHABLE', 'sms-2')]);
+    await t.runtime.idle();
+    timeline = await t.api('GET', `/v1/contacts/${id}/timeline?limit=50`);
+    expect(timeline.body.items.map((i) => i.type)).toContain('delivery_failed');
+    expect((await t.api<{ suppressed: { sms: { reasons: string[] } | null } }>('GET', `/v1/contacts/${id}`)).body.suppressed.sms?.reasons).toEqual(['bounced']);
+  });
+});
