@@ -185,6 +185,10 @@ export class TouchloopStack extends Stack {
       }
       for (const [key, value] of Object.entries(def.environment ?? {})) fn.fn.addEnvironment(key, value);
       if (def.sendsSms) this.allowSms(fn, props);
+      if (def.receivesTwilioWebhooks && props.sms?.provider === 'twilio') {
+        Secret.fromSecretCompleteArn(this, `TwilioWebhookSecret-${name}`, props.sms.secretArn).grantRead(fn.fn);
+        fn.fn.addEnvironment('TWILIO_SECRET_ARN', props.sms.secretArn);
+      }
       if (def.managesSchedules) {
         const target = this.queues[def.managesSchedules.targetQueue];
         if (!target) throw new Error(`${name} schedules into unknown queue ${def.managesSchedules.targetQueue}`);

@@ -95,6 +95,8 @@ export interface FunctionDef<TTable extends string = string, TQueue extends stri
   managesSchedules?: { targetQueue: TQueue };
   /** Sends SMS through the deployment's provider (End User Messaging SMS or Twilio). */
   sendsSms?: boolean;
+  /** Checks Twilio webhook signatures with the account's auth token (env TWILIO_SECRET_ARN when Twilio is the provider). */
+  receivesTwilioWebhooks?: boolean;
   /** Extra plain environment values. */
   environment?: Record<string, string>;
 }

@@ -365,6 +365,22 @@ export const topology = defineTopology({
       tables: { interactions: 'read', contacts: 'readWrite', campaigns: 'read', sends: 'read', attribution: 'readWrite', attributionRuns: 'readWrite', attributionParts: 'readWrite', reports: 'readWrite', segments: 'read', segmentStats: 'readWrite' },
       sendsTo: ['attributionScan'],
     },
+    'twilio-webhooks': {
+      description: 'Twilio inbound SMS and status callbacks, accepted only with a valid X-Twilio-Signature.',
+      entry: 'functions/twilio-webhooks/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 10,
+      http: [
+        { method: 'POST', path: '/webhooks/twilio/sms', public: true },
+        { method: 'POST', path: '/webhooks/twilio/status', public: true },
+      ],
+      tables: { ...contactTables, idempotency: 'readWrite' },
+      sendsTo: ['smsInbound'],
+      publishesEvents: true,
+      usesSecret: true,
+      linksToPublicApi: true,
+      receivesTwilioWebhooks: true,
+    },
     'response-recorder': {
       description: 'Records SES sending events on contacts\u2019 timelines; bounces and complaints suppress; clicks earn lead points.',
       entry: 'functions/response-recorder/handler.ts',

@@ -34,6 +34,17 @@ export class IdempotencyMarkers {
     }
   }
 
+  /**
+   * The time a key was first seen: claims it with `now`, or reads back the time an earlier claim
+   * stored. Gives events that carry no timestamp of their own (Twilio callbacks) a stable one, so a
+   * repeat lands on the same timeline key instead of a second entry.
+   */
+  async firstSeenAt(key: string, ttlSeconds = 30 * 24 * 3600, now = Date.now()): Promise<string> {
+    if (await this.claim(key, ttlSeconds, now)) return new Date(now).toISOString();
+    const result = await this.db.send(new GetCommand({ TableName: this.table, Key: { key }, ConsistentRead: true }));
+    return (result.Item?.at as string | undefined) ?? new Date(now).toISOString();
+  }
+
   /** The item a transaction puts to make its other writes happen once. */
   markerPut(key: string, ttlSeconds = 7 * 24 * 3600, now = Date.now()) {
     return {

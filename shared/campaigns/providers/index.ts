@@ -20,7 +20,8 @@ export async function smsProviderFromEnv(): Promise<MessageProvider> {
       accountSid: credentials.accountSid,
       authToken: credentials.authToken,
       from: credentials.from,
-      statusCallbackUrl: optionalEnv('TWILIO_STATUS_CALLBACK_URL', '') || undefined,
+      // Twilio posts delivery receipts to our signed webhook unless the deployment names another URL.
+      statusCallbackUrl: optionalEnv('TWILIO_STATUS_CALLBACK_URL', '') || (optionalEnv('PUBLIC_BASE_URL', '') ? `${optionalEnv('PUBLIC_BASE_URL', '')}/webhooks/twilio/status` : undefined),
       apiBaseUrl: optionalEnv('TWILIO_API_URL', '') || undefined,
     });
   }
