@@ -35,14 +35,27 @@ export class IdempotencyMarkers {
   }
 
   /**
-   * The time a key was first seen: claims it with `now`, or reads back the time an earlier claim
-   * stored. Gives events that carry no timestamp of their own (Twilio callbacks) a stable one, so a
-   * repeat lands on the same timeline key instead of a second entry.
+   * The time first given for a key: the first call stores `at` (default: now) and returns it, later
+   * calls return what the first stored. Gives repeats of an event the same timeline key even when
+   * the time they carry differs (Twilio callbacks carry none; a reloaded thank-you page sends a new one).
    */
-  async firstSeenAt(key: string, ttlSeconds = 30 * 24 * 3600, now = Date.now()): Promise<string> {
-    if (await this.claim(key, ttlSeconds, now)) return new Date(now).toISOString();
+  async firstSeenAt(key: string, at?: string, ttlSeconds = 90 * 24 * 3600, now = Date.now()): Promise<string> {
+    const value = at ?? new Date(now).toISOString();
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { key, at: value, expiresAt: Math.floor(now / 1000) + ttlSeconds },
+          ConditionExpression: 'attribute_not_exists(#k)',
+          ExpressionAttributeNames: { '#k': 'key' },
+        }),
+      );
+      return value;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
     const result = await this.db.send(new GetCommand({ TableName: this.table, Key: { key }, ConsistentRead: true }));
-    return (result.Item?.at as string | undefined) ?? new Date(now).toISOString();
+    return (result.Item?.at as string | undefined) ?? value;
   }
 
   /** The item a transaction puts to make its other writes happen once. */

@@ -3,7 +3,7 @@ import { publishEvents } from '../../shared/aws/event-bus.ts';
 import { keyedHash, readSecret } from '../../shared/aws/secrets.ts';
 import { optionalEnv, requireEnv } from '../../shared/config.ts';
 import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
-import { AppError, BadRequestError, TooManyRequestsError, type ValidationIssue } from '../../shared/errors.ts';
+import { AppError, TooManyRequestsError, type ValidationIssue } from '../../shared/errors.ts';
 import { verifyCaptcha } from '../../shared/forms/captcha.ts';
 import { confirmEmailConsent, DOI_TOKEN_PURPOSE } from '../../shared/forms/confirmation.ts';
 import { corsHeaders, originAllowed, preflightHeaders, requestOrigin } from '../../shared/forms/cors.ts';
@@ -12,6 +12,7 @@ import { labelIssues, renderEmbedHtml, renderResultPage } from '../../shared/for
 import { FormStore } from '../../shared/forms/form-store.ts';
 import { submitForm, type SubmissionOutcome } from '../../shared/forms/submit.ts';
 import { html, httpApi, json, redirect, route, type HttpResult } from '../../shared/http/api.ts';
+import { readFields } from '../../shared/http/fields.ts';
 import { RateLimiter } from '../../shared/rate-limit.ts';
 import { InvalidTokenError, verifyToken } from '../../shared/tokens.ts';
 
@@ -38,30 +39,6 @@ function withQuery(url: string, params: Record<string, string>): string {
   const target = new URL(url);
   for (const [k, v] of Object.entries(params)) target.searchParams.set(k, v);
   return target.toString();
-}
-
-/** Reads a urlencoded or JSON body into plain fields; anything else is refused. */
-function readFields(rawBody: string, contentType: string): Record<string, unknown> {
-  if (contentType.startsWith('application/x-www-form-urlencoded')) {
-    const params = new URLSearchParams(rawBody);
-    const out: Record<string, string | string[]> = {};
-    for (const key of new Set(params.keys())) {
-      const values = params.getAll(key);
-      out[key] = values.length > 1 ? values : (values[0] ?? '');
-    }
-    return out;
-  }
-  if (contentType.includes('json')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(rawBody);
-    } catch {
-      throw new BadRequestError('The request body is not valid JSON', 'invalid_json');
-    }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new BadRequestError('The request body must be a JSON object', 'invalid_json');
-    return parsed as Record<string, unknown>;
-  }
-  throw new AppError(415, 'unsupported_media_type', 'Send the form as application/x-www-form-urlencoded or application/json');
 }
 
 /** Answers a browser post with a redirect or a page, a script with JSON; CORS headers on every answer. */

@@ -7,10 +7,12 @@ import { renderResultPage } from '../../shared/forms/embed.ts';
 import { html, httpApi, route } from '../../shared/http/api.ts';
 import { IdempotencyMarkers } from '../../shared/idempotency.ts';
 import { logger } from '../../shared/logger.ts';
-import { PIXEL_GIF, readClickToken, readOpenToken } from '../../shared/responses/tracking.ts';
+import { PIXEL_GIF, readClickToken, readOpenToken, signClickId, withClickId } from '../../shared/responses/tracking.ts';
+import { SiteStore } from '../../shared/sites/site-store.ts';
 
 const contacts = contactsFromEnv();
 const scorer = new LeadScorer(requireEnv('TABLE_CONTACTS'), new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY')));
+const sites = new SiteStore(requireEnv('TABLE_SITES'));
 const Params = z.object({ token: z.string().max(8192) });
 const noStore = { 'cache-control': 'no-store, private' };
 
@@ -45,7 +47,14 @@ export const handler = httpApi({
         });
         if (outcome === 'recorded') await scorer.award(target.contactId, id, 'clicked');
       });
-      return { status: 302, headers: { location: target.url, ...noStore }, rawBody: '' };
+      // Links into a registered site carry a signed click id, so its thank-you page can report the conversion.
+      let location = target.url;
+      try {
+        location = withClickId(target.url, await signClickId(target), await sites.allOrigins());
+      } catch (error) {
+        logger.error('click id not added', { error: error as Error });
+      }
+      return { status: 302, headers: { location, ...noStore }, rawBody: '' };
     },
   }),
 

@@ -56,7 +56,7 @@ export const handler = httpApi({
       if (!['delivered', 'undelivered', 'failed'].includes(status) || !p.MessageSid) return json(200, { recorded: false });
       const contactId = q.touchloop_contact;
       // Callbacks carry no time of their own: the first arrival's time keeps a repeat on the same timeline key.
-      const occurredAt = await markers.firstSeenAt(`twilio-status#${p.MessageSid}#${status}`);
+      const occurredAt = await markers.firstSeenAt(`twilio-status#${p.MessageSid}#${status}`, undefined, 30 * 24 * 3600);
       if (contactId) {
         const sendId = q.touchloop_campaign && q.touchloop_run ? sendIdOf(q.touchloop_campaign, q.touchloop_run, contactId) : undefined;
         await contacts.timeline.recordFast({

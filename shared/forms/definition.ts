@@ -69,7 +69,7 @@ function isLocalHost(hostname: string): boolean {
 }
 
 /** An origin as browsers send it in the `Origin` header: scheme, host and optional port, nothing else. */
-const Origin = z.string().transform((value, ctx) => {
+export const Origin = z.string().transform((value, ctx) => {
   let url: URL;
   try {
     url = new URL(value);

@@ -2,7 +2,10 @@ import { z } from 'zod';
 import type { ContactStore } from '../contacts/contact-store.ts';
 import type { LeadScorer } from '../contacts/lead-scoring.ts';
 import type { Timeline } from '../contacts/timeline.ts';
-import { NotFoundError } from '../errors.ts';
+import type { IdempotencyMarkers } from '../idempotency.ts';
+import { normalizeEmail } from '../contacts/email.ts';
+import { normalizePhone } from '../contacts/phone.ts';
+import { NotFoundError, ValidationError, type ValidationIssue } from '../errors.ts';
 import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
 
 /** A conversion the customer's systems report: who, what, when, how much — once per idempotency key. */
@@ -24,6 +27,8 @@ export interface ConversionDeps {
   contacts: ContactStore;
   timeline: Timeline;
   scorer: LeadScorer;
+  /** When given, a repeated idempotency key keeps the time of its first report (imports, which carry fixed times, go without). */
+  markers?: IdempotencyMarkers;
 }
 
 /**
@@ -35,6 +40,7 @@ export async function recordConversion(
   input: Omit<ConversionInput, 'email' | 'phone'> & { email?: string; phone?: string },
   deps: ConversionDeps,
   source: string,
+  extra: Record<string, unknown> = {},
 ): Promise<{ contactId: string; recorded: boolean }> {
   const contact = input.contactId
     ? await deps.contacts.get(input.contactId, true)
@@ -45,15 +51,34 @@ export async function recordConversion(
         : undefined;
   if (!contact) throw new NotFoundError('contact', input.contactId ?? input.email ?? input.phone);
   const id = `conversion:${input.idempotencyKey}`;
-  const occurredAt = new Date(input.occurredAt).toISOString();
+  const reported = new Date(input.occurredAt).toISOString();
+  const occurredAt = deps.markers ? await deps.markers.firstSeenAt(`conversion-time#${contact.id}#${input.idempotencyKey}`, reported) : reported;
   const outcome = await deps.timeline.recordFast({
     contactId: contact.id,
     id,
     type: 'converted',
     occurredAt,
     typeDay: `converted#${occurredAt.slice(0, 10)}`,
-    data: { name: input.name, ...(input.value !== undefined ? { value: input.value } : {}), ...(input.currency ? { currency: input.currency } : {}), source },
+    data: { name: input.name, ...(input.value !== undefined ? { value: input.value } : {}), ...(input.currency ? { currency: input.currency } : {}), source, ...extra },
   });
   if (outcome === 'recorded') await deps.scorer.award(contact.id, id, 'converted');
   return { contactId: contact.id, recorded: outcome === 'recorded' };
+}
+
+/** Normalises the addresses a conversion names the contact by; every bad one is reported at once. */
+export function conversionAddresses(input: { email?: string; phone?: string }): { email?: string; phone?: string } {
+  const issues: ValidationIssue[] = [];
+  const out: { email?: string; phone?: string } = {};
+  try {
+    if (input.email) out.email = normalizeEmail(input.email);
+  } catch (error) {
+    issues.push({ path: 'email', message: (error as Error).message });
+  }
+  try {
+    if (input.phone) out.phone = normalizePhone(input.phone).e164;
+  } catch (error) {
+    issues.push({ path: 'phone', message: (error as Error).message });
+  }
+  if (issues.length) throw new ValidationError(issues);
+  return out;
 }

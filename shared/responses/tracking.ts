@@ -2,6 +2,11 @@ import { InvalidTokenError, signToken, verifyToken } from '../tokens.ts';
 
 export const CLICK_TOKEN_PURPOSE = 'click';
 export const OPEN_TOKEN_PURPOSE = 'open';
+export const VISITOR_TOKEN_PURPOSE = 'visitor';
+/** The query parameter a tracked click adds to links into a registered site (like gclid for ads). */
+export const CLICK_ID_PARAM = 'tl_click';
+/** How long a click may be reported as the cause of a conversion on the site. */
+export const CLICK_ID_LIFETIME_SECONDS = 90 * 24 * 3600;
 
 export interface ClickTarget {
   sendId: string;
@@ -63,3 +68,38 @@ export async function readOpenToken(token: string): Promise<{ sendId: string; co
 
 /** A transparent 1×1 GIF. */
 export const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+
+export interface Visitor {
+  contactId: string;
+  sendId: string;
+  campaignId: string;
+}
+
+/** A signed click id naming the contact and send behind a visit, for the site's thank-you page to report back. */
+export async function signClickId(visitor: Visitor, now = new Date()): Promise<string> {
+  return signToken(VISITOR_TOKEN_PURPOSE, { c: visitor.contactId, s: visitor.sendId, k: visitor.campaignId }, { expiresInSeconds: CLICK_ID_LIFETIME_SECONDS, now });
+}
+
+export async function readClickId(token: string, now = new Date()): Promise<Visitor | undefined> {
+  try {
+    const p = await verifyToken<{ s?: unknown; c?: unknown; k?: unknown }>(VISITOR_TOKEN_PURPOSE, token, now);
+    if (typeof p.s !== 'string' || typeof p.c !== 'string' || typeof p.k !== 'string') return undefined;
+    return { contactId: p.c, sendId: p.s, campaignId: p.k };
+  } catch (error) {
+    if (error instanceof InvalidTokenError) return undefined;
+    throw error;
+  }
+}
+
+/** The link with the click id added, when it leads into one of the registered sites' origins. */
+export function withClickId(url: string, clickId: string, siteOrigins: ReadonlySet<string>): string {
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    return url;
+  }
+  if (!siteOrigins.has(target.origin)) return url;
+  target.searchParams.set(CLICK_ID_PARAM, clickId);
+  return target.toString();
+}

@@ -147,6 +147,9 @@ describe('conversions', () => {
     const again = await t.api<{ duplicate: boolean }>('POST', '/v1/events', { body: { ...body, email: undefined, contactId } });
     expect(again.status).toBe(200);
     expect(again.body.duplicate).toBe(true);
+    // A retry that reports a different time for the same key is still the same conversion.
+    const later = await t.api<{ duplicate: boolean }>('POST', '/v1/events', { body: { ...body, occurredAt: '2026-11-25T12:05:00Z' } });
+    expect(later.body.duplicate).toBe(true);
     const timeline = await t.api<{ items: Array<{ type: string; data?: Record<string, unknown> }> }>('GET', `/v1/contacts/${contactId}/timeline?limit=50`);
     expect(timeline.body.items.filter((i) => i.type === 'converted')).toEqual([expect.objectContaining({ data: expect.objectContaining({ name: 'purchase', value: 49.9, currency: 'EUR' }) })]);
     await t.runtime.idle();
