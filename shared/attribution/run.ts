@@ -9,6 +9,8 @@ import type { Interaction } from '../contacts/timeline.ts';
 import { scoresOf } from '../scoring/model.ts';
 import { campaignAccumulator, HOLDOUT, passContact, type CampaignAccumulator, type CampaignInfo, type GroupAccumulator } from './contact-pass.ts';
 import { liftReport, type LiftReport } from './lift.ts';
+import { storable } from '../numbers.ts';
+import { forEachLimit } from '../concurrency.ts';
 
 const DAY = 86_400_000;
 /** How far back the run reads timelines: the longest attribution window plus the score history. */
@@ -137,7 +139,7 @@ export class AttributionStore {
   }
 
   async saveReport(report: CampaignReport): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.tables.reports, Item: report }));
+    await this.db.send(new PutCommand({ TableName: this.tables.reports, Item: storable(report) }));
   }
 
   async report(campaignId: string): Promise<CampaignReport | undefined> {
@@ -260,6 +262,8 @@ export async function scanAttributionSegment(options: ScanTaskOptions): Promise<
         request = result.UnprocessedKeys as typeof request;
       }
     }
+    // Pure work per contact first, then the score updates with 16 in flight.
+    const updates: Array<{ contactId: string; scores: ReturnType<typeof passContact>['scores'] }> = [];
     for (const group of groups) {
       const contact = contacts.get(group.contactId);
       if (!contact) continue; // erased: its anonymised timeline is skipped
@@ -273,21 +277,24 @@ export async function scanAttributionSegment(options: ScanTaskOptions): Promise<
         c.revenue += credit.revenue;
         c.touched++;
       }
+      updates.push({ contactId: group.contactId, scores: result.scores });
+    }
+    await forEachLimit(updates, 16, async ({ contactId, scores }) => {
       await db
         .send(
           new UpdateCommand({
             TableName: options.tables.contacts,
-            Key: { id: group.contactId },
+            Key: { id: contactId },
             UpdateExpression: 'SET scores.engagement = :e, scores.propensity = :p, scores.#v = :v, scores.bestHour = :h, scores.updatedAt = :u, version = version + :one',
             ConditionExpression: 'attribute_exists(id)',
             ExpressionAttributeNames: { '#v': 'value' },
-            ExpressionAttributeValues: { ':e': result.scores.engagement, ':p': result.scores.propensity, ':v': result.scores.value, ':h': result.scores.bestHour, ':u': result.scores.updatedAt, ':one': 1 },
+            ExpressionAttributeValues: storable({ ':e': scores.engagement, ':p': scores.propensity, ':v': scores.value, ':h': scores.bestHour, ':u': scores.updatedAt, ':one': 1 }),
           }),
         )
         .catch((error: unknown) => {
           if (!(error instanceof ConditionalCheckFailedException)) throw error;
         });
-    }
+    });
   };
 
   for (;;) {

@@ -8,6 +8,7 @@ import type { CampaignStore } from './campaign-store.ts';
 import { forecastOf } from './forecast.ts';
 import { deltasFor, packMessages, planPage, runIdFor } from './launch.ts';
 import type { Campaign, Channel } from './model.ts';
+import { forEachLimit } from '../concurrency.ts';
 import type { SendRecord, SendStore } from './send-store.ts';
 
 export interface FanoutDeps {
@@ -24,15 +25,9 @@ export interface FanoutDeps {
 /** Writes records with bounded concurrency; returns those that were new (a re-run's existing ones are left alone). */
 async function createAll(sends: SendStore, records: SendRecord[], concurrency = 16): Promise<SendRecord[]> {
   const created: SendRecord[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, records.length) }, async () => {
-      while (next < records.length) {
-        const record = records[next++]!;
-        if (await sends.create(record)) created.push(record);
-      }
-    }),
-  );
+  await forEachLimit(records, concurrency, async (record) => {
+    if (await sends.create(record)) created.push(record);
+  });
   return created;
 }
 
