@@ -1,6 +1,7 @@
 import { App, RemovalPolicy } from 'aws-cdk-lib';
 import { TouchloopStack } from './stack.ts';
 import { topology } from './topology.ts';
+import { withScheduleOverrides } from './topology-types.ts';
 
 /**
  * CDK entry (`npx cdk synth` / `npx cdk deploy`). Context values (`-c key=value` or cdk.json):
@@ -16,6 +17,7 @@ import { topology } from './topology.ts';
  *   smsProvider     aws (End User Messaging SMS, default) or twilio
  *   smsOriginationIdentity, smsConfigurationSet   for aws
  *   twilioSecretArn, twilioStatusCallbackUrl      for twilio (secret JSON: accountSid, authToken, from)
+ *   attributionSchedule, attributionTimezone     the nightly attribution run (default cron(0 2 * * ? *) UTC)
  */
 const app = new App();
 const ctx = (key: string): string | undefined => {
@@ -28,7 +30,7 @@ if (ctx('smsProvider') === 'twilio' && !ctx('twilioSecretArn')) {
 const list = (value: string | undefined): string[] | undefined => value?.split(',').map((s) => s.trim()).filter(Boolean);
 
 new TouchloopStack(app, ctx('stackName') ?? 'Touchloop', {
-  topology,
+  topology: withScheduleOverrides(topology, { 'nightly-attribution': { expression: ctx('attributionSchedule'), timezone: ctx('attributionTimezone') } }),
   jwtIssuer: ctx('jwtIssuer'),
   jwtAudience: list(ctx('jwtAudience')),
   corsAllowOrigins: list(ctx('corsAllowOrigins')),

@@ -149,3 +149,36 @@ export function queueVisibilityTimeoutSeconds(topology: Topology, queue: string)
   const longest = Math.max(30, ...consumers.map((f) => f.timeoutSeconds));
   return longest * 6;
 }
+
+/** A deployment's own timing for a declared schedule (e.g. the nightly attribution run at 03:30 Europe/Berlin). */
+export interface ScheduleOverride {
+  expression?: string;
+  timezone?: string;
+}
+
+/**
+ * The topology with some schedules retimed. Both engines take the result, so a deployment's
+ * schedule is the same in `cdk deploy` (context) and `npm start` (environment).
+ */
+export function withScheduleOverrides<T extends Topology>(topology: T, overrides: Record<string, ScheduleOverride | undefined>): T {
+  const known = new Set(Object.values(topology.functions).flatMap((f) => (f.schedules ?? []).map((s) => s.name)));
+  for (const [name, override] of Object.entries(overrides)) {
+    if (override && (override.expression || override.timezone) && !known.has(name)) throw new Error(`no schedule named ${name} to override`);
+    if (override?.expression && !/^(cron|rate|at)\(.+\)$/.test(override.expression)) throw new Error(`schedule ${name}: "${override.expression}" is not a cron(...), rate(...) or at(...) expression`);
+  }
+  const functions = Object.fromEntries(
+    Object.entries(topology.functions).map(([name, def]) => [
+      name,
+      def.schedules
+        ? {
+            ...def,
+            schedules: def.schedules.map((s) => {
+              const o = overrides[s.name];
+              return { ...s, ...(o?.expression ? { expression: o.expression } : {}), ...(o?.timezone ? { timezone: o.timezone } : {}) };
+            }),
+          }
+        : def,
+    ]),
+  );
+  return { ...topology, functions } as T;
+}

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../paths.ts';
 import { JavaMissingError } from './dynamodb-local.ts';
+import { topology } from '../topology.ts';
+import { withScheduleOverrides } from '../topology-types.ts';
 import { LocalRuntime } from './runtime.ts';
 
 /**
@@ -53,6 +55,8 @@ try {
     host: values.host ?? '127.0.0.1',
     persistDir: values.persist ? path.join(stateDir, 'dynamodb') : undefined,
     stateDir,
+    // The same knobs as the CDK context values attributionSchedule / attributionTimezone.
+    topology: withScheduleOverrides(topology, { 'nightly-attribution': { expression: process.env.ATTRIBUTION_SCHEDULE, timezone: process.env.ATTRIBUTION_TIMEZONE } }),
   });
   if (stopping) await runtime.stop();
   const u = runtime.urls;

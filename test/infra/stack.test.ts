@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, test } from 'vitest';
 import { topology } from '../../infra/topology.ts';
-import { queueVisibilityTimeoutSeconds, tableEnvVar } from '../../infra/topology-types.ts';
+import { queueVisibilityTimeoutSeconds, tableEnvVar, withScheduleOverrides } from '../../infra/topology-types.ts';
 import { synthTemplate } from '../helpers/stack.ts';
 
 const { template } = synthTemplate();
@@ -285,5 +285,14 @@ describe('campaign resources', () => {
       ScheduleExpression: 'rate(1 minute)',
       Target: Match.objectLike({ DeadLetterConfig: { Arn: Match.anyValue() }, RetryPolicy: Match.objectLike({ MaximumRetryAttempts: Match.anyValue() }) }),
     });
+  });
+
+  test('the nightly attribution run: 02:00 UTC by default, retimed per deployment; unknown names and bad expressions are refused', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', { Name: 'Touchloop-nightly-attribution', ScheduleExpression: 'cron(0 2 * * ? *)', ScheduleExpressionTimezone: 'UTC' });
+    const retimed = synthTemplate({ topology: withScheduleOverrides(topology, { 'nightly-attribution': { expression: 'cron(30 3 * * ? *)', timezone: 'Europe/Berlin' } }) }).template;
+    retimed.hasResourceProperties('AWS::Scheduler::Schedule', { Name: 'Touchloop-nightly-attribution', ScheduleExpression: 'cron(30 3 * * ? *)', ScheduleExpressionTimezone: 'Europe/Berlin' });
+    expect(withScheduleOverrides(topology, { 'nightly-attribution': { expression: undefined } }).functions['attribution-nightly'].schedules).toEqual(topology.functions['attribution-nightly'].schedules);
+    expect(() => withScheduleOverrides(topology, { nightly: { expression: 'cron(0 3 * * ? *)' } })).toThrow(/no schedule named nightly/);
+    expect(() => withScheduleOverrides(topology, { 'nightly-attribution': { expression: '0 3 * * *' } })).toThrow(/not a cron/);
   });
 });
