@@ -1,35 +1,9 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { startDynamoDbLocal } from '../infra/local/dynamodb-local.ts';
-import { LocalRuntime } from '../infra/local/runtime.ts';
 import { newContact } from '../shared/contacts/contact-store.ts';
 import { Timeline } from '../shared/contacts/timeline.ts';
 import { print } from './harness.ts';
-import { DynamoDbMeter } from './support/dynamodb-meter.ts';
+import { PRICE, startMeteredRuntime } from './support/metered-runtime.ts';
 
 const RECIPIENTS = Number(process.env.BENCH_RECIPIENTS ?? 100_000);
-
-/** us-east-1 list prices (on-demand), per unit. */
-const PRICE = {
-  dynamoWrite: 0.625 / 1e6,
-  dynamoRead: 0.125 / 1e6,
-  sqsRequest: 0.4 / 1e6,
-  lambdaRequest: 0.2 / 1e6,
-  lambdaGbSecondArm: 0.0000133334,
-  eventBridgeEvent: 1 / 1e6,
-  schedulerInvocation: 1 / 1e6,
-};
-
-async function api(base: string, token: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = (await response.json()) as Record<string, unknown>;
-  if (response.status >= 300) throw new Error(`${method} ${path} → ${response.status}: ${JSON.stringify(json)}`);
-  return json;
-}
 
 /**
  * Launches a campaign to 100,000 contacts through the local runtime and counts what the same
@@ -39,24 +13,16 @@ async function api(base: string, token: string, method: string, path: string, bo
  * path (two SES events per send, recorded on the timeline) is measured the same way.
  */
 export async function run(): Promise<void> {
-  const dynamodb = await startDynamoDbLocal();
-  const meter = new DynamoDbMeter(dynamodb.endpoint);
-  const meteredEndpoint = await meter.start();
-  let runtime: LocalRuntime | undefined;
+  const bench = await startMeteredRuntime();
+  const { runtime, meter } = bench;
   try {
-    runtime = await LocalRuntime.start({ dynamodbEndpoint: meteredEndpoint, apiPort: 0, timeScale: 0.05, tablePrefix: 'bench-', log: () => undefined });
-    const base = runtime.urls.api;
-    const token = runtime.devToken;
-
     // Seed contacts directly (not metered): confirmed email consent, realistic attributes.
-    const raw = new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
-    const db = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
     const now = new Date().toISOString();
     const seedStart = performance.now();
-    const chunks: Array<Array<Record<string, unknown>>> = [];
+    const contacts: Array<Record<string, unknown>> = [];
     for (let i = 0; i < RECIPIENTS; i += 25) {
-      chunks.push(
-        Array.from({ length: Math.min(25, RECIPIENTS - i) }, (_, j) => {
+      contacts.push(
+        ...Array.from({ length: Math.min(25, RECIPIENTS - i) }, (_, j) => {
           const c = newContact(`${String(i + j).padStart(8, '0')}-0000-4000-8000-000000000000`, now);
           c.email = `bench${i + j}@example.com`;
           c.tags = ['bench'];
@@ -66,21 +32,12 @@ export async function run(): Promise<void> {
         }),
       );
     }
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (next < chunks.length) {
-          const chunk = chunks[next++]!;
-          let request: Record<string, Array<{ PutRequest: { Item: Record<string, unknown> } }>> | undefined = { [runtime!.tableNames.contacts!]: chunk.map((Item) => ({ PutRequest: { Item } })) };
-          while (request && Object.keys(request).length) request = (await db.send(new BatchWriteCommand({ RequestItems: request }))).UnprocessedItems as typeof request;
-        }
-      }),
-    );
+    await bench.seed(runtime.tableNames.contacts!, contacts);
     const seedSeconds = (performance.now() - seedStart) / 1000;
 
-    const template = (await api(base, token, 'POST', '/v1/templates', { channel: 'email', name: 'Bench', subject: 'Hi {{default contact.firstName "there"}}', html: '<p>Hi {{contact.firstName}}, our spring sale is on.</p>', text: 'Hi {{contact.firstName}}, our spring sale is on.' })) as { template: { id: string } };
-    const segment = (await api(base, token, 'POST', '/v1/segments', { name: 'Bench', rule: { field: 'tags', op: 'contains', value: 'bench' } })) as { segment: { id: string } };
-    const created = (await api(base, token, 'POST', '/v1/campaigns', {
+    const template = (await bench.api('POST', '/v1/templates', { channel: 'email', name: 'Bench', subject: 'Hi {{default contact.firstName "there"}}', html: '<p>Hi {{contact.firstName}}, our spring sale is on.</p>', text: 'Hi {{contact.firstName}}, our spring sale is on.' })) as { template: { id: string } };
+    const segment = (await bench.api('POST', '/v1/segments', { name: 'Bench', rule: { field: 'tags', op: 'contains', value: 'bench' } })) as { segment: { id: string } };
+    const created = (await bench.api('POST', '/v1/campaigns', {
       name: 'Bench launch',
       segmentId: segment.segment.id,
       channels: ['email'],
@@ -93,30 +50,21 @@ export async function run(): Promise<void> {
     // Measure from the launch on.
     meter.reset();
     for (const key of Object.keys(runtime.awsEndpoint.requests)) delete runtime.awsEndpoint.requests[key];
-    const fnBefore = new Map([...runtime.functions].map(([name, fn]) => [name, { invocations: fn.invocations, ms: fn.totalMs }]));
+    const mark = bench.lambdaMark();
     const entriesBefore = runtime.bus.counters.entries;
     const launchStart = performance.now();
-    await api(base, token, 'POST', `/v1/campaigns/${created.campaign.id}/launch`);
+    await bench.api('POST', `/v1/campaigns/${created.campaign.id}/launch`);
     let campaign: { status: string; counters: { sent: number; holdout: number; queued: number; failed: number } };
     for (;;) {
       await runtime.idle(30 * 60_000);
-      campaign = ((await api(base, token, 'GET', `/v1/campaigns/${created.campaign.id}`)) as { campaign: typeof campaign }).campaign;
+      campaign = ((await bench.api('GET', `/v1/campaigns/${created.campaign.id}`)) as { campaign: typeof campaign }).campaign;
       if (campaign.status === 'completed') break;
       await new Promise((r) => setTimeout(r, 500));
     }
     const launchSeconds = (performance.now() - launchStart) / 1000;
     const sent = campaign.counters.sent;
 
-    let lambdaInvocations = 0;
-    let gbSeconds = 0;
-    let consumerInvocations = 0;
-    for (const [name, fn] of runtime.functions) {
-      const before = fnBefore.get(name)!;
-      const invocations = fn.invocations - before.invocations;
-      lambdaInvocations += invocations;
-      if (fn.def.queue) consumerInvocations += invocations;
-      gbSeconds += ((fn.totalMs - before.ms) / 1000) * ((fn.def.memoryMb ?? 512) / 1024);
-    }
+    const { invocations: lambdaInvocations, queueInvocations: consumerInvocations, gbSeconds } = bench.lambdaSince(mark);
     // Local handler time is dominated by DynamoDB Local's latency on a shared machine; also model
     // the duration on AWS from the request count at a typical 6 ms per DynamoDB/SQS/SES call.
     const dynamoRequests = Object.values(meter.units.requests).reduce((a, b) => a + b, 0);
@@ -192,10 +140,7 @@ export async function run(): Promise<void> {
       { name: 'response path (2 events per send)', value: responsePerMillion, unit: 'USD' },
       { name: 'total', value: launchPerMillion + responsePerMillion, unit: 'USD', target: '≤ 2.50; one-message-per-recipient design ≈ 3.10' },
     ]);
-    raw.destroy();
   } finally {
-    await runtime?.stop();
-    await meter.stop();
-    await dynamodb.stop();
+    await bench.stop();
   }
 }

@@ -1,41 +1,13 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { startDynamoDbLocal } from '../infra/local/dynamodb-local.ts';
-import { LocalRuntime } from '../infra/local/runtime.ts';
-import { sendIdOf, sendPk } from '../shared/campaigns/send-store.ts';
 import { importedCampaignId } from '../shared/campaigns/history-import.ts';
+import { sendIdOf, sendPk } from '../shared/campaigns/send-store.ts';
 import { newContact } from '../shared/contacts/contact-store.ts';
 import { interactionSortKey, type Interaction } from '../shared/contacts/timeline.ts';
 import { print } from './harness.ts';
-import { DynamoDbMeter } from './support/dynamodb-meter.ts';
+import { PRICE, startMeteredRuntime } from './support/metered-runtime.ts';
 
 const INTERACTIONS = Number(process.env.BENCH_INTERACTIONS ?? 100_000);
 const CONTACTS_PER_CAMPAIGN = Math.max(100, Math.round(INTERACTIONS / 10));
 const CAMPAIGNS = 2;
-
-const PRICE = { dynamoWrite: 0.625 / 1e6, dynamoRead: 0.125 / 1e6, sqsRequest: 0.4 / 1e6, lambdaRequest: 0.2 / 1e6, lambdaGbSecondArm: 0.0000133334 };
-
-async function api<T>(base: string, token: string, method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const json = (await response.json()) as T;
-  if (response.status >= 300) throw new Error(`${method} ${path} → ${response.status}: ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function batchWrite(db: DynamoDBDocumentClient, table: string, items: Array<Record<string, unknown>>): Promise<void> {
-  const chunks: Array<Array<Record<string, unknown>>> = [];
-  for (let i = 0; i < items.length; i += 25) chunks.push(items.slice(i, i + 25));
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (next < chunks.length) {
-        const chunk = chunks[next++]!;
-        let request: Record<string, Array<{ PutRequest: { Item: Record<string, unknown> } }>> | undefined = { [table]: chunk.map((Item) => ({ PutRequest: { Item } })) };
-        while (request && Object.keys(request).length) request = (await db.send(new BatchWriteCommand({ RequestItems: request }))).UnprocessedItems as typeof request;
-      }
-    }),
-  );
-}
 
 const contactIdOf = (n: number) => `${String(n).padStart(8, '0')}-0000-4000-8000-00000000beef`;
 
@@ -48,17 +20,10 @@ const contactIdOf = (n: number) => `${String(n).padStart(8, '0')}-0000-4000-8000
  * reports, the segment statistics refresh).
  */
 export async function run(): Promise<void> {
-  const dynamodb = await startDynamoDbLocal();
-  const meter = new DynamoDbMeter(dynamodb.endpoint);
-  const meteredEndpoint = await meter.start();
-  let runtime: LocalRuntime | undefined;
+  const bench = await startMeteredRuntime();
+  const { runtime, meter } = bench;
   try {
-    runtime = await LocalRuntime.start({ dynamodbEndpoint: meteredEndpoint, apiPort: 0, timeScale: 0.05, tablePrefix: 'bench-', log: process.env.BENCH_LOG ? (line) => console.error(line) : () => undefined });
-    const base = runtime.urls.api;
-    const token = runtime.devToken;
     const tables = runtime.tableNames;
-    const raw = new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
-    const db = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
 
     const today = new Date();
     today.setUTCHours(0, 0, 0, 0);
@@ -73,7 +38,7 @@ export async function run(): Promise<void> {
       c.consent = { email: { status: 'confirmed', updatedAt: at(-24 * 30), source: 'bench', wordingVersion: 'v1', confirmedAt: at(-24 * 30) } };
       return c as unknown as Record<string, unknown>;
     });
-    await batchWrite(db, tables.contacts!, contacts);
+    await bench.seed(tables.contacts!, contacts);
 
     // Each campaign through the history import (a real campaign record), then its sends and responses in bulk.
     const interactions: Interaction[] = [];
@@ -86,7 +51,7 @@ export async function run(): Promise<void> {
     const campaignIds: string[] = [];
     for (let k = 0; k < CAMPAIGNS; k++) {
       const first = contactIdOf(k * CONTACTS_PER_CAMPAIGN);
-      const imported = await api<{ campaignId: string }>(base, token, 'POST', '/v1/campaigns/import', {
+      const imported = await bench.api<{ campaignId: string }>('POST', '/v1/campaigns/import', {
         campaign: { externalId: `bench-night-${k}`, name: `Nightly bench ${k + 1}`, launchedAt: at(7), goal: { event: 'purchase', attributionWindowDays: 7, model: k ? 'linear' : 'last_touch' }, costPerMessage: { email: 0.0001 } },
         sends: [{ contact: { contactId: first }, channel: 'email', sentAt: at(8), holdout: false, variant: 'A' }],
       });
@@ -115,39 +80,33 @@ export async function run(): Promise<void> {
       const n = ((i * 7) % CONTACTS_PER_CAMPAIGN) | 1;
       add(contactIdOf(k * CONTACTS_PER_CAMPAIGN + n), campaignIds[k]!, 'opened', 12 + (i % 11));
     }
-    await batchWrite(db, tables.sends!, sends);
-    await batchWrite(db, tables.interactions!, interactions as unknown as Array<Record<string, unknown>>);
+    await bench.seed(tables.sends!, sends);
+    await bench.seed(tables.interactions!, interactions as unknown as Array<Record<string, unknown>>);
     const seedSeconds = (performance.now() - seedStart) / 1000;
 
     // The run, metered from here.
     await runtime.idle();
     meter.reset();
     for (const key of Object.keys(runtime.awsEndpoint.requests)) delete runtime.awsEndpoint.requests[key];
-    const fnBefore = new Map([...runtime.functions].map(([name, fn]) => [name, { invocations: fn.invocations, ms: fn.totalMs }]));
+    const mark = bench.lambdaMark();
     const started = performance.now();
-    const { run: created } = await api<{ run: { runId: string } }>(base, token, 'POST', '/v1/attribution/runs', { from: day.toISOString(), to: today.toISOString() });
+    const { run: created } = await bench.api<{ run: { runId: string } }>('POST', '/v1/attribution/runs', { from: day.toISOString(), to: today.toISOString() });
     let record: { status: string; contacts?: number; conversions?: number; interactions?: number; readUnits?: number };
     for (;;) {
       await runtime.idle(30 * 60_000);
-      record = (await api<{ run: typeof record }>(base, token, 'GET', `/v1/attribution/runs/${created.runId}`)).run;
+      record = (await bench.api<{ run: typeof record }>('GET', `/v1/attribution/runs/${created.runId}`)).run;
       if (record.status === 'completed') break;
       if (performance.now() - started > 20 * 60_000) throw new Error(`the run did not complete: ${JSON.stringify(record)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     const seconds = (performance.now() - started) / 1000;
 
-    let invocations = 0;
-    let gbSeconds = 0;
-    for (const [name, fn] of runtime.functions) {
-      const before = fnBefore.get(name)!;
-      invocations += fn.invocations - before.invocations;
-      gbSeconds += ((fn.totalMs - before.ms) / 1000) * ((fn.def.memoryMb ?? 512) / 1024);
-    }
+    const { invocations, gbSeconds } = bench.lambdaSince(mark);
     const requests = runtime.awsEndpoint.requests;
     const sqsRequests = (requests['SQS.SendMessageBatch'] ?? 0) + (requests['SQS.SendMessage'] ?? 0) + 2 * invocations;
     const dynamoRequests = Object.values(meter.units.requests).reduce((a, b) => a + b, 0);
     const cost = meter.units.write * PRICE.dynamoWrite + meter.units.read * PRICE.dynamoRead + sqsRequests * PRICE.sqsRequest + invocations * PRICE.lambdaRequest + gbSeconds * PRICE.lambdaGbSecondArm;
-    const report = await api<{ report: { campaign: { id: string }; totals?: Record<string, number> } }>(base, token, 'GET', `/v1/campaigns/${campaignIds[0]}/report`);
+    const report = await bench.api<{ report: unknown }>('GET', `/v1/campaigns/${campaignIds[0]}/report`);
     if (!report.report) throw new Error('no report after the run');
 
     const per1000 = (v: number) => (v / record.interactions!) * 1000;
@@ -169,10 +128,7 @@ export async function run(): Promise<void> {
       ],
     );
     console.log(`  DynamoDB requests by operation: ${JSON.stringify(meter.units.requests)}`);
-    raw.destroy();
   } finally {
-    await runtime?.stop();
-    await meter.stop();
-    await dynamodb.stop();
+    await bench.stop();
   }
 }
