@@ -1,7 +1,7 @@
 import { App, RemovalPolicy } from 'aws-cdk-lib';
 import { TouchloopStack } from './stack.ts';
 import { topology } from './topology.ts';
-import { withScheduleOverrides } from './topology-types.ts';
+import { withFunctionEnvironment, withScheduleOverrides } from './topology-types.ts';
 
 /**
  * CDK entry (`npx cdk synth` / `npx cdk deploy`). Context values (`-c key=value` or cdk.json):
@@ -18,6 +18,7 @@ import { withScheduleOverrides } from './topology-types.ts';
  *   smsOriginationIdentity, smsConfigurationSet   for aws
  *   twilioSecretArn, twilioStatusCallbackUrl      for twilio (secret JSON: accountSid, authToken, from)
  *   attributionSchedule, attributionTimezone     the nightly attribution run (default cron(0 2 * * ? *) UTC)
+ *   softBounceLimit, softBounceWindowDays        soft bounces that suppress an address (default 3 in 30 days)
  */
 const app = new App();
 const ctx = (key: string): string | undefined => {
@@ -30,7 +31,11 @@ if (ctx('smsProvider') === 'twilio' && !ctx('twilioSecretArn')) {
 const list = (value: string | undefined): string[] | undefined => value?.split(',').map((s) => s.trim()).filter(Boolean);
 
 new TouchloopStack(app, ctx('stackName') ?? 'Touchloop', {
-  topology: withScheduleOverrides(topology, { 'nightly-attribution': { expression: ctx('attributionSchedule'), timezone: ctx('attributionTimezone') } }),
+  topology: withFunctionEnvironment(
+    withScheduleOverrides(topology, { 'nightly-attribution': { expression: ctx('attributionSchedule'), timezone: ctx('attributionTimezone') } }),
+    'response-recorder',
+    { SOFT_BOUNCE_LIMIT: ctx('softBounceLimit'), SOFT_BOUNCE_WINDOW_DAYS: ctx('softBounceWindowDays') },
+  ),
   jwtIssuer: ctx('jwtIssuer'),
   jwtAudience: list(ctx('jwtAudience')),
   corsAllowOrigins: list(ctx('corsAllowOrigins')),

@@ -182,3 +182,12 @@ export function withScheduleOverrides<T extends Topology>(topology: T, overrides
   );
   return { ...topology, functions } as T;
 }
+
+/** The topology with extra environment for one function (deployment settings such as the soft-bounce policy); undefined values are left out. */
+export function withFunctionEnvironment<T extends Topology>(topology: T, functionName: string, environment: Record<string, string | undefined>): T {
+  const def = topology.functions[functionName];
+  if (!def) throw new Error(`no function named ${functionName}`);
+  const set = Object.fromEntries(Object.entries(environment).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  if (!Object.keys(set).length) return topology;
+  return { ...topology, functions: { ...topology.functions, [functionName]: { ...def, environment: { ...(def.environment ?? {}), ...set } } } } as T;
+}

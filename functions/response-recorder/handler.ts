@@ -4,7 +4,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { SesEventDetail } from '../../events/ses.ts';
 import { SmsEventDetail } from '../../events/sms.ts';
 import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
-import { requireEnv } from '../../shared/config.ts';
+import { intEnv, requireEnv } from '../../shared/config.ts';
 import { LeadScorer } from '../../shared/contacts/lead-scoring.ts';
 import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
 import { IdempotencyMarkers } from '../../shared/idempotency.ts';
@@ -15,7 +15,8 @@ import { recordSesEvent, recordSmsEvent, ResponseTally } from '../../shared/resp
 const contacts = contactsFromEnv();
 const campaigns = new CampaignStore(requireEnv('TABLE_CAMPAIGNS'));
 const scorer = new LeadScorer(requireEnv('TABLE_CONTACTS'), new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY')));
-const deps = { timeline: contacts.timeline, contacts: contacts.store, service: contacts.service, scorer, campaigns };
+const softBounce = { limit: intEnv('SOFT_BOUNCE_LIMIT', 3, 1, 100), windowDays: intEnv('SOFT_BOUNCE_WINDOW_DAYS', 30, 1, 365) };
+const deps = { timeline: contacts.timeline, contacts: contacts.store, service: contacts.service, scorer, campaigns, softBounce };
 const processor = new BatchProcessor(EventType.SQS);
 
 /** SES sending events and End User Messaging SMS delivery events onto timelines, with their effects. */

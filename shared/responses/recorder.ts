@@ -9,9 +9,14 @@ import type { SmsEventDetail } from '../../events/sms.ts';
 import { interpretSesEvent } from './ses-events.ts';
 import { interpretSmsEvent } from './sms-events.ts';
 
-/** Soft bounces that suppress an address: this many within the window. */
+/** Soft bounces that suppress an address: this many within the window (defaults; set per deployment). */
 export const SOFT_BOUNCE_LIMIT = 3;
 export const SOFT_BOUNCE_WINDOW_DAYS = 30;
+
+export interface SoftBouncePolicy {
+  limit: number;
+  windowDays: number;
+}
 
 export interface ResponseDeps {
   timeline: Timeline;
@@ -19,6 +24,7 @@ export interface ResponseDeps {
   service: ContactService;
   scorer: LeadScorer;
   campaigns: CampaignStore;
+  softBounce?: SoftBouncePolicy;
 }
 
 /** Live campaign counters by response type, summed over a batch and written once per campaign. */
@@ -43,7 +49,7 @@ export class ResponseTally {
 /**
  * One SES event: recorded once on the contact's timeline (keyed by the provider's message id and
  * event), then its effects — hard bounces and complaints suppress the address at once, soft
- * bounces after SOFT_BOUNCE_LIMIT in SOFT_BOUNCE_WINDOW_DAYS, clicks earn lead points.
+ * bounces after the policy's count within its window (3 in 30 days by default), clicks earn lead points.
  */
 export async function recordSesEvent(detail: SesEventDetail, deps: ResponseDeps, tally: ResponseTally, now = new Date()): Promise<'recorded' | 'duplicate' | 'no-contact'> {
   const response = interpretSesEvent(detail);
@@ -67,9 +73,10 @@ export async function recordSesEvent(detail: SesEventDetail, deps: ResponseDeps,
   if (address && response.effect === 'suppress-bounced') await deps.service.suppress('email', address, 'bounced', { at, source: response.id });
   if (address && response.effect === 'suppress-complained') await deps.service.suppress('email', address, 'complained', { at, source: response.id });
   if (address && response.effect === 'soft-bounce' && response.contactId) {
+    const { limit, windowDays } = deps.softBounce ?? { limit: SOFT_BOUNCE_LIMIT, windowDays: SOFT_BOUNCE_WINDOW_DAYS };
     const contact = await deps.contacts.get(response.contactId, true);
-    const soft = countSince(indexActivity(contact?.activity, now.getTime()).get('bounced_soft|email'), hourOf(now.getTime()) - SOFT_BOUNCE_WINDOW_DAYS * 24);
-    if (soft >= SOFT_BOUNCE_LIMIT) await deps.service.suppress('email', address, 'bounced', { at, source: response.id, note: `${soft} soft bounces in ${SOFT_BOUNCE_WINDOW_DAYS} days` });
+    const soft = countSince(indexActivity(contact?.activity, now.getTime()).get('bounced_soft|email'), hourOf(now.getTime()) - windowDays * 24);
+    if (soft >= limit) await deps.service.suppress('email', address, 'bounced', { at, source: response.id, note: `${soft} soft bounces in ${windowDays} days` });
   }
   if (response.type === 'clicked' && response.contactId && outcome !== 'no-contact') await deps.scorer.award(response.contactId, response.id, 'clicked');
   return outcome;

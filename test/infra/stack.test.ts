@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, test } from 'vitest';
 import { topology } from '../../infra/topology.ts';
-import { queueVisibilityTimeoutSeconds, tableEnvVar, withScheduleOverrides } from '../../infra/topology-types.ts';
+import { queueVisibilityTimeoutSeconds, tableEnvVar, withFunctionEnvironment, withScheduleOverrides } from '../../infra/topology-types.ts';
 import { synthTemplate } from '../helpers/stack.ts';
 
 const { template } = synthTemplate();
@@ -294,5 +294,16 @@ describe('campaign resources', () => {
     expect(withScheduleOverrides(topology, { 'nightly-attribution': { expression: undefined } }).functions['attribution-nightly'].schedules).toEqual(topology.functions['attribution-nightly'].schedules);
     expect(() => withScheduleOverrides(topology, { nightly: { expression: 'cron(0 3 * * ? *)' } })).toThrow(/no schedule named nightly/);
     expect(() => withScheduleOverrides(topology, { 'nightly-attribution': { expression: '0 3 * * *' } })).toThrow(/not a cron/);
+  });
+
+  test('deployment settings reach the one function they concern (the soft-bounce policy on the response recorder)', () => {
+    const configured = synthTemplate({ topology: withFunctionEnvironment(topology, 'response-recorder', { SOFT_BOUNCE_LIMIT: '5', SOFT_BOUNCE_WINDOW_DAYS: undefined }) }).template;
+    const resources = Object.values(configured.toJSON().Resources as Record<string, { Type: string; Properties: { Environment?: { Variables?: Record<string, string> } } }>);
+    const variables = (service: string) => resources.find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === service)!.Properties.Environment!.Variables!;
+    expect(variables('response-recorder').SOFT_BOUNCE_LIMIT).toBe('5');
+    expect(variables('response-recorder').SOFT_BOUNCE_WINDOW_DAYS).toBeUndefined();
+    expect(variables('tracking').SOFT_BOUNCE_LIMIT).toBeUndefined();
+    expect(withFunctionEnvironment(topology, 'response-recorder', { SOFT_BOUNCE_LIMIT: undefined })).toBe(topology);
+    expect(() => withFunctionEnvironment(topology, 'nope', { X: '1' })).toThrow(/no function named nope/);
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts';
+import { sesEvent } from '../helpers/ses.ts';
 
 let t: TestRuntime;
 beforeAll(async () => {
@@ -13,25 +14,6 @@ interface ContactView {
   contact: { id: string; scores: { lead: number } };
   suppressed: { email: { reasons: string[] } | null };
   reachable: { email: boolean };
-}
-
-/** An SES sending event as a configuration set's EventBridge destination delivers it. */
-function sesEvent(eventType: string, detailType: string, mail: { messageId: string; to: string; tags: Record<string, string> }, extra: Record<string, unknown> = {}) {
-  return {
-    EventBusName: 'default',
-    Source: 'aws.ses',
-    DetailType: detailType,
-    Detail: JSON.stringify({
-      eventType,
-      mail: {
-        timestamp: '2026-11-25T10:00:00.000Z',
-        messageId: mail.messageId,
-        destination: [mail.to],
-        tags: Object.fromEntries(Object.entries(mail.tags).map(([k, v]) => [k, [v]])),
-      },
-      ...extra,
-    }),
-  };
 }
 
 async function contactWithEmail(email: string): Promise<string> {
