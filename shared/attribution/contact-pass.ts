@@ -34,6 +34,15 @@ export interface CampaignAccumulator {
   responders: Record<string, number>;
   /** Treatment members who responded (opened, clicked or converted) within the window, per channel: the forecast's actual. */
   responded: Record<string, number>;
+  /** Treatment members by the channel they were sent on: how many, who responded how, who converted and for how much. */
+  channels?: Record<string, ChannelAccumulator>;
+}
+
+export interface ChannelAccumulator {
+  members: number;
+  responders: Record<string, number>;
+  converters: number;
+  revenue: number;
 }
 
 export const HOLDOUT = '#holdout';
@@ -52,7 +61,7 @@ const emptyGroup = (): GroupAccumulator => ({ members: 0, converters: 0, revenue
 
 /** The campaign-level accumulators the whole run shares (one per campaign). */
 export function campaignAccumulator(): CampaignAccumulator {
-  return { groups: {}, responders: {}, responded: {} };
+  return { groups: {}, responders: {}, responded: {}, channels: {} };
 }
 
 /**
@@ -133,12 +142,18 @@ export function passContact(
   for (const [campaignId, send] of firstSend) {
     const campaign = campaigns.get(campaignId);
     if (!campaign) continue;
-    const acc = addMember(campaignId, send.variant ?? '', outcomeAfter(campaign, send.at));
+    const outcome = outcomeAfter(campaign, send.at);
+    const acc = addMember(campaignId, send.variant ?? '', outcome);
+    const byChannel = ((acc.channels ??= {})[send.channel ?? 'email'] ??= { members: 0, responders: {}, converters: 0, revenue: 0 });
+    byChannel.members++;
+    if (outcome.converted) byChannel.converters++;
+    byChannel.revenue += outcome.revenue;
     const seen = new Set<string>();
     for (const r of responses) {
       if (r.campaignId === campaignId && !seen.has(r.type)) {
         seen.add(r.type);
         acc.responders[r.type] = (acc.responders[r.type] ?? 0) + 1;
+        byChannel.responders[r.type] = (byChannel.responders[r.type] ?? 0) + 1;
       }
     }
     const responseEnd = send.at + campaign.goal.windowDays * DAY;

@@ -54,6 +54,9 @@ export function renderReportHtml(report: CampaignReport): string {
   const variants = report.variants
     .map((v) => `<tr><td>${escapeHtml(v.variant || '(single)')}</td><td>${fmt(v.members, 0)}</td><td>${fmt(v.converters, 0)}</td><td>${fmt(v.attributedConversions)}</td><td>${fmt(v.attributedRevenue)}</td><td>${v.lift ? pct(v.lift.conversionRate.absolute.estimate) : '—'}</td></tr>`)
     .join('');
+  const channels = (report.channels ?? [])
+    .map((c) => `<tr data-channel="${escapeHtml(c.channel)}"><td>${escapeHtml(c.channel)}</td><td>${fmt(c.sent, 0)}</td><td>${fmt(c.delivered, 0)}</td><td>${fmt(c.opened, 0)}</td><td>${fmt(c.clicked, 0)}</td><td>${fmt(c.converters, 0)}</td><td>${c.conversionRate === null ? '—' : pct(c.conversionRate)}</td><td>${fmt(c.revenue)}</td></tr>`)
+    .join('');
   const fva = (['email', 'sms'] as const)
     .map((c) => {
       const r = report.forecastVsActual[c];
@@ -70,6 +73,7 @@ export function renderReportHtml(report: CampaignReport): string {
 <p>Unsubscribed ${fmt(f.unsubscribed, 0)} · bounced ${fmt(f.bounced, 0)} · complained ${fmt(f.complained, 0)}</p>
 <h2>Incremental lift over the holdout</h2>${liftSection('All variants', report.lift)}
 <h2>Variants</h2><table><tr><th>Variant</th><th>Members</th><th>Converters</th><th>Attributed conversions</th><th>Attributed revenue</th><th>Lift</th></tr>${variants}</table>
+<h2>Channels</h2>${channels ? `<table data-table="channels"><tr><th>Channel</th><th>Sent</th><th>Delivered</th><th>Opened</th><th>Clicked</th><th>Converters</th><th>Conversion rate</th><th>Revenue</th></tr>${channels}</table>` : '<p class="na">No sends in this range.</p>'}
 <h2>Forecast vs actual responders</h2><table><tr><th>Channel</th><th>Forecast</th><th>95 % interval</th><th>Actual</th><th>Error</th></tr>${fva}</table>
 </body></html>`;
 }

@@ -73,6 +73,8 @@ export interface CampaignReport {
   cost: number;
   roi: number | null;
   variants: Array<{ variant: string; members: number; converters: number; revenue: number; attributedConversions: number; attributedRevenue: number; lift: LiftReport | null }>;
+  /** Treatment members by the channel they were sent on; converters and revenue inside the goal window after the send. */
+  channels: Array<{ channel: string; sent: number; delivered: number; opened: number; clicked: number; unsubscribed: number; bounced: number; converters: number; conversionRate: number | null; revenue: number }>;
   lift: LiftReport | null;
   holdout: { members: number; converters: number; revenue: number };
   forecastVsActual: {
@@ -371,6 +373,13 @@ export function mergeParts(parts: RunPart[]): RunPart {
       for (const [group, g] of Object.entries(acc.groups)) m.groups[group] = sumGroups(m.groups[group], g);
       for (const [type, n] of Object.entries(acc.responders)) m.responders[type] = (m.responders[type] ?? 0) + n;
       for (const [channel, n] of Object.entries(acc.responded)) m.responded[channel] = (m.responded[channel] ?? 0) + n;
+      for (const [channel, c] of Object.entries(acc.channels ?? {})) {
+        const mc = ((m.channels ??= {})[channel] ??= { members: 0, responders: {}, converters: 0, revenue: 0 });
+        mc.members += c.members;
+        mc.converters += c.converters;
+        mc.revenue += c.revenue;
+        for (const [type, n] of Object.entries(c.responders)) mc.responders[type] = (mc.responders[type] ?? 0) + n;
+      }
     }
   }
   return merged;
@@ -442,6 +451,20 @@ export function buildReport(
         lift: lift(g),
       };
     }),
+    channels: Object.entries(acc?.channels ?? {})
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, c]) => ({
+        channel: name,
+        sent: c.members,
+        delivered: c.responders.delivered ?? 0,
+        opened: c.responders.opened ?? 0,
+        clicked: c.responders.clicked ?? 0,
+        unsubscribed: c.responders.unsubscribed ?? 0,
+        bounced: (c.responders.bounced ?? 0) + (c.responders.bounced_soft ?? 0),
+        converters: c.converters,
+        conversionRate: c.members > 0 ? round(c.converters / c.members, 6) : null,
+        revenue: round(c.revenue, 2),
+      })),
     lift: lift(treatment),
     holdout: { members: holdout.members, converters: holdout.converters, revenue: round(holdout.revenue, 2) },
     forecastVsActual: { email: channel('email'), sms: channel('sms') },

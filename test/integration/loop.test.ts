@@ -16,6 +16,7 @@ interface Report {
   lift: { treatment: { rate: number }; holdout: { rate: number }; conversionRate: { absolute: { estimate: number; low: number; high: number }; pValue: number | null } } | null;
   variants: Array<{ variant: string; members: number; converters: number }>;
   forecastVsActual: { email: { forecast: number | null; actual: number } };
+  channels: Array<{ channel: string; sent: number; opened: number; clicked: number; converters: number; revenue: number }>;
 }
 
 describe('the closed loop end to end', () => {
@@ -96,6 +97,7 @@ describe('the closed loop end to end', () => {
     expect(report.lift!.holdout.rate).toBeCloseTo(2 / sentCampaign.counters.holdout, 6);
     expect(report.lift!.conversionRate.absolute.estimate).toBeCloseTo(12 / sentCampaign.counters.sent - 2 / sentCampaign.counters.holdout, 6);
     expect(report.forecastVsActual.email.actual).toBe(20);
+    expect(report.channels).toEqual([expect.objectContaining({ channel: 'email', sent: sentCampaign.counters.sent, opened: 20, clicked: 20, converters: 12, revenue: 120 })]);
     expect(report.forecastVsActual.email.forecast).toBeGreaterThan(0);
 
     // Idempotent: the same range again gives the same numbers.

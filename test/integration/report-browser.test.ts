@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(!available)('campaign report page', () => {
-  test('renders the funnel, lift with its interval, variants and forecast vs actual, with no script and no external request', async () => {
+  test('renders the funnel, lift with its interval, variants, channels and forecast vs actual, with no script and no external request', async () => {
     const campaign: Campaign = {
       ...CampaignInput.parse({
         name: 'Browser <Report>',
@@ -59,6 +59,7 @@ describe.skipIf(!available)('campaign report page', () => {
         groups: { A: { members: 900, converters: 54, revenue: 2700, revenueSquares: 2700 * 50 }, '#holdout': { members: 100, converters: 3, revenue: 150, revenueSquares: 150 * 50 } },
         responders: { delivered: 880, opened: 300, clicked: 90 },
         responded: { email: 45 },
+        channels: { email: { members: 900, responders: { delivered: 880, opened: 300, clicked: 90 }, converters: 54, revenue: 2700 } },
       },
       [{ variant: 'A', conversions: 50.5, revenue: 2525 }],
       { runId: 'run-1', from: '2026-11-24T00:00:00.000Z', to: '2026-11-25T00:00:00.000Z' },
@@ -89,6 +90,9 @@ describe.skipIf(!available)('campaign report page', () => {
     expect(liftRow).toContain('6.00 %');
     expect(liftRow).toContain('3.00 %');
     expect(await page.locator('svg[data-interval="Conversion-rate lift"] circle').count()).toBe(1);
+    // Channels: the email row with its funnel and conversion rate.
+    const email = await page.locator('[data-table="channels"] tr[data-channel="email"] td').allTextContents();
+    expect(email).toEqual(['email', '900', '880', '300', '90', '54', '6.00 %', '2,700']);
     const fva = await page.locator('table').last().locator('tr').nth(1).textContent();
     expect(fva).toContain('40');
     expect(fva).toContain('45');
