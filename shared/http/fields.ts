@@ -4,12 +4,14 @@ import { AppError, BadRequestError } from '../errors.ts';
 export function readFields(rawBody: string, contentType: string, options: { jsonAsText?: boolean } = {}): Record<string, unknown> {
   if (contentType.startsWith('application/x-www-form-urlencoded')) {
     const params = new URLSearchParams(rawBody);
-    const out: Record<string, string | string[]> = {};
-    for (const key of new Set(params.keys())) {
-      const values = params.getAll(key);
-      out[key] = values.length > 1 ? values : (values[0] ?? '');
-    }
-    return out;
+    // Object.fromEntries defines own properties: a field named __proto__ stays a field (and is refused
+    // as unknown) instead of being swallowed by the prototype setter of a plain assignment.
+    return Object.fromEntries(
+      [...new Set(params.keys())].map((key) => {
+        const values = params.getAll(key);
+        return [key, values.length > 1 ? values : (values[0] ?? '')];
+      }),
+    );
   }
   // navigator.sendBeacon with a string posts text/plain (no CORS preflight): read it as JSON when asked.
   if (contentType.includes('json') || (options.jsonAsText && contentType.startsWith('text/plain'))) {
