@@ -1,5 +1,5 @@
 import { attributeConversion, DAY_MS, type AttributionModel, type CampaignGoal, type Conversion, type Touch } from '../shared/attribution/attribute.ts';
-import { medianOf, print } from './harness.ts';
+import { medianOf, print, prng } from './harness.ts';
 
 /**
  * Nightly attribution throughput: 1,000,000 synthetic conversions, each with 1–5 touches
@@ -15,17 +15,6 @@ const MODELS: readonly AttributionModel[] = ['last_touch', 'first_touch', 'linea
 const WINDOWS = [1, 3, 7, 14, 30];
 const ENGAGEMENT: readonly Touch['kind'][] = ['delivered', 'opened', 'clicked'];
 
-/** mulberry32: a small seeded PRNG, so every run attributes the same conversions. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 interface Workload {
   goals: Map<string, CampaignGoal>;

@@ -28,3 +28,15 @@ export function print(title: string, figures: Figure[]): void {
     console.log(`  ${f.name.padEnd(58)} ${value.padStart(14)} ${f.unit}${f.target ? `   (target ${f.target})` : ''}`);
   }
 }
+
+/** mulberry32: a small seeded PRNG, so every run of a benchmark works on the same data. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}

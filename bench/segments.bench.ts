@@ -3,7 +3,7 @@ import { beta, scoresOf } from '../shared/scoring/model.ts';
 import { activityKeys, hourOf, indexActivity } from '../shared/segments/activity.ts';
 import type { EvalContact } from '../shared/segments/contact-view.ts';
 import { compileRule, type RuleNode } from '../shared/segments/rule.ts';
-import { medianOf, print, type Figure } from './harness.ts';
+import { medianOf, print, prng, type Figure } from './harness.ts';
 
 /**
  * Segment rule evaluation over 1,000,000 in-memory contacts (what an audience scan does per page
@@ -16,17 +16,6 @@ const NOW_MS = Date.parse('2026-11-20T10:00:00.000Z');
 const DAY_MS = 86_400_000;
 const NOW_HOUR = hourOf(NOW_MS);
 
-/** mulberry32: a small seeded PRNG, so every run evaluates the same contacts. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function weighted<T>(random: () => number, choices: readonly (readonly [T, number])[]): T {
   let r = random() * choices.reduce((sum, [, w]) => sum + w, 0);

@@ -299,14 +299,16 @@ export interface WallClock {
 }
 
 const DAY_MS = 86_400_000;
-const formatters = new Map<string, Intl.DateTimeFormat>();
+// Building an Intl.DateTimeFormat costs far more than formatting, and the zone may come from each contact.
+const zoneFormats = new Map<string, Intl.DateTimeFormat | null>();
 
-function formatterFor(timezone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timezone);
-  if (!formatter) {
+/** A cached wall-clock formatter (24-hour, numeric fields) for an IANA zone; null for a zone the runtime does not know. */
+export function zoneDateTimeFormat(zone: string): Intl.DateTimeFormat | null {
+  let format = zoneFormats.get(zone);
+  if (format === undefined) {
     try {
-      formatter = new Intl.DateTimeFormat('en-US', {
-        timeZone: timezone,
+      format = new Intl.DateTimeFormat('en-US', {
+        timeZone: zone,
         hourCycle: 'h23',
         year: 'numeric',
         month: 'numeric',
@@ -316,10 +318,17 @@ function formatterFor(timezone: string): Intl.DateTimeFormat {
         second: 'numeric',
       });
     } catch {
-      throw new InvalidTimeZoneError(timezone);
+      format = null; // unknown zone: remembered too, so junk zones do not cost a failed construction each time
     }
-    formatters.set(timezone, formatter);
+    if (zoneFormats.size >= 1_000) zoneFormats.clear();
+    zoneFormats.set(zone, format);
   }
+  return format;
+}
+
+function formatterFor(timezone: string): Intl.DateTimeFormat {
+  const formatter = zoneDateTimeFormat(timezone);
+  if (!formatter) throw new InvalidTimeZoneError(timezone);
   return formatter;
 }
 

@@ -11,7 +11,7 @@ import type { Timeline } from '../contacts/timeline.ts';
 import type { ValidationIssue } from '../errors.ts';
 import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
 import { recordConversion } from '../responses/conversions.ts';
-import { emptyCounters, type Campaign } from './model.ts';
+import { CampaignGoal, emptyCounters, type Campaign } from './model.ts';
 import { sendIdOf, sendPk, type SendRecord } from './send-store.ts';
 
 const ContactRef = z.union([
@@ -27,14 +27,7 @@ export const HistoryImport = z.strictObject({
     externalId: z.string().trim().min(1).max(200),
     name: z.string().trim().min(1).max(200),
     launchedAt: Instant,
-    goal: z
-      .strictObject({
-        event: z.string().trim().min(1).max(100).default('purchase'),
-        attributionWindowDays: z.int().min(1).max(90).default(7),
-        model: z.enum(['last_touch', 'first_touch', 'linear', 'time_decay']).default('last_touch'),
-        halfLifeDays: z.number().positive().max(90).optional(),
-      })
-      .prefault({}),
+    goal: CampaignGoal,
     costPerMessage: z.strictObject({ email: z.number().min(0).max(10).optional(), sms: z.number().min(0).max(10).optional() }).prefault({}),
   }),
   sends: z

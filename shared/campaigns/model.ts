@@ -41,6 +41,16 @@ export type Schedule = z.output<typeof Schedule>;
 const QuietHours = z.strictObject({ start: Clock, end: Clock });
 const PerChannel = <T extends z.ZodType>(value: T) => z.strictObject({ email: value.optional(), sms: value.optional() });
 
+/** What a campaign is measured by: the conversion event, its attribution window and model. */
+export const CampaignGoal = z
+  .strictObject({
+    event: z.string().trim().min(1).max(100).default('purchase'),
+    attributionWindowDays: z.int().min(1).max(90).default(7),
+    model: z.enum(['last_touch', 'first_touch', 'linear', 'time_decay']).default('last_touch'),
+    halfLifeDays: z.number().positive().max(90).optional(),
+  })
+  .prefault({});
+
 export const CampaignInput = z
   .strictObject({
     name: z.string().trim().min(1).max(200),
@@ -71,14 +81,7 @@ export const CampaignInput = z
         budget: z.number().positive().optional(),
       })
       .prefault({}),
-    goal: z
-      .strictObject({
-        event: z.string().trim().min(1).max(100).default('purchase'),
-        attributionWindowDays: z.int().min(1).max(90).default(7),
-        model: z.enum(['last_touch', 'first_touch', 'linear', 'time_decay']).default('last_touch'),
-        halfLifeDays: z.number().positive().max(90).optional(),
-      })
-      .prefault({}),
+    goal: CampaignGoal,
     costPerMessage: PerChannel(z.number().min(0).max(10)).prefault({}),
     /** Whether the messages are marketing (unsubscribe footer, STOP line, quiet hours) — default true. */
     marketing: z.boolean().default(true),

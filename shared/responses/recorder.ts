@@ -46,6 +46,28 @@ export class ResponseTally {
   }
 }
 
+/** A provider event on its contact's timeline, once (keyed by the event's id); new ones move the live campaign counters. */
+async function onTimeline(
+  channel: 'email' | 'sms',
+  response: { contactId?: string; campaignId?: string; sendId?: string; id: string; type: string; occurredAt: string; data: Record<string, unknown> },
+  deps: ResponseDeps,
+  tally: ResponseTally,
+): Promise<'recorded' | 'duplicate' | 'no-contact'> {
+  if (!response.contactId) return 'no-contact';
+  const outcome = await deps.timeline.recordFast({
+    contactId: response.contactId,
+    id: response.id,
+    type: response.type,
+    channel,
+    ...(response.campaignId ? { campaignId: response.campaignId } : {}),
+    ...(response.sendId ? { sendId: response.sendId } : {}),
+    occurredAt: response.occurredAt,
+    data: response.data,
+  });
+  if (outcome === 'recorded') tally.add(response.campaignId, response.type);
+  return outcome;
+}
+
 /**
  * One SES event: recorded once on the contact's timeline (keyed by the provider's message id and
  * event), then its effects — hard bounces and complaints suppress the address at once, soft
@@ -53,20 +75,7 @@ export class ResponseTally {
  */
 export async function recordSesEvent(detail: SesEventDetail, deps: ResponseDeps, tally: ResponseTally, now = new Date()): Promise<'recorded' | 'duplicate' | 'no-contact'> {
   const response = interpretSesEvent(detail);
-  let outcome: 'recorded' | 'duplicate' | 'no-contact' = 'no-contact';
-  if (response.contactId) {
-    outcome = await deps.timeline.recordFast({
-      contactId: response.contactId,
-      id: response.id,
-      type: response.type,
-      channel: 'email',
-      ...(response.campaignId ? { campaignId: response.campaignId } : {}),
-      ...(response.sendId ? { sendId: response.sendId } : {}),
-      occurredAt: response.occurredAt,
-      data: response.data,
-    });
-    if (outcome === 'recorded') tally.add(response.campaignId, response.type);
-  }
+  const outcome = await onTimeline('email', response, deps, tally);
   // Effects are idempotent, so they run for duplicates too (a crash may have come between the two).
   const at = now.toISOString();
   const address = response.address;
@@ -86,20 +95,7 @@ export async function recordSesEvent(detail: SesEventDetail, deps: ResponseDeps,
 export async function recordSmsEvent(detail: SmsEventDetail, deps: ResponseDeps, tally: ResponseTally, now = new Date()): Promise<'recorded' | 'duplicate' | 'no-contact' | 'ignored'> {
   const response = interpretSmsEvent(detail);
   if (!response) return 'ignored';
-  let outcome: 'recorded' | 'duplicate' | 'no-contact' = 'no-contact';
-  if (response.contactId) {
-    outcome = await deps.timeline.recordFast({
-      contactId: response.contactId,
-      id: response.id,
-      type: response.type,
-      channel: 'sms',
-      ...(response.campaignId ? { campaignId: response.campaignId } : {}),
-      ...(response.sendId ? { sendId: response.sendId } : {}),
-      occurredAt: response.occurredAt,
-      data: response.data,
-    });
-    if (outcome === 'recorded') tally.add(response.campaignId, response.type);
-  }
+  const outcome = await onTimeline('sms', response, deps, tally);
   if (response.effect === 'suppress-invalid' && response.address) {
     await deps.service.suppress('sms', response.address, 'bounced', { at: now.toISOString(), source: response.id });
   }

@@ -17,6 +17,7 @@ import Handlebars from 'handlebars';
 import type { Contact } from '../contacts/model.ts';
 import { escapeAttr, escapeHtml } from '../html.ts';
 import { smsSegments, type SmsSegmentInfo } from './sms-segments.ts';
+import { zoneDateTimeFormat } from '../schedule-expression.ts';
 import {
   analyseTemplatePart,
   compileOptions,
@@ -80,31 +81,6 @@ interface DateFields {
   second: number;
 }
 
-// Building an Intl.DateTimeFormat costs far more than formatting, and the zone may come from each contact.
-const zoneFormats = new Map<string, Intl.DateTimeFormat | null>();
-function zoneFormat(zone: string): Intl.DateTimeFormat | null {
-  let format = zoneFormats.get(zone);
-  if (format === undefined) {
-    try {
-      format = new Intl.DateTimeFormat('en-US', {
-        timeZone: zone,
-        hourCycle: 'h23',
-        year: 'numeric',
-        month: 'numeric',
-        day: 'numeric',
-        hour: 'numeric',
-        minute: 'numeric',
-        second: 'numeric',
-      });
-    } catch {
-      format = null; // unknown zone: remembered too, so junk zones do not cost a failed construction each time
-    }
-    if (zoneFormats.size >= 1_000) zoneFormats.clear();
-    zoneFormats.set(zone, format);
-  }
-  return format;
-}
-
 function dateFields(value: unknown, zone: unknown): DateFields | undefined {
   if (typeof value === 'string') {
     // A calendar date (what date form fields store) has no time zone: shift it and a birthday moves a day.
@@ -120,7 +96,7 @@ function dateFields(value: unknown, zone: unknown): DateFields | undefined {
   const ms =
     value instanceof Date ? value.getTime() : typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Date.parse(value) : NaN;
   if (!Number.isFinite(ms)) return undefined;
-  const format = typeof zone === 'string' && zone.trim() !== '' && zone.trim() !== 'UTC' ? zoneFormat(zone.trim()) : null;
+  const format = typeof zone === 'string' && zone.trim() !== '' && zone.trim() !== 'UTC' ? zoneDateTimeFormat(zone.trim()) : null;
   if (format === null) {
     const d = new Date(ms);
     if (Number.isNaN(d.getTime())) return undefined;
