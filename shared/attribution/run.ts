@@ -11,6 +11,7 @@ import { campaignAccumulator, HOLDOUT, passContact, type CampaignAccumulator, ty
 import { liftReport, type LiftReport } from './lift.ts';
 import { storable } from '../numbers.ts';
 import { forEachLimit } from '../concurrency.ts';
+import { ACTIVITY_ATTRIBUTE, expiredActivityKeys } from '../segments/activity.ts';
 
 const DAY = 86_400_000;
 /** How far back the run reads timelines: the longest attribution window plus the score history. */
@@ -265,7 +266,7 @@ export async function scanAttributionSegment(options: ScanTaskOptions): Promise<
       }
     }
     // Pure work per contact first, then the score updates with 16 in flight.
-    const updates: Array<{ contactId: string; scores: ReturnType<typeof passContact>['scores'] }> = [];
+    const updates: Array<{ contactId: string; scores: ReturnType<typeof passContact>['scores']; expired: string[] }> = [];
     for (const group of groups) {
       const contact = contacts.get(group.contactId);
       if (!contact) continue; // erased: its anonymised timeline is skipped
@@ -279,17 +280,20 @@ export async function scanAttributionSegment(options: ScanTaskOptions): Promise<
         c.revenue += credit.revenue;
         c.touched++;
       }
-      updates.push({ contactId: group.contactId, scores: result.scores });
+      updates.push({ contactId: group.contactId, scores: result.scores, expired: expiredActivityKeys(contact.activity, now.getTime()) });
     }
-    await forEachLimit(updates, 16, async ({ contactId, scores }) => {
+    await forEachLimit(updates, 16, async ({ contactId, scores, expired }) => {
+      // Counters past retention leave in the same write (a key removed twice is a no-op).
+      const removeNames = Object.fromEntries(expired.map((key, i) => [`#x${i}`, key]));
+      const remove = expired.length ? ` REMOVE ${expired.map((_, i) => `${ACTIVITY_ATTRIBUTE}.#x${i}`).join(', ')}` : '';
       await db
         .send(
           new UpdateCommand({
             TableName: options.tables.contacts,
             Key: { id: contactId },
-            UpdateExpression: 'SET scores.engagement = :e, scores.propensity = :p, scores.#v = :v, scores.bestHour = :h, scores.updatedAt = :u, version = version + :one',
+            UpdateExpression: `SET scores.engagement = :e, scores.propensity = :p, scores.#v = :v, scores.bestHour = :h, scores.updatedAt = :u, version = version + :one${remove}`,
             ConditionExpression: 'attribute_exists(id)',
-            ExpressionAttributeNames: { '#v': 'value' },
+            ExpressionAttributeNames: { '#v': 'value', ...removeNames },
             ExpressionAttributeValues: storable({ ':e': scores.engagement, ':p': scores.propensity, ':v': scores.value, ':h': scores.bestHour, ':u': scores.updatedAt, ':one': 1 }),
           }),
         )

@@ -11,10 +11,32 @@
  */
 export const ACTIVITY_ATTRIBUTE = 'activity';
 export const NO_CHANNEL = '-';
-/** Counters older than this are ignored by rules and dropped by the nightly compaction. */
+/** Counters older than this are ignored by rules and dropped by the nightly run (see expiredActivityKeys). */
 export const ACTIVITY_RETENTION_DAYS = 400;
 
 export const hourOf = (instantMs: number): number => Math.floor(instantMs / 3_600_000);
+
+/**
+ * Counters past retention, oldest first, at most `limit` of them: the nightly run removes them in
+ * the score update it already makes for each contact it passes, so the contact item (whose size
+ * sets the write units of every counter bump, send and response) stops growing after 400 days
+ * without an extra write. Keys that are not counters (no numeric hour) are left alone.
+ */
+export function expiredActivityKeys(stored: Record<string, unknown> | undefined, nowMs: number, limit = 200): string[] {
+  const oldest = hourOf(nowMs) - ACTIVITY_RETENTION_DAYS * 24;
+  const expired: Array<[string, number]> = [];
+  for (const key of Object.keys(stored ?? {})) {
+    const last = key.lastIndexOf('|');
+    if (last <= 0) continue;
+    const tail = key.slice(last + 1);
+    const hour = /^\d+$/.test(tail) ? Number(tail) : Number.NaN;
+    if (Number.isSafeInteger(hour) && hour < oldest) expired.push([key, hour]);
+  }
+  return expired
+    .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, limit)
+    .map(([key]) => key);
+}
 
 export function activityKeys(interaction: { type: string; channel?: string; campaignId?: string; occurredAt: string }): string[] {
   const hour = hourOf(Date.parse(interaction.occurredAt));

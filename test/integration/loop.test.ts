@@ -1,4 +1,7 @@
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { documentClient } from '../../shared/aws/dynamodb.ts';
+import { ACTIVITY_RETENTION_DAYS, hourOf } from '../../shared/segments/activity.ts';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts';
 
 let t: TestRuntime;
@@ -172,5 +175,32 @@ describe('historical import', () => {
     ]);
     expect(report.lift!.treatment.rate).toBeCloseTo(0.2, 6);
     expect(report.lift!.holdout.rate).toBeCloseTo(0.5, 6);
+  }, 120_000);
+});
+
+describe('behaviour counters past retention', () => {
+  test('the nightly run removes them in the score update of each contact it passes, keeping the counters rules still read', async () => {
+    const now = Date.now();
+    const oldest = hourOf(now) - ACTIVITY_RETENTION_DAYS * 24;
+    const expired = { [`sent|email|${oldest - 30}`]: 1, [`sent|c:old-campaign|${oldest - 30}`]: 1, [`opened|email|${oldest - 2}`]: 2 };
+    const fresh = { [`sent|email|${oldest + 1}`]: 1, [`clicked|email|${hourOf(now) - 5}`]: 1 };
+    const created = await t.api<{ contact: { id: string } }>('POST', '/v1/contacts', { body: { email: 'retention@example.com', consent: { email: { status: 'confirmed', wordingVersion: 'v1' } } } });
+    expect(created.status, created.text).toBe(201);
+    const id = created.body.contact.id;
+    await documentClient.send(new UpdateCommand({ TableName: t.runtime.tableNames.contacts!, Key: { id }, UpdateExpression: 'SET activity = :a', ExpressionAttributeValues: { ':a': { ...expired, ...fresh } } }));
+    const bought = await t.api('POST', '/v1/events', { body: { email: 'retention@example.com', name: 'purchase', value: 5, occurredAt: new Date(now).toISOString(), idempotencyKey: 'retention-order' } });
+    expect(bought.status, bought.text).toBe(201);
+    await t.runtime.idle();
+    const from = new Date(Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate())).toISOString();
+    const run = await t.api<{ run: { runId: string } }>('POST', '/v1/attribution/runs', { body: { from, to: new Date(Date.parse(from) + 86_400_000).toISOString() } });
+    expect(run.status).toBe(202);
+    await t.runtime.idle(60_000);
+    expect((await t.api<{ run: { status: string } }>('GET', `/v1/attribution/runs/${run.body.run.runId}`)).body.run.status).toBe('completed');
+
+    const active = (await documentClient.send(new GetCommand({ TableName: t.runtime.tableNames.contacts!, Key: { id } }))).Item as { activity: Record<string, number>; scores: { updatedAt?: string } };
+    expect(Object.keys(active.activity).filter((k) => k in expired)).toEqual([]);
+    expect(active.activity).toMatchObject(fresh);
+    expect(Object.keys(active.activity).some((k) => k.startsWith('converted|'))).toBe(true);
+    expect(active.scores.updatedAt).toBeDefined();
   }, 120_000);
 });
