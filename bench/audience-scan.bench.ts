@@ -38,7 +38,7 @@ export async function run(): Promise<void> {
     const client = new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
     const db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     const table = 'bench-contacts';
-    await createTables(client, { contacts: topology.tables.contacts }, () => table);
+    await createTables(client, { contacts: topology.tables.contacts, activity: topology.tables.activity }, (name) => `bench-${name}`);
     const now = Date.now();
     const writeStart = performance.now();
     const batches: Array<ReturnType<typeof syntheticContact>[]> = [];
@@ -62,7 +62,7 @@ export async function run(): Promise<void> {
     let scanned = 0;
     let members = 0;
     let units = 0;
-    for await (const page of streamAudience({ table, test: (c) => c.attributes.plan === 'pro', totalSegments: SCAN_SEGMENTS, db, pageSize: 1000, now: new Date(now) })) {
+    for await (const page of streamAudience({ table, activityTable: 'bench-activity', test: (c) => c.attributes.plan === 'pro', totalSegments: SCAN_SEGMENTS, db, pageSize: 1000, now: new Date(now) })) {
       scanned += page.scanned;
       members += page.members.length;
       units += page.consumedCapacity;

@@ -4,6 +4,7 @@ import { sendPk } from '../shared/campaigns/send-store.ts';
 import { forEachLimit } from '../shared/concurrency.ts';
 import { newContact } from '../shared/contacts/contact-store.ts';
 import { activityKeys } from '../shared/segments/activity.ts';
+import { activityMonthExpiry, activityMonthOf } from '../shared/segments/activity-store.ts';
 import { sesEvent } from '../test/helpers/ses.ts';
 import { print, prng } from './harness.ts';
 import { PRICE, startMeteredRuntime } from './support/metered-runtime.ts';
@@ -135,27 +136,31 @@ export async function run(): Promise<void> {
     };
     const fresh = await respond(sentContacts.slice(0, RESPONSE_SAMPLE));
 
-    // The same on contacts with a year of history: the counter bump rewrites the whole contact
-    // item, so its write units grow with the counters kept on it (bounded by the 400-day retention).
+    // The same on contacts with a year of history: counters live in one item per contact and
+    // month, so a bump rewrites that month's item, not a year of counters (nor the contact).
     const random = prng(42);
-    const history = (): Record<string, number> => {
-      const activity: Record<string, number> = {};
+    const history = (): Map<string, Record<string, number>> => {
+      const byMonth = new Map<string, Record<string, number>>();
       const nowMs = Date.now();
       for (let week = 1; week <= HISTORY_WEEKS; week++) {
         for (const offsetHours of [30, 100]) {
           const occurredAt = new Date(nowMs - (week * 168 + offsetHours) * 3_600_000).toISOString();
           const campaignId = randomUUID();
           const types = ['sent', 'delivered', ...(random() < 0.25 ? ['opened'] : []), ...(random() < 0.05 ? ['clicked'] : [])];
-          for (const type of types) for (const key of activityKeys({ type, channel: 'email', campaignId, occurredAt })) activity[key] = (activity[key] ?? 0) + 1;
+          const month = activityMonthOf(occurredAt);
+          const counters = byMonth.get(month) ?? {};
+          for (const type of types) for (const key of activityKeys({ type, channel: 'email', campaignId, occurredAt })) counters[key] = (counters[key] ?? 0) + 1;
+          byMonth.set(month, counters);
         }
       }
-      return activity;
+      return byMonth;
     };
     const mature = sentContacts.slice(RESPONSE_SAMPLE, 2 * RESPONSE_SAMPLE);
-    const historyItem = history();
-    const historyBytes = Object.keys(historyItem).reduce((sum, key) => sum + key.length + 3, 0);
-    await forEachLimit(mature, 16, async (id) => {
-      await bench.db.send(new UpdateCommand({ TableName: runtime.tableNames.contacts!, Key: { id }, UpdateExpression: 'SET activity = :a', ExpressionAttributeValues: { ':a': history() } }));
+    const historyBytes = [...history().values()].reduce((sum, counters) => sum + Object.keys(counters).reduce((s, key) => s + key.length + 3, 0), 0);
+    await forEachLimit(mature, 16, async (contactId) => {
+      const months = history();
+      await bench.seed(runtime.tableNames.activity!, [...months].map(([month, counters]) => ({ contactId, month, linked: true, expiresAt: activityMonthExpiry(month), ...counters })));
+      await bench.db.send(new UpdateCommand({ TableName: runtime.tableNames.contacts!, Key: { id: contactId }, UpdateExpression: 'ADD activityMonths :m', ExpressionAttributeValues: { ':m': new Set(months.keys()) } }));
     });
     const withHistory = await respond(mature);
 

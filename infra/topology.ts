@@ -5,7 +5,7 @@ import { SMS_EVENTS_PATTERN } from '../events/sms.ts';
 import { Sources } from '../events/sources.ts';
 import { defineTopology } from './topology-types.ts';
 
-const contactTables = { contacts: 'readWrite', contactLookups: 'readWrite', consents: 'readWrite', suppressions: 'readWrite', interactions: 'readWrite' } as const;
+const contactTables = { contacts: 'readWrite', contactLookups: 'readWrite', consents: 'readWrite', suppressions: 'readWrite', interactions: 'readWrite', activity: 'readWrite' } as const;
 
 /**
  * Touchloop's topology: the single declaration that the CDK stack and the local runtime both
@@ -39,6 +39,13 @@ export const topology = defineTopology({
       partitionKey: { name: 'contactId', type: 'S' },
       sortKey: { name: 'sk', type: 'S' },
       indexes: [{ name: 'byTypeDay', partitionKey: { name: 'typeDay', type: 'S' }, sortKey: { name: 'occurredAt', type: 'S' } }],
+    },
+    activity: {
+      description:
+        'Behaviour counters, one item per contact and UTC month: partition contactId, sort key "YYYY-MM", one number attribute per "<type>|<channel or c:campaign>|<hour>". A bump rewrites only this small item; the contact lists its months (activityMonths) so readers fetch exactly those. Expires 401 days after the month ends.',
+      partitionKey: { name: 'contactId', type: 'S' },
+      sortKey: { name: 'month', type: 'S' },
+      timeToLiveAttribute: 'expiresAt',
     },
     forms: {
       description: 'Web form definitions by id (fields, consent wording, allowed origins, double opt-in, rate limits).',
@@ -187,7 +194,7 @@ export const topology = defineTopology({
         { method: 'POST', path: '/v1/segments/{id}/preview' },
         { method: 'POST', path: '/v1/segments/preview' },
       ],
-      tables: { segments: 'readWrite', segmentStats: 'readWrite', contacts: 'read', campaigns: 'read' },
+      tables: { segments: 'readWrite', segmentStats: 'readWrite', contacts: 'read', activity: 'read', campaigns: 'read' },
     },
     'templates-api': {
       description: 'Marketer templates API: email and SMS templates, render previews against a contact.',
@@ -229,7 +236,7 @@ export const topology = defineTopology({
       handler: 'handler',
       timeoutSeconds: 60,
       queue: { queue: 'launches', batchSize: 1, maxConcurrency: 2 },
-      tables: { campaigns: 'readWrite', segments: 'read', segmentStats: 'read', sends: 'readWrite', contacts: 'read' },
+      tables: { campaigns: 'readWrite', segments: 'read', segmentStats: 'read', sends: 'readWrite', contacts: 'read', activity: 'read' },
       sendsTo: ['audienceScan', 'emailSends', 'smsSends'],
       environment: { AUDIENCE_SCAN_SEGMENTS: '8' },
     },
@@ -240,7 +247,7 @@ export const topology = defineTopology({
       timeoutSeconds: 900,
       memoryMb: 1769,
       queue: { queue: 'audienceScan', batchSize: 1, maxConcurrency: 8 },
-      tables: { campaigns: 'readWrite', segments: 'read', segmentStats: 'read', sends: 'readWrite', contacts: 'read' },
+      tables: { campaigns: 'readWrite', segments: 'read', segmentStats: 'read', sends: 'readWrite', contacts: 'read', activity: 'read' },
       sendsTo: ['audienceScan', 'emailSends', 'smsSends'],
     },
     'email-sender': {
@@ -275,7 +282,7 @@ export const topology = defineTopology({
       handler: 'handler',
       timeoutSeconds: 60,
       schedules: [{ name: 'dispatch-deferred-sends', expression: 'rate(1 minute)', description: 'Deferred sends (quiet hours, local-time schedules) that are due go out.' }],
-      tables: { campaigns: 'readWrite', sends: 'readWrite', segments: 'read', segmentStats: 'read', contacts: 'read' },
+      tables: { campaigns: 'readWrite', sends: 'readWrite', segments: 'read', segmentStats: 'read', contacts: 'read', activity: 'read' },
       sendsTo: ['audienceScan', 'emailSends', 'smsSends'],
     },
     unsubscribe: {
@@ -375,7 +382,7 @@ export const topology = defineTopology({
         { method: 'GET', path: '/v1/campaigns/{id}/report' },
         { method: 'GET', path: '/v1/campaigns/{id}/report.html' },
       ],
-      tables: { interactions: 'read', contacts: 'readWrite', campaigns: 'read', sends: 'read', attribution: 'readWrite', attributionRuns: 'readWrite', attributionParts: 'readWrite', reports: 'readWrite', segments: 'read', segmentStats: 'readWrite' },
+      tables: { interactions: 'read', contacts: 'readWrite', activity: 'read', campaigns: 'read', sends: 'read', attribution: 'readWrite', attributionRuns: 'readWrite', attributionParts: 'readWrite', reports: 'readWrite', segments: 'read', segmentStats: 'readWrite' },
       sendsTo: ['attributionScan'],
     },
     'attribution-worker': {
@@ -385,7 +392,7 @@ export const topology = defineTopology({
       timeoutSeconds: 900,
       memoryMb: 1769,
       queue: { queue: 'attributionScan', batchSize: 1, maxConcurrency: 8 },
-      tables: { interactions: 'read', contacts: 'readWrite', campaigns: 'read', sends: 'read', attribution: 'readWrite', attributionRuns: 'readWrite', attributionParts: 'readWrite', reports: 'readWrite', segments: 'read', segmentStats: 'readWrite' },
+      tables: { interactions: 'read', contacts: 'readWrite', activity: 'read', campaigns: 'read', sends: 'read', attribution: 'readWrite', attributionRuns: 'readWrite', attributionParts: 'readWrite', reports: 'readWrite', segments: 'read', segmentStats: 'readWrite' },
       sendsTo: ['attributionScan'],
     },
     'attribution-nightly': {
@@ -394,7 +401,7 @@ export const topology = defineTopology({
       handler: 'handler',
       timeoutSeconds: 30,
       schedules: [{ name: 'nightly-attribution', expression: 'cron(0 2 * * ? *)', timezone: 'UTC', description: 'Attribution, lift, reports and scores for the previous day.' }],
-      tables: { interactions: 'read', contacts: 'readWrite', campaigns: 'read', sends: 'read', attribution: 'readWrite', attributionRuns: 'readWrite', attributionParts: 'readWrite', reports: 'readWrite', segments: 'read', segmentStats: 'readWrite' },
+      tables: { interactions: 'read', contacts: 'readWrite', activity: 'read', campaigns: 'read', sends: 'read', attribution: 'readWrite', attributionRuns: 'readWrite', attributionParts: 'readWrite', reports: 'readWrite', segments: 'read', segmentStats: 'readWrite' },
       sendsTo: ['attributionScan'],
     },
     'twilio-webhooks': {
@@ -429,7 +436,7 @@ export const topology = defineTopology({
       handler: 'handler',
       timeoutSeconds: 30,
       queue: { queue: 'interactions', batchSize: 25, maxBatchingWindowSeconds: 1, maxConcurrency: 5 },
-      tables: { interactions: 'write', contacts: 'readWrite' },
+      tables: { interactions: 'write', contacts: 'readWrite', activity: 'write' },
     },
     'lead-scorer': {
       description: 'Adds lead points for behaviour, once per event.',

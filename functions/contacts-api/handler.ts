@@ -50,8 +50,9 @@ const SuppressionBody = z
   });
 
 async function contactView(id: string) {
-  const contact = await store.get(id, true);
-  if (!contact) throw new NotFoundError('contact', id);
+  const stored = await store.get(id, true);
+  if (!stored) throw new NotFoundError('contact', id);
+  const [contact] = (await timeline.activity.attach([stored], { consistent: true })) as [typeof stored];
   const suppression = await service.suppressionState(contact);
   const reachable = {
     email: Boolean(contact.email && contact.consent.email?.status === 'confirmed' && !suppression.email),

@@ -3,7 +3,7 @@ import { requireEnv } from '../../shared/config.ts';
 import { Timeline } from '../../shared/contacts/timeline.ts';
 import { eventQueueConsumer, on } from '../../shared/queue/event-consumer.ts';
 
-const timeline = new Timeline(requireEnv('TABLE_INTERACTIONS'), requireEnv('TABLE_CONTACTS'));
+const timeline = new Timeline(requireEnv('TABLE_INTERACTIONS'), requireEnv('TABLE_CONTACTS'), requireEnv('TABLE_ACTIVITY'));
 
 /** Domain events become entries on the contact's timeline, once each (keyed by the EventBridge event id). */
 export const handler = eventQueueConsumer([

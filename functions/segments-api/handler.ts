@@ -9,7 +9,7 @@ import { SegmentStore } from '../../shared/segments/segment-store.ts';
 import { segmentUsage } from '../../shared/segments/usage.ts';
 
 const store = new SegmentStore({ segments: requireEnv('TABLE_SEGMENTS'), segmentStats: requireEnv('TABLE_SEGMENT_STATS') });
-const service = new SegmentService(store, { contactsTable: requireEnv('TABLE_CONTACTS'), scanSegments: Number(optionalEnv('AUDIENCE_SCAN_SEGMENTS', '4')) });
+const service = new SegmentService(store, { contactsTable: requireEnv('TABLE_CONTACTS'), activityTable: requireEnv('TABLE_ACTIVITY'), scanSegments: Number(optionalEnv('AUDIENCE_SCAN_SEGMENTS', '4')) });
 const usage = segmentUsage();
 
 const Definition = z.strictObject({

@@ -66,7 +66,7 @@ export async function processAttributionTask(task: AttributionScanTask, deps: Re
     await deps.store.saveReport(buildReport(info, merged.campaigns[campaignId], credits, { runId: task.runId, from: task.from, to: task.to }, now));
   }
   // Scores changed: every saved segment's statistics are recomputed (one contacts scan for all).
-  await refreshSegmentStats(new SegmentStore({ segments: requireEnv('TABLE_SEGMENTS'), segmentStats: requireEnv('TABLE_SEGMENT_STATS') }), { contactsTable: deps.tables.contacts, scanSegments: deps.segments, now });
+  await refreshSegmentStats(new SegmentStore({ segments: requireEnv('TABLE_SEGMENTS'), segmentStats: requireEnv('TABLE_SEGMENT_STATS') }), { contactsTable: deps.tables.contacts, activityTable: requireEnv('TABLE_ACTIVITY'), scanSegments: deps.segments, now });
   await deps.store.completeRun(task.runId, { contacts: merged.contacts, conversions: merged.conversions, interactions: merged.interactions, readUnits: Math.round(merged.readUnits * 10) / 10 }, now);
   logger.info('attribution run completed', { runId: task.runId, contacts: merged.contacts, conversions: merged.conversions });
   return 'run-done';

@@ -12,6 +12,7 @@ import { liftReport, type LiftReport } from './lift.ts';
 import { storable } from '../numbers.ts';
 import { forEachLimit } from '../concurrency.ts';
 import { ACTIVITY_ATTRIBUTE, expiredActivityKeys } from '../segments/activity.ts';
+import { ACTIVITY_MONTHS_ATTRIBUTE, activityMonthOf, oldestActivityMonth } from '../segments/activity-store.ts';
 
 const DAY = 86_400_000;
 /** How far back the run reads timelines: the longest attribution window plus the score history. */
@@ -266,7 +267,7 @@ export async function scanAttributionSegment(options: ScanTaskOptions): Promise<
       }
     }
     // Pure work per contact first, then the score updates with 16 in flight.
-    const updates: Array<{ contactId: string; scores: ReturnType<typeof passContact>['scores']; expired: string[] }> = [];
+    const updates: Array<{ contactId: string; scores: ReturnType<typeof passContact>['scores']; expired: string[]; months: string[] }> = [];
     for (const group of groups) {
       const contact = contacts.get(group.contactId);
       if (!contact) continue; // erased: its anonymised timeline is skipped
@@ -280,21 +281,26 @@ export async function scanAttributionSegment(options: ScanTaskOptions): Promise<
         c.revenue += credit.revenue;
         c.touched++;
       }
-      updates.push({ contactId: group.contactId, scores: result.scores, expired: expiredActivityKeys(contact.activity, now.getTime()) });
+      // The months of the interactions passed are listed on the contact (readers fetch the two recent
+      // months unlisted; older ones only when listed), unless they already are.
+      const listed = new Set(contact.activityMonths ?? []);
+      const months = [...new Set(group.items.map((i) => activityMonthOf(i.occurredAt)))].filter((m) => !listed.has(m) && m >= oldestActivityMonth(now.getTime()));
+      updates.push({ contactId: group.contactId, scores: result.scores, expired: expiredActivityKeys(contact.activity, now.getTime()), months });
     }
-    await forEachLimit(updates, 16, async ({ contactId, scores, expired }) => {
-      // Counters past retention leave in the same write (a key removed twice is a no-op).
+    await forEachLimit(updates, 16, async ({ contactId, scores, expired, months }) => {
+      // Counters past retention leave the contact item in the same write (a key removed twice is a
+      // no-op), and the new months are listed with it (adding a listed month again is a no-op).
       const removeNames = Object.fromEntries(expired.map((key, i) => [`#x${i}`, key]));
-      const remove = expired.length ? ` REMOVE ${expired.map((_, i) => `${ACTIVITY_ATTRIBUTE}.#x${i}`).join(', ')}` : '';
+      const extra = `${expired.length ? ` REMOVE ${expired.map((_, i) => `${ACTIVITY_ATTRIBUTE}.#x${i}`).join(', ')}` : ''}${months.length ? ` ADD ${ACTIVITY_MONTHS_ATTRIBUTE} :months` : ''}`;
       await db
         .send(
           new UpdateCommand({
             TableName: options.tables.contacts,
             Key: { id: contactId },
-            UpdateExpression: `SET scores.engagement = :e, scores.propensity = :p, scores.#v = :v, scores.bestHour = :h, scores.updatedAt = :u, version = version + :one${remove}`,
+            UpdateExpression: `SET scores.engagement = :e, scores.propensity = :p, scores.#v = :v, scores.bestHour = :h, scores.updatedAt = :u, version = version + :one${extra}`,
             ConditionExpression: 'attribute_exists(id)',
             ExpressionAttributeNames: { '#v': 'value', ...removeNames },
-            ExpressionAttributeValues: storable({ ':e': scores.engagement, ':p': scores.propensity, ':v': scores.value, ':h': scores.bestHour, ':u': scores.updatedAt, ':one': 1 }),
+            ExpressionAttributeValues: { ...storable({ ':e': scores.engagement, ':p': scores.propensity, ':v': scores.value, ':h': scores.bestHour, ':u': scores.updatedAt, ':one': 1 }), ...(months.length ? { ':months': new Set(months) } : {}) },
           }),
         )
         .catch((error: unknown) => {

@@ -179,8 +179,9 @@ export class ContactService {
 
   /** Everything stored about the person, for a data-access request. */
   async export(id: string): Promise<Record<string, unknown> | undefined> {
-    const contact = await this.deps.contacts.get(id, true);
-    if (!contact) return undefined;
+    const stored = await this.deps.contacts.get(id, true);
+    if (!stored) return undefined;
+    const [contact] = (await this.deps.timeline.activity.attach([stored], { consistent: true })) as [typeof stored];
     const [lookups, consentRecords, interactions, suppressions] = await Promise.all([
       this.deps.contacts.lookupsOf(contact),
       this.deps.consents.list(id),
@@ -210,6 +211,7 @@ export class ContactService {
     if (contact.phone) await this.deps.suppressions.add('sms', contact.phone, 'erased', { at, source: 'erasure' });
     await this.deps.consents.anonymise(id, at);
     await this.deps.timeline.anonymise(id);
+    await this.deps.timeline.activity.erase(id, contact.activityMonths);
     await this.deps.contacts.remove(contact);
     await this.deps.publish([makeEvent(ContactErased, { contactId: id, occurredAt: at })]);
     return true;

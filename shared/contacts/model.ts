@@ -41,8 +41,13 @@ export interface Contact {
   scores: Scores;
   /** Suppression reasons per channel, denormalised from the suppression list so segment rules need no extra read. */
   suppressed?: Partial<Record<Channel, string[]>>;
-  /** Behaviour counters by hour (see shared/segments/activity.ts). */
+  /**
+   * Behaviour counters by hour (see shared/segments/activity.ts). Stored here only for counters
+   * recorded before the activity table; readers merge in the month items (ActivityStore.attach).
+   */
   activity?: Record<string, number>;
+  /** The months that have an item in the activity table (a string set). */
+  activityMonths?: Set<string>;
   createdAt: string;
   updatedAt: string;
   /** Optimistic-concurrency counter, incremented on every write. */

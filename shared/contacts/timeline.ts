@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { documentClient } from '../aws/dynamodb.ts';
 import { BadRequestError } from '../errors.ts';
-import { ACTIVITY_ATTRIBUTE, activityKeys } from '../segments/activity.ts';
+import { ActivityStore, activityMonthOf } from '../segments/activity-store.ts';
 
 /** One entry on a contact's timeline: something the person did or that happened to them. */
 export interface Interaction {
@@ -38,37 +38,42 @@ export interface TimelinePage {
 export type RecordOutcome = 'recorded' | 'duplicate' | 'no-contact';
 
 export class Timeline {
+  /** The month items that hold the behaviour counters (see ActivityStore). */
+  readonly activity: ActivityStore;
+
   constructor(
     private readonly table: string,
-    private readonly contactsTable: string,
+    contactsTable: string,
+    activityTable: string,
     private readonly db: DynamoDBDocumentClient = documentClient,
-  ) {}
+  ) {
+    this.activity = new ActivityStore(activityTable, contactsTable, db);
+  }
 
   /**
    * Records the interaction once: a repeated event is a duplicate, and nothing is recorded for
-   * a contact that does not exist (erased while the event was in flight).
+   * a contact that does not exist (erased while the event was in flight). The entry, its
+   * counters and the listing of its month on the contact move in one transaction (the path for
+   * low-volume facts; recordFast is the one for sends and provider events).
    */
   async record(interaction: Omit<Interaction, 'sk' | 'recordedAt'>, now = new Date()): Promise<RecordOutcome> {
     const item: Interaction = { ...interaction, sk: interactionSortKey(interaction.occurredAt, interaction.id), recordedAt: now.toISOString() };
-    // The behaviour counters move in the same transaction as the entry: a duplicate adds nothing.
-    const counters = this.counterUpdate(interaction);
-    const write = () =>
-      this.db.send(
+    try {
+      await this.db.send(
         new TransactWriteCommand({
-          TransactItems: [{ Put: { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(sk)' } }, { Update: counters }],
+          TransactItems: [
+            { Put: { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(sk)' } },
+            { Update: this.activity.bumpUpdate(interaction) },
+            { Update: this.activity.linkUpdate(interaction.contactId, activityMonthOf(interaction.occurredAt)) },
+          ],
         }),
       );
-    try {
-      await write();
       return 'recorded';
     } catch (error) {
       if (error instanceof TransactionCanceledException) {
-        const [put, contact] = error.CancellationReasons ?? [];
+        const [put, , contact] = error.CancellationReasons ?? [];
         if (put?.Code === 'ConditionalCheckFailed') return 'duplicate';
         if (contact?.Code === 'ConditionalCheckFailed') return 'no-contact';
-        if (contact?.Code === 'ValidationError' && (await this.ensureActivityMap(interaction.contactId))) {
-          return this.record(interaction, now);
-        }
       }
       throw error;
     }
@@ -77,8 +82,10 @@ export class Timeline {
   /**
    * The cheaper path for high-volume facts (sends, provider events) whose source already makes
    * them happen once (a send record's state machine, a provider event id): a conditional put of
-   * the entry, then — only if it was new — the counter update, as two plain writes instead of a
-   * transaction (half the write units). A crash between the two loses one counter increment.
+   * the entry, then — only if it was new — the bump of its month's counter item, as two plain
+   * writes of about one write unit each. A crash between the two loses one counter increment.
+   * The contact is not read or written (except to list a month older than the previous one), so
+   * an event for an erased contact is recorded rather than refused ('no-contact' only then).
    */
   async recordFast(interaction: Omit<Interaction, 'sk' | 'recordedAt'>, now = new Date()): Promise<RecordOutcome> {
     const item: Interaction = { ...interaction, sk: interactionSortKey(interaction.occurredAt, interaction.id), recordedAt: now.toISOString() };
@@ -88,44 +95,7 @@ export class Timeline {
       if (error instanceof ConditionalCheckFailedException) return 'duplicate';
       throw error;
     }
-    try {
-      await this.db.send(new UpdateCommand(this.counterUpdate(interaction)));
-      return 'recorded';
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'no-contact';
-      throw error;
-    }
-  }
-
-  /** The contact update that adds the interaction to its behaviour counters (and bumps the version, so whole-item writers re-read). */
-  private counterUpdate(interaction: Pick<Interaction, 'contactId' | 'type' | 'channel' | 'campaignId' | 'occurredAt'>) {
-    const keys = activityKeys(interaction);
-    return {
-      TableName: this.contactsTable,
-      Key: { id: interaction.contactId },
-      UpdateExpression: `SET version = version + :one ADD ${keys.map((_, i) => `${ACTIVITY_ATTRIBUTE}.#k${i} :one`).join(', ')}`,
-      ConditionExpression: 'attribute_exists(id)',
-      ExpressionAttributeNames: Object.fromEntries(keys.map((k, i) => [`#k${i}`, k])),
-      ExpressionAttributeValues: { ':one': 1 },
-    };
-  }
-
-  /** Contacts stored before counters existed have no `activity` map; create it once. */
-  private async ensureActivityMap(contactId: string): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.contactsTable,
-          Key: { id: contactId },
-          UpdateExpression: `SET ${ACTIVITY_ATTRIBUTE} = :empty`,
-          ConditionExpression: `attribute_exists(id) AND attribute_not_exists(${ACTIVITY_ATTRIBUTE})`,
-          ExpressionAttributeValues: { ':empty': {} },
-        }),
-      );
-      return true;
-    } catch {
-      return false;
-    }
+    return (await this.activity.bump(interaction)) === 'counted' ? 'recorded' : 'no-contact';
   }
 
   /** Every interaction of a contact, oldest first (exports, erasure). */

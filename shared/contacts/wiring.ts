@@ -17,7 +17,7 @@ export function contactsFromEnv() {
   const store = new ContactStore(tables);
   const suppressions = new SuppressionStore(requireEnv('TABLE_SUPPRESSIONS'));
   const consents = new ConsentLog(tables.consents);
-  const timeline = new Timeline(requireEnv('TABLE_INTERACTIONS'), tables.contacts);
+  const timeline = new Timeline(requireEnv('TABLE_INTERACTIONS'), tables.contacts, requireEnv('TABLE_ACTIVITY'));
   const service = new ContactService({
     contacts: store,
     suppressions,

@@ -127,7 +127,7 @@ function toResult(result: HttpResult): APIGatewayProxyResultV2 {
   const headers = { ...(result.headers ?? {}) };
   if (result.rawBody !== undefined) return { statusCode: result.status, headers, body: result.rawBody, ...(result.isBase64Encoded ? { isBase64Encoded: true } : {}) };
   if (result.body === undefined) return { statusCode: result.status, headers, body: '' };
-  return { statusCode: result.status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(result.body) };
+  return { statusCode: result.status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(result.body, jsonReplacer) };
 }
 
 /**
@@ -174,4 +174,9 @@ export function httpApi(routes: Record<string, RouteSpec<any, any, any>>) {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>().before(async (request) => {
     logger.addContext(request.context);
   }).handler(dispatch);
+}
+
+/** DynamoDB string and number sets (e.g. a contact's activityMonths) go out as sorted arrays. */
+function jsonReplacer(_key: string, value: unknown): unknown {
+  return value instanceof Set ? [...value].sort() : value;
 }

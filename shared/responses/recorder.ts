@@ -83,7 +83,8 @@ export async function recordSesEvent(detail: SesEventDetail, deps: ResponseDeps,
   if (address && response.effect === 'suppress-complained') await deps.service.suppress('email', address, 'complained', { at, source: response.id });
   if (address && response.effect === 'soft-bounce' && response.contactId) {
     const { limit, windowDays } = deps.softBounce ?? { limit: SOFT_BOUNCE_LIMIT, windowDays: SOFT_BOUNCE_WINDOW_DAYS };
-    const contact = await deps.contacts.get(response.contactId, true);
+    const stored = await deps.contacts.get(response.contactId, true);
+    const contact = stored && (await deps.timeline.activity.attach([stored], { nowMs: now.getTime(), consistent: true, sinceMs: now.getTime() - (windowDays + 1) * 86_400_000 }))[0];
     const soft = countSince(indexActivity(contact?.activity, now.getTime()).get('bounced_soft|email'), hourOf(now.getTime()) - windowDays * 24);
     if (soft >= limit) await deps.service.suppress('email', address, 'bounced', { at, source: response.id, note: `${soft} soft bounces in ${windowDays} days` });
   }

@@ -1,6 +1,7 @@
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../aws/dynamodb.ts';
 import type { Contact } from '../contacts/model.ts';
+import { ActivityStore } from './activity-store.ts';
 import { toEvalContact, type EvalContact } from './contact-view.ts';
 
 export interface AudienceMember {
@@ -20,6 +21,10 @@ export interface AudiencePage {
 
 export interface ScanOptions {
   table: string;
+  /** The month items of the behaviour counters (see ActivityStore). */
+  activityTable: string;
+  /** Read behaviour counters back to here only (the rule reads none; frequency caps need a week). Default: all retained. */
+  activitySinceMs?: number;
   test: (contact: EvalContact) => boolean;
   segment: number;
   totalSegments: number;
@@ -38,6 +43,7 @@ export interface ScanOptions {
 export async function* scanSegment(options: ScanOptions): AsyncGenerator<AudiencePage> {
   const db = options.db ?? documentClient;
   const nowMs = (options.now ?? new Date()).getTime();
+  const activity = new ActivityStore(options.activityTable, options.table, db);
   let startKey = options.startKey;
   do {
     const page = await db.send(
@@ -51,7 +57,8 @@ export async function* scanSegment(options: ScanOptions): AsyncGenerator<Audienc
       }),
     );
     const members: AudienceMember[] = [];
-    for (const raw of (page.Items ?? []) as Contact[]) {
+    // Behaviour counters come with the page: one BatchGetItem per 100 listed months.
+    for (const raw of await activity.attach((page.Items ?? []) as Contact[], { nowMs, sinceMs: options.activitySinceMs })) {
       const contact = toEvalContact(raw, nowMs);
       if (options.test(contact)) members.push({ contact, item: raw });
     }

@@ -13,6 +13,8 @@ export interface SegmentDefinition {
 
 export interface SegmentServiceOptions {
   contactsTable: string;
+  /** The behaviour counters' month items (see ActivityStore). */
+  activityTable: string;
   /** Parallel scan segments for audience reads. */
   scanSegments: number;
   db?: DynamoDBDocumentClient;
@@ -75,7 +77,7 @@ export class SegmentService {
   }
 
   audience(test: (contact: EvalContact) => boolean, now = new Date()) {
-    return streamAudience({ table: this.options.contactsTable, test, totalSegments: this.options.scanSegments, db: this.options.db, now });
+    return streamAudience({ table: this.options.contactsTable, activityTable: this.options.activityTable, test, totalSegments: this.options.scanSegments, db: this.options.db, now });
   }
 
   /** Count, reachability, sample and forecast; for a saved segment also its statistics, stored with the time. */

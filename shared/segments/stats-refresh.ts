@@ -8,13 +8,13 @@ import type { SegmentStore } from './segment-store.ts';
  * Recomputes every saved segment's statistics with one scan of the contacts table (each
  * contact evaluated against all compiled rules), after the nightly run has updated the scores.
  */
-export async function refreshSegmentStats(store: SegmentStore, options: { contactsTable: string; scanSegments: number; db?: DynamoDBDocumentClient; now?: Date }): Promise<number> {
+export async function refreshSegmentStats(store: SegmentStore, options: { contactsTable: string; activityTable: string; scanSegments: number; db?: DynamoDBDocumentClient; now?: Date }): Promise<number> {
   const now = options.now ?? new Date();
   const segments = await store.list();
   if (!segments.length) return 0;
-  const service = new SegmentService(store, { contactsTable: options.contactsTable, scanSegments: options.scanSegments, db: options.db });
+  const service = new SegmentService(store, { contactsTable: options.contactsTable, activityTable: options.activityTable, scanSegments: options.scanSegments, db: options.db });
   const compiled = await Promise.all(segments.map(async (segment) => ({ segment, rule: await service.compile(segment, now, segment.id), summary: new AudienceSummary(now, 0) })));
-  for await (const page of streamAudience({ table: options.contactsTable, test: () => true, totalSegments: options.scanSegments, db: options.db, now })) {
+  for await (const page of streamAudience({ table: options.contactsTable, activityTable: options.activityTable, test: () => true, totalSegments: options.scanSegments, db: options.db, now })) {
     for (const member of page.members) {
       for (const c of compiled) if (c.rule.test(member.contact)) c.summary.add(member.contact, member.item);
     }

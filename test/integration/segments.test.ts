@@ -1,4 +1,4 @@
-import { BatchWriteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { documentClient } from '../../shared/aws/dynamodb.ts';
 import { newContact } from '../../shared/contacts/contact-store.ts';
@@ -156,7 +156,7 @@ describe('behaviour counters', () => {
     const contact = newContact('11111111-0000-4000-8000-000000000001', new Date().toISOString());
     contact.email = 'counters@example.com';
     await documentClient.send(new PutCommand({ TableName: t.runtime.tableNames.contacts, Item: contact }));
-    const timeline = new Timeline(t.runtime.tableNames.interactions!, t.runtime.tableNames.contacts!);
+    const timeline = new Timeline(t.runtime.tableNames.interactions!, t.runtime.tableNames.contacts!, t.runtime.tableNames.activity!);
     const base = Date.parse('2026-11-20T10:15:00Z');
     const events = [
       { id: 'e3', occurredAt: new Date(base + 2 * HOUR).toISOString() },
@@ -172,7 +172,11 @@ describe('behaviour counters', () => {
     expect(concurrent.filter((o) => o === 'recorded')).toHaveLength(1);
 
     const stored = (await documentClient.send(new GetCommand({ TableName: t.runtime.tableNames.contacts, Key: { id: contact.id } }))).Item as Contact;
-    const index = indexActivity(stored.activity, base + 3 * HOUR);
+    // The counters live in the month item, listed on the contact; none were written onto the contact item.
+    expect([...(stored.activityMonths ?? [])]).toEqual(['2026-11']);
+    expect(stored.activity).toEqual({});
+    const [withCounters] = await timeline.activity.attach([stored], { nowMs: base + 3 * HOUR });
+    const index = indexActivity(withCounters!.activity, base + 3 * HOUR);
     expect(countSince(index.get('clicked|email'), hourOf(base))).toBe(3);
     expect(countSince(index.get('clicked|email'), hourOf(base) + 1)).toBe(1);
     expect(countSince(index.get('clicked|*'), 0)).toBe(3);
@@ -180,5 +184,61 @@ describe('behaviour counters', () => {
     expect(countSince(index.get('opened|email'), 0)).toBe(1);
     // No counters for a contact that does not exist (erased while the event was in flight).
     expect(await timeline.record({ contactId: 'missing', id: 'x', type: 'clicked', occurredAt: new Date(base).toISOString() })).toBe('no-contact');
+  });
+
+  test('high-volume events bump a small month item, never the contact: rules see the counts at once, the nightly run lists the month, erasure removes them', async () => {
+    const created = await t.api<{ contact: { id: string; version: number } }>('POST', '/v1/contacts', { body: { email: 'month-items@example.com', attributes: { note1: 'x'.repeat(1500), note2: 'y'.repeat(1500) } } });
+    expect(created.status, created.text).toBe(201);
+    const id = created.body.contact.id;
+    await t.runtime.idle(); // the contact's own timeline entries (recorded from its events) land first
+    const read = async () => (await documentClient.send(new GetCommand({ TableName: t.runtime.tableNames.contacts, Key: { id }, ConsistentRead: true }))).Item as Contact;
+    const monthItems = async () => (await documentClient.send(new QueryCommand({ TableName: t.runtime.tableNames.activity, KeyConditionExpression: 'contactId = :c', ExpressionAttributeValues: { ':c': id }, ConsistentRead: true }))).Items ?? [];
+    const before = await read();
+    const timeline = new Timeline(t.runtime.tableNames.interactions!, t.runtime.tableNames.contacts!, t.runtime.tableNames.activity!);
+    const now = Date.now();
+    const thisMonth = new Date(now).toISOString().slice(0, 7);
+    const at = (minutes: number) => new Date(now - minutes * 60_000).toISOString();
+    const outcomes = [];
+    for (let i = 0; i < 6; i++) outcomes.push(await timeline.recordFast({ contactId: id, id: `click-${i}`, type: 'clicked', channel: 'email', campaignId: 'camp-m', occurredAt: at(i) }));
+    expect(outcomes).toEqual(Array(6).fill('recorded'));
+    expect(await timeline.recordFast({ contactId: id, id: 'click-0', type: 'clicked', channel: 'email', campaignId: 'camp-m', occurredAt: at(0) })).toBe('duplicate');
+
+    // The contact item (3 KB of attributes) was not written: the counters went to this month's item.
+    const after = await read();
+    expect(after.version).toBe(before.version);
+    expect(after.activity ?? {}).toEqual(before.activity ?? {});
+    const current = (await monthItems()).find((m) => m.month === thisMonth)!;
+    expect(Object.entries(current).filter(([k]) => k.startsWith('clicked|email|')).reduce((sum, [, n]) => sum + (n as number), 0)).toBe(6);
+
+    // Segment rules read them straight away, through the API's audience scan (the two recent months are always read).
+    const rule = { and: [{ field: 'email', op: 'eq', value: 'month-items@example.com' }, { behaviour: { type: 'clicked', campaignId: 'camp-m', within: { amount: 1, unit: 'days' }, count: { op: 'gte', value: 6 } } }] };
+    expect((await t.api<{ count: number }>('POST', '/v1/segments/preview', { body: { rule } })).body.count).toBe(1);
+    const view = await t.api<{ contact: { activity: Record<string, number> } }>('GET', `/v1/contacts/${id}`);
+    expect(Object.keys(view.body.contact.activity).filter((k) => k.startsWith('clicked|c:camp-m|'))).not.toHaveLength(0);
+
+    // An event older than the previous month (a late event, an import) lists its month on the contact at once (a contact write each; listing is idempotent).
+    const old = new Date(now - 70 * 86_400_000).toISOString();
+    expect(await timeline.recordFast({ contactId: id, id: 'old-open-1', type: 'opened', channel: 'email', occurredAt: old })).toBe('recorded');
+    expect(await timeline.recordFast({ contactId: id, id: 'old-open-2', type: 'opened', channel: 'email', occurredAt: old })).toBe('recorded');
+    const later = await read();
+    expect(later.version).toBe(before.version + 2);
+    expect([...(later.activityMonths ?? [])]).toContain(old.slice(0, 7));
+    const oldRule = { and: [{ field: 'email', op: 'eq', value: 'month-items@example.com' }, { behaviour: { type: 'opened', channel: 'email', within: { amount: 100, unit: 'days' }, count: { op: 'eq', value: 2 } } }] };
+    expect((await t.api<{ count: number }>('POST', '/v1/segments/preview', { body: { rule: oldRule } })).body.count).toBe(1);
+
+    // The nightly run lists the months of the interactions it passes, in the score update it writes anyway.
+    const day = new Date(Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate())).toISOString();
+    const run = await t.api<{ run: { runId: string } }>('POST', '/v1/attribution/runs', { body: { from: day, to: new Date(Date.parse(day) + 86_400_000).toISOString() } });
+    expect(run.status).toBe(202);
+    await t.runtime.idle(60_000);
+    expect([...((await read()).activityMonths ?? [])]).toContain(thisMonth);
+
+    // A contact that does not exist: its event is recorded like any other unless it needs listing.
+    expect(await timeline.recordFast({ contactId: 'missing-contact', id: 'x', type: 'clicked', occurredAt: old })).toBe('no-contact');
+    expect((await documentClient.send(new GetCommand({ TableName: t.runtime.tableNames.contacts, Key: { id: 'missing-contact' } }))).Item).toBeUndefined();
+
+    // Erasure deletes the month items with the contact.
+    expect((await t.api('DELETE', `/v1/contacts/${id}`)).status).toBe(204);
+    expect(await monthItems()).toEqual([]);
   });
 });

@@ -287,7 +287,7 @@ describe('sendBatch: the exactly-once send state machine against DynamoDB Local'
     for (const contact of s.contacts) {
       expect(await sentEntries(contact.id)).toHaveLength(1);
       // The frequency-cap counters moved once too.
-      const stored = await contacts.store.get(contact.id, true);
+      const [stored] = await contacts.timeline.activity.attach([(await contacts.store.get(contact.id, true))!], { consistent: true });
       const sentCount = Object.entries(stored?.activity ?? {})
         .filter(([key]) => key.startsWith('sent|email|'))
         .reduce((sum, [, n]) => sum + n, 0);

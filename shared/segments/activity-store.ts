@@ -1,0 +1,169 @@
+import { BatchGetCommand, BatchWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { documentClient } from '../aws/dynamodb.ts';
+import { ACTIVITY_RETENTION_DAYS, activityKeys } from './activity.ts';
+
+/** The contact attribute listing the months that have an activity item (a string set). */
+export const ACTIVITY_MONTHS_ATTRIBUTE = 'activityMonths';
+
+/** "2026-11": the UTC month an interaction's counters are kept under. */
+export const activityMonthOf = (instant: string | number): string => new Date(instant).toISOString().slice(0, 7);
+
+/** The month item expires (DynamoDB TTL) once every counter in it is past retention. */
+export function activityMonthExpiry(month: string): number {
+  const [year, mon] = month.split('-').map(Number) as [number, number];
+  return Math.floor(Date.UTC(year, mon, 1) / 1000) + (ACTIVITY_RETENTION_DAYS + 1) * 86_400;
+}
+
+/** The oldest month a rule can still read counters from. */
+export const oldestActivityMonth = (nowMs: number): string => activityMonthOf(nowMs - ACTIVITY_RETENTION_DAYS * 86_400_000);
+
+/** The month before a "YYYY-MM" month. */
+export function previousMonth(month: string): string {
+  const [year, mon] = month.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(year, mon - 2, 1)).toISOString().slice(0, 7);
+}
+
+/**
+ * The months whose items a reader fetches, oldest first: the contact's listed months within
+ * retention (and not before `sinceMs` when the reader needs no more), plus the current and the
+ * previous month, which are read whether listed or not — recent events bump their month without
+ * touching the contact, and the nightly run lists those months.
+ */
+export function monthsToRead(listed: Iterable<string> | undefined, nowMs: number, sinceMs?: number): string[] {
+  const current = activityMonthOf(nowMs);
+  const oldest = sinceMs === undefined ? oldestActivityMonth(nowMs) : [oldestActivityMonth(nowMs), activityMonthOf(sinceMs)].sort()[1]!;
+  const months = new Set([...(listed ?? [])].filter((m) => m >= oldest && m <= current));
+  months.add(current);
+  if (previousMonth(current) >= oldest) months.add(previousMonth(current));
+  return [...months].sort();
+}
+
+/** Counter attributes of a month item (everything but its key and expiry). */
+const BOOKKEEPING = new Set(['contactId', 'month', 'expiresAt']);
+
+export type ActivityCounters = Record<string, number>;
+
+/** A contact item's own (older) counter map plus its month items' counters. */
+export function mergeActivity(own: ActivityCounters | undefined, months: Array<Record<string, unknown>>): ActivityCounters {
+  const merged: ActivityCounters = { ...(own ?? {}) };
+  for (const item of months) {
+    for (const [key, value] of Object.entries(item)) {
+      if (BOOKKEEPING.has(key) || typeof value !== 'number') continue;
+      merged[key] = (merged[key] ?? 0) + value;
+    }
+  }
+  return merged;
+}
+
+export type BumpOutcome = 'counted' | 'no-contact';
+
+type CountedInteraction = { contactId: string; type: string; channel?: string; campaignId?: string; occurredAt: string };
+
+interface WithActivity {
+  id: string;
+  activity?: ActivityCounters;
+  activityMonths?: Iterable<string>;
+}
+
+/**
+ * Behaviour counters, one small item per contact and UTC month (table `activity`: partition
+ * contactId, sort key "YYYY-MM", TTL once the month is past retention). A counter bump rewrites
+ * only that month's item — about one write unit — never the contact item, whose size
+ * (attributes, consent, scores) would otherwise set the cost of every send and response.
+ *
+ * Readers fetch the current and previous month always, and older months the contact lists
+ * (`activityMonths`, a string set). The nightly run lists the months of the interactions it
+ * passes, in the score update it already writes; an interaction older than the previous month
+ * (a late event, a historical import) lists its month at once. Counters stored on the contact
+ * item before this table existed are still read and merged.
+ */
+export class ActivityStore {
+  constructor(
+    private readonly table: string,
+    private readonly contactsTable: string,
+    private readonly db: DynamoDBDocumentClient = documentClient,
+  ) {}
+
+  /** The update that adds one interaction to its month item (also used inside transactions). */
+  bumpUpdate(interaction: CountedInteraction) {
+    const keys = activityKeys(interaction);
+    const month = activityMonthOf(interaction.occurredAt);
+    return {
+      TableName: this.table,
+      Key: { contactId: interaction.contactId, month },
+      UpdateExpression: `SET expiresAt = :ttl ADD ${keys.map((_, i) => `#k${i} :one`).join(', ')}`,
+      ExpressionAttributeNames: Object.fromEntries(keys.map((k, i) => [`#k${i}`, k])),
+      ExpressionAttributeValues: { ':one': 1, ':ttl': activityMonthExpiry(month) },
+    };
+  }
+
+  /** The contact update that lists a month (idempotent; bumps the version so whole-item writers re-read). */
+  linkUpdate(contactId: string, month: string) {
+    return {
+      TableName: this.contactsTable,
+      Key: { id: contactId },
+      UpdateExpression: `SET version = version + :one ADD ${ACTIVITY_MONTHS_ATTRIBUTE} :month`,
+      ConditionExpression: 'attribute_exists(id)',
+      ExpressionAttributeValues: { ':one': 1, ':month': new Set([month]) },
+    };
+  }
+
+  /**
+   * Adds one interaction to the contact's counters: one write to its month item. Only an
+   * interaction older than the previous month also lists its month on the contact (readers do
+   * not fetch such a month unless listed); that write is the one that can tell a missing contact.
+   */
+  async bump(interaction: CountedInteraction, nowMs = Date.now()): Promise<BumpOutcome> {
+    await this.db.send(new UpdateCommand(this.bumpUpdate(interaction)));
+    const month = activityMonthOf(interaction.occurredAt);
+    if (month >= previousMonth(activityMonthOf(nowMs))) return 'counted';
+    try {
+      await this.db.send(new UpdateCommand(this.linkUpdate(interaction.contactId, month)));
+      return 'counted';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'no-contact';
+      throw error;
+    }
+  }
+
+  /**
+   * Copies of the contacts whose `activity` holds their full counters (own map + month items) —
+   * a view for reading: never write one back as a whole contact item. Reads the months
+   * `monthsToRead` names for every contact with BatchGetItem (100 keys a request, unprocessed keys
+   * retried); `sinceMs` limits them for readers that look back less than the retention (frequency caps).
+   */
+  async attach<T extends WithActivity>(contacts: T[], options: { nowMs?: number; consistent?: boolean; sinceMs?: number } = {}): Promise<T[]> {
+    const nowMs = options.nowMs ?? Date.now();
+    const keys = contacts.flatMap((c) => monthsToRead(c.activityMonths, nowMs, options.sinceMs).map((month) => ({ contactId: c.id, month })));
+    if (!keys.length) return contacts;
+    const byContact = new Map<string, Array<Record<string, unknown>>>();
+    for (let i = 0; i < keys.length; i += 100) {
+      let request: Record<string, { Keys: Array<Record<string, unknown>>; ConsistentRead?: boolean }> | undefined = { [this.table]: { Keys: keys.slice(i, i + 100), ConsistentRead: options.consistent ?? false } };
+      for (let attempt = 0; request && Object.keys(request).length; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt) * Math.random()));
+        const result = await this.db.send(new BatchGetCommand({ RequestItems: request }));
+        for (const item of result.Responses?.[this.table] ?? []) {
+          const list = byContact.get(String(item.contactId)) ?? [];
+          list.push(item);
+          byContact.set(String(item.contactId), list);
+        }
+        request = result.UnprocessedKeys as typeof request;
+      }
+    }
+    return contacts.map((contact) => {
+      const months = byContact.get(contact.id);
+      return months ? { ...contact, activity: mergeActivity(contact.activity, months) } : contact;
+    });
+  }
+
+  /** Deletes every month item of a contact (erasure): the listed ones and the two recent ones. */
+  async erase(contactId: string, listed: Iterable<string> | undefined, nowMs = Date.now()): Promise<void> {
+    const months = new Set([...(listed ?? []), ...monthsToRead(undefined, nowMs)]);
+    const keys = [...months].map((month) => ({ contactId, month }));
+    for (let i = 0; i < keys.length; i += 25) {
+      let request: Record<string, Array<{ DeleteRequest: { Key: Record<string, unknown> } }>> | undefined = { [this.table]: keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } })) };
+      while (request && Object.keys(request).length) request = (await this.db.send(new BatchWriteCommand({ RequestItems: request }))).UnprocessedItems as typeof request;
+    }
+  }
+}
