@@ -11,6 +11,19 @@ const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem',
 const READS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems']);
 
 /**
+ * DynamoDB charges a read for a key that holds no item (0.5 unit, 1 if strongly consistent);
+ * DynamoDB Local reports nothing for it, so the meter adds those.
+ */
+function missedReads(operation: string, request: Record<string, unknown>, response: Record<string, unknown>): number {
+  if (operation === 'GetItem') return response.Item ? 0 : request.ConsistentRead ? 1 : 0.5;
+  if (operation !== 'BatchGetItem') return 0;
+  const asked = (request.RequestItems ?? {}) as Record<string, { Keys: unknown[]; ConsistentRead?: boolean }>;
+  const got = (response.Responses ?? {}) as Record<string, unknown[]>;
+  const left = (response.UnprocessedKeys ?? {}) as Record<string, { Keys: unknown[] }>;
+  return Object.entries(asked).reduce((sum, [table, { Keys, ConsistentRead }]) => sum + Math.max(0, Keys.length - (got[table]?.length ?? 0) - (left[table]?.Keys.length ?? 0)) * (ConsistentRead ? 1 : 0.5), 0);
+}
+
+/**
  * A pass-through proxy in front of DynamoDB Local that asks for ReturnConsumedCapacity on every
  * read and write and adds up the capacity units DynamoDB reports, by operation: the benchmark's
  * measure of what the same requests would cost on AWS.
@@ -35,10 +48,10 @@ export class DynamoDbMeter {
       req.on('end', () => {
         const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
         let body = Buffer.concat(chunks);
+        let requestJson: Record<string, unknown> = {};
         if (WRITES.has(operation) || READS.has(operation)) {
-          const json = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
-          json.ReturnConsumedCapacity = 'TOTAL';
-          body = Buffer.from(JSON.stringify(json));
+          requestJson = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
+          body = Buffer.from(JSON.stringify({ ...requestJson, ReturnConsumedCapacity: 'TOTAL' }));
         }
         this.units.requests[operation] = (this.units.requests[operation] ?? 0) + 1;
         // DynamoDB Local does not check signatures, so the rewritten body can keep the original headers.
@@ -49,8 +62,8 @@ export class DynamoDbMeter {
           response.on('end', () => {
             const payload = Buffer.concat(out);
             try {
-              const parsed = JSON.parse(payload.toString('utf8') || '{}') as { ConsumedCapacity?: { CapacityUnits?: number } | Array<{ CapacityUnits?: number }> };
-              const consumed = [parsed.ConsumedCapacity ?? []].flat().reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+              const parsed = JSON.parse(payload.toString('utf8') || '{}') as { ConsumedCapacity?: { CapacityUnits?: number } | Array<{ CapacityUnits?: number }> } & Record<string, unknown>;
+              const consumed = [parsed.ConsumedCapacity ?? []].flat().reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0) + missedReads(operation, requestJson, parsed);
               if (WRITES.has(operation)) this.units.write += consumed;
               if (READS.has(operation)) this.units.read += consumed;
             } catch {

@@ -143,9 +143,9 @@ async function sendOne(campaign: Campaign, batch: SendBatch, recipient: SendBatc
 
   // Everything that can fail without consequence happens before the claim: reads, checks, rendering, pacing.
   const stored = await deps.contacts.get(recipient.contactId, true);
-  // With the behaviour counters frequency caps read (the last 8 days), consistently: sends a moment ago count.
+  // With the behaviour counters a frequency cap reads (the last 8 days), consistently: sends a moment ago count.
   const nowMs = now().getTime();
-  const contact = stored && (await deps.timeline.activity.attach([stored], { nowMs, consistent: true, sinceMs: nowMs - 8 * 86_400_000 }))[0];
+  const contact = stored && campaign.limits.frequencyCap ? (await deps.timeline.activity.attach([stored], { nowMs, consistent: true, sinceMs: nowMs - 8 * 86_400_000 }))[0] : stored;
   if (!contact) {
     return (await deps.sends.move(key, 'queued', 'skipped', { reason: 'contact_erased' })) ? { kind: 'skipped', reason: 'contact_erased' } : { kind: 'done' };
   }

@@ -23,8 +23,11 @@ export interface ScanOptions {
   table: string;
   /** The month items of the behaviour counters (see ActivityStore). */
   activityTable: string;
-  /** Read behaviour counters back to here only (the rule reads none; frequency caps need a week). Default: all retained. */
-  activitySinceMs?: number;
+  /**
+   * How far back behaviour counters are read: all retained (default), from an instant (the rule
+   * reads none but frequency caps need a week), or not at all (`null`: nothing reads them).
+   */
+  activitySinceMs?: number | null;
   test: (contact: EvalContact) => boolean;
   segment: number;
   totalSegments: number;
@@ -58,7 +61,8 @@ export async function* scanSegment(options: ScanOptions): AsyncGenerator<Audienc
     );
     const members: AudienceMember[] = [];
     // Behaviour counters come with the page: one BatchGetItem per 100 listed months.
-    for (const raw of await activity.attach((page.Items ?? []) as Contact[], { nowMs, sinceMs: options.activitySinceMs })) {
+    const items = (page.Items ?? []) as Contact[];
+    for (const raw of options.activitySinceMs === null ? items : await activity.attach(items, { nowMs, sinceMs: options.activitySinceMs })) {
       const contact = toEvalContact(raw, nowMs);
       if (options.test(contact)) members.push({ contact, item: raw });
     }
