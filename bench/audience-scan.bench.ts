@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchWriteAll } from '../shared/aws/dynamodb.ts';
 import { startDynamoDbLocal } from '../infra/local/dynamodb-local.ts';
 import { createTables } from '../infra/local/tables.ts';
 import { topology } from '../infra/topology.ts';
@@ -48,11 +49,7 @@ export async function run(): Promise<void> {
       Array.from({ length: 8 }, async () => {
         while (next < batches.length) {
           const batch = batches[next++]!;
-          let request: Record<string, Array<{ PutRequest: { Item: Record<string, unknown> } }>> | undefined = { [table]: batch.map((Item) => ({ PutRequest: { Item: Item as unknown as Record<string, unknown> } })) };
-          while (request && Object.keys(request).length) {
-            const result = await db.send(new BatchWriteCommand({ RequestItems: request }));
-            request = result.UnprocessedItems as typeof request;
-          }
+          await batchWriteAll(db, table, batch.map((Item) => ({ PutRequest: { Item: Item as unknown as Record<string, unknown> } })));
         }
       }),
     );

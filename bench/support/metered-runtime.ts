@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchWriteAll } from '../../shared/aws/dynamodb.ts';
 import { startDynamoDbLocal } from '../../infra/local/dynamodb-local.ts';
 import { LocalRuntime } from '../../infra/local/runtime.ts';
 import { DynamoDbMeter } from './dynamodb-meter.ts';
@@ -69,9 +70,7 @@ export async function startMeteredRuntime(): Promise<MeteredRuntime> {
       await Promise.all(
         Array.from({ length: 8 }, async () => {
           while (next < chunks.length) {
-            const chunk = chunks[next++]!;
-            let request: Record<string, Array<{ PutRequest: { Item: Record<string, unknown> } }>> | undefined = { [table]: chunk.map((Item) => ({ PutRequest: { Item } })) };
-            while (request && Object.keys(request).length) request = (await db.send(new BatchWriteCommand({ RequestItems: request }))).UnprocessedItems as typeof request;
+            await batchWriteAll(db, table, chunks[next++]!.map((Item) => ({ PutRequest: { Item } })));
           }
         }),
       );

@@ -7,6 +7,13 @@ import { html, httpApi, json, route } from '../../shared/http/api.ts';
 const deps = attributionFromEnv();
 const IdParams = z.object({ id: z.uuid('must be a campaign id') });
 
+/** A campaign's latest report, or 404 (the JSON and the page show the same one). */
+async function reportOf(campaignId: string) {
+  const report = await deps.store.report(campaignId);
+  if (!report) throw new NotFoundError('report for campaign', campaignId);
+  return report;
+}
+
 export const handler = httpApi({
   'POST /v1/attribution/runs': route({
     body: z.strictObject({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) }),
@@ -31,19 +38,12 @@ export const handler = httpApi({
 
   'GET /v1/campaigns/{id}/report': route({
     params: IdParams,
-    handle: async ({ params }) => {
-      const report = await deps.store.report(params.id);
-      if (!report) throw new NotFoundError('report for campaign', params.id);
-      return json(200, { report });
-    },
+    handle: async ({ params }) => json(200, { report: await reportOf(params.id) }),
   }),
 
   'GET /v1/campaigns/{id}/report.html': route({
     params: IdParams,
-    handle: async ({ params }) => {
-      const report = await deps.store.report(params.id);
-      if (!report) throw new NotFoundError('report for campaign', params.id);
-      return html(200, renderReportHtml(report), { 'cache-control': 'no-store', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:" });
-    },
+    handle: async ({ params }) =>
+      html(200, renderReportHtml(await reportOf(params.id)), { 'cache-control': 'no-store', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:" }),
   }),
 });

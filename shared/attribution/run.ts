@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { documentClient } from '../aws/dynamodb.ts';
+import { batchGetAll, documentClient } from '../aws/dynamodb.ts';
 import type { Campaign } from '../campaigns/model.ts';
 import { sendPk } from '../campaigns/send-store.ts';
 import type { Contact } from '../contacts/model.ts';
@@ -256,17 +256,10 @@ export async function scanAttributionSegment(options: ScanTaskOptions): Promise<
 
   const flushContacts = async (groups: Array<{ contactId: string; items: Interaction[] }>) => {
     if (!groups.length) return;
-    const contacts = new Map<string, Contact>();
-    for (let i = 0; i < groups.length; i += 100) {
-      let request: Record<string, { Keys: Array<Record<string, unknown>> }> | undefined = { [options.tables.contacts]: { Keys: groups.slice(i, i + 100).map((g) => ({ id: g.contactId })) } };
-      while (request && Object.keys(request).length) {
-        const result = await db.send(new BatchGetCommand({ RequestItems: request, ReturnConsumedCapacity: 'TOTAL' }));
-        part.readUnits += (result.ConsumedCapacity ?? []).reduce((s, c) => s + (c.CapacityUnits ?? 0), 0);
-        for (const item of result.Responses?.[options.tables.contacts] ?? []) contacts.set(String(item.id), item as Contact);
-        request = result.UnprocessedKeys as typeof request;
-      }
-    }
+    const found = await batchGetAll(db, options.tables.contacts, groups.map((g) => ({ id: g.contactId })), { onCapacity: (units) => (part.readUnits += units) });
+    const contacts = new Map(found.map((item) => [String(item.id), item as unknown as Contact]));
     // Pure work per contact first, then the score updates with 16 in flight.
+    const oldestMonth = oldestActivityMonth(now.getTime());
     const updates: Array<{ contactId: string; scores: ReturnType<typeof passContact>['scores']; expired: string[]; months: string[] }> = [];
     for (const group of groups) {
       const contact = contacts.get(group.contactId);
@@ -284,7 +277,7 @@ export async function scanAttributionSegment(options: ScanTaskOptions): Promise<
       // The months of the interactions passed are listed on the contact (readers fetch the two recent
       // months unlisted; older ones only when listed), unless they already are.
       const listed = new Set(contact.activityMonths ?? []);
-      const months = [...new Set(group.items.map((i) => activityMonthOf(i.occurredAt)))].filter((m) => !listed.has(m) && m >= oldestActivityMonth(now.getTime()));
+      const months = [...new Set(group.items.map((i) => activityMonthOf(i.occurredAt)))].filter((m) => !listed.has(m) && m >= oldestMonth);
       updates.push({ contactId: group.contactId, scores: result.scores, expired: expiredActivityKeys(contact.activity, now.getTime()), months });
     }
     await forEachLimit(updates, 16, async ({ contactId, scores, expired, months }) => {

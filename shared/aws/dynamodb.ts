@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /**
  * One DynamoDB document client per process, created at module scope. The endpoint comes from
@@ -10,3 +10,40 @@ export const dynamodbClient = new DynamoDBClient({});
 export const documentClient = DynamoDBDocumentClient.from(dynamodbClient, {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
 });
+
+type Key = Record<string, unknown>;
+type Item = Record<string, unknown>;
+
+/** Jittered exponential back-off before retrying what DynamoDB left unprocessed (attempt ≥ 1). */
+const backOff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(1000, 25 * 2 ** attempt)));
+
+/**
+ * Every item of `keys` that exists in `table`, read with BatchGetItem 100 keys at a time;
+ * unprocessed keys are retried with back-off. `onCapacity` receives the read units DynamoDB
+ * reports for each request (and asks for them only when given).
+ */
+export async function batchGetAll(db: DynamoDBDocumentClient, table: string, keys: Key[], options: { consistent?: boolean; onCapacity?: (units: number) => void } = {}): Promise<Item[]> {
+  const items: Item[] = [];
+  for (let i = 0; i < keys.length; i += 100) {
+    let request: Record<string, { Keys: Key[]; ConsistentRead?: boolean }> | undefined = { [table]: { Keys: keys.slice(i, i + 100), ConsistentRead: options.consistent ?? false } };
+    for (let attempt = 0; request && Object.keys(request).length; attempt++) {
+      if (attempt > 0) await backOff(attempt);
+      const result = await db.send(new BatchGetCommand({ RequestItems: request, ...(options.onCapacity ? { ReturnConsumedCapacity: 'TOTAL' as const } : {}) }));
+      options.onCapacity?.((result.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0));
+      items.push(...(result.Responses?.[table] ?? []));
+      request = result.UnprocessedKeys as typeof request;
+    }
+  }
+  return items;
+}
+
+/** Puts and deletes with BatchWriteItem, 25 at a time; unprocessed ones are retried with back-off. */
+export async function batchWriteAll(db: DynamoDBDocumentClient, table: string, requests: Array<{ PutRequest: { Item: Item } } | { DeleteRequest: { Key: Key } }>): Promise<void> {
+  for (let i = 0; i < requests.length; i += 25) {
+    let request: Record<string, typeof requests> | undefined = { [table]: requests.slice(i, i + 25) };
+    for (let attempt = 0; request && Object.keys(request).length; attempt++) {
+      if (attempt > 0) await backOff(attempt);
+      request = (await db.send(new BatchWriteCommand({ RequestItems: request }))).UnprocessedItems as typeof request;
+    }
+  }
+}

@@ -4,5 +4,5 @@
  */
 export { assignmentHash, chooseVariant, isHoldout } from './assignment.ts';
 export { earliestInstantAnywhere, instantAtLocalTime, nextAllowedTime, parseClock, type QuietHours } from './local-time.ts';
-export { checkEligibility, chooseChannel, sentInLast, type ChannelChoice, type Eligibility, type FrequencyCap, type SkipReason } from './eligibility.ts';
+export { checkEligibility, chooseChannel, frequencyCapSince, sentInLast, type ChannelChoice, type Eligibility, type FrequencyCap, type SkipReason } from './eligibility.ts';
 export { TokenBucket } from './token-bucket.ts';

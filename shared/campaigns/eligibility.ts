@@ -14,6 +14,15 @@ export type Eligibility = { eligible: true } | { eligible: false; reason: SkipRe
 export type ChannelChoice = { channel: Channel } | { channel: null; reason: SkipReason; triedChannel: Channel };
 
 const HOUR_MS = 3_600_000;
+
+/**
+ * How far back a frequency cap reads behaviour counters (the week plus a day's margin), or null
+ * when there is no cap to check: readers fetch no more activity than that.
+ */
+export function frequencyCapSince(cap: FrequencyCap | undefined, nowMs: number): number | null {
+  return cap ? nowMs - 8 * 24 * HOUR_MS : null;
+}
+
 /** 'best' considers these, in tie-break order. */
 const BEST_CANDIDATES: readonly Channel[] = ['email', 'sms'];
 

@@ -5,6 +5,7 @@ import { scanSegment } from '../segments/audience.ts';
 import type { SegmentService } from '../segments/segment-service.ts';
 import type { SegmentStore } from '../segments/segment-store.ts';
 import type { CampaignStore } from './campaign-store.ts';
+import { frequencyCapSince } from './decisions.ts';
 import { forecastOf } from './forecast.ts';
 import { deltasFor, packMessages, planPage, runIdFor } from './launch.ts';
 import type { Campaign, Channel } from './model.ts';
@@ -85,7 +86,7 @@ export async function processScanTask(task: AudienceScanTask, deps: FanoutDeps, 
   const compiled = await deps.segmentService.compile(segment, now(), segment.id);
   let committedCost = campaign.committed ?? 0;
   let targeted = campaign.counters.queued + campaign.counters.sent + campaign.counters.deferred;
-  for await (const page of scanSegment({ table: deps.contactsTable, activityTable: deps.activityTable, activitySinceMs: compiled.usesBehaviour ? undefined : campaign.limits.frequencyCap ? now().getTime() - 8 * 86_400_000 : null, test: (c) => compiled.test(c), segment: task.segment, totalSegments: task.totalSegments, startKey: task.startKey, now: now() })) {
+  for await (const page of scanSegment({ table: deps.contactsTable, activityTable: deps.activityTable, activitySinceMs: compiled.usesBehaviour ? undefined : frequencyCapSince(campaign.limits.frequencyCap, now().getTime()), test: (c) => compiled.test(c), segment: task.segment, totalSegments: task.totalSegments, startKey: task.startKey, now: now() })) {
     const at = now();
     const plan = planPage(campaign, page.members, { now: at, runId: task.runId, alreadyTargeted: targeted, alreadyCommittedCost: committedCost });
     const created = await createAll(deps.sends, plan.records);

@@ -7,7 +7,7 @@ import { logger } from '../logger.ts';
 import { toEvalContact } from '../segments/contact-view.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
 import type { CampaignStore, CounterDeltas } from './campaign-store.ts';
-import { checkEligibility, type TokenBucket } from './decisions.ts';
+import { checkEligibility, frequencyCapSince, type TokenBucket } from './decisions.ts';
 import { buildMessage } from './messages.ts';
 import type { Campaign } from './model.ts';
 import { ProviderAmbiguousError, ProviderPermanentError, ProviderThrottledError, type MessageProvider } from './providers/provider.ts';
@@ -143,9 +143,10 @@ async function sendOne(campaign: Campaign, batch: SendBatch, recipient: SendBatc
 
   // Everything that can fail without consequence happens before the claim: reads, checks, rendering, pacing.
   const stored = await deps.contacts.get(recipient.contactId, true);
-  // With the behaviour counters a frequency cap reads (the last 8 days), consistently: sends a moment ago count.
+  // With the behaviour counters a frequency cap reads, consistently: sends a moment ago count.
   const nowMs = now().getTime();
-  const contact = stored && campaign.limits.frequencyCap ? (await deps.timeline.activity.attach([stored], { nowMs, consistent: true, sinceMs: nowMs - 8 * 86_400_000 }))[0] : stored;
+  const capSince = frequencyCapSince(campaign.limits.frequencyCap, nowMs);
+  const contact = stored && capSince !== null ? (await deps.timeline.activity.attach([stored], { nowMs, consistent: true, sinceMs: capSince }))[0] : stored;
   if (!contact) {
     return (await deps.sends.move(key, 'queued', 'skipped', { reason: 'contact_erased' })) ? { kind: 'skipped', reason: 'contact_erased' } : { kind: 'done' };
   }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import {
-  BatchGetCommand,
   DeleteCommand,
   GetCommand,
   ScanCommand,
@@ -9,7 +8,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { documentClient } from '../aws/dynamodb.ts';
+import { batchGetAll, documentClient } from '../aws/dynamodb.ts';
 import { defaultScores } from '../scoring/model.ts';
 import { BadRequestError, ConflictError } from '../errors.ts';
 import { buildConsentRecord, type ConsentRecord, type NewConsentRecord } from './consents.ts';
@@ -207,36 +206,14 @@ export class ContactStore {
 
   /** Lookup items for many keys at once (imports): key → contactId. */
   async resolveKeys(keys: string[]): Promise<Map<string, string>> {
-    const found = new Map<string, string>();
-    const unique = [...new Set(keys)];
-    for (let i = 0; i < unique.length; i += 100) {
-      let request: Record<string, { Keys: Array<Record<string, unknown>>; ConsistentRead: boolean }> | undefined = {
-        [this.tables.contactLookups]: { Keys: unique.slice(i, i + 100).map((key) => ({ key })), ConsistentRead: true },
-      };
-      while (request && Object.keys(request).length) {
-        const result = await this.db.send(new BatchGetCommand({ RequestItems: request }));
-        for (const item of result.Responses?.[this.tables.contactLookups] ?? []) found.set(String(item.key), String(item.contactId));
-        request = result.UnprocessedKeys as typeof request;
-      }
-    }
-    return found;
+    const items = await batchGetAll(this.db, this.tables.contactLookups, [...new Set(keys)].map((key) => ({ key })), { consistent: true });
+    return new Map(items.map((item) => [String(item.key), String(item.contactId)]));
   }
 
   /** Contacts by id, many at once. */
   async getMany(ids: string[]): Promise<Map<string, Contact>> {
-    const found = new Map<string, Contact>();
-    const unique = [...new Set(ids)];
-    for (let i = 0; i < unique.length; i += 100) {
-      let request: Record<string, { Keys: Array<Record<string, unknown>>; ConsistentRead: boolean }> | undefined = {
-        [this.tables.contacts]: { Keys: unique.slice(i, i + 100).map((id) => ({ id })), ConsistentRead: true },
-      };
-      while (request && Object.keys(request).length) {
-        const result = await this.db.send(new BatchGetCommand({ RequestItems: request }));
-        for (const item of result.Responses?.[this.tables.contacts] ?? []) found.set(String(item.id), item as Contact);
-        request = result.UnprocessedKeys as typeof request;
-      }
-    }
-    return found;
+    const items = await batchGetAll(this.db, this.tables.contacts, [...new Set(ids)].map((id) => ({ id })), { consistent: true });
+    return new Map(items.map((item) => [String(item.id), item as unknown as Contact]));
   }
 
   /** A page of contacts (unordered), for listing. */

@@ -1,6 +1,6 @@
-import { BatchGetCommand, DeleteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { documentClient } from '../aws/dynamodb.ts';
+import { batchGetAll, documentClient } from '../aws/dynamodb.ts';
 import { keyedHash } from '../aws/secrets.ts';
 import type { Channel } from './model.ts';
 
@@ -49,19 +49,9 @@ export class SuppressionStore {
   async getMany(entries: Array<{ channel: Channel; address: string }>): Promise<Map<string, Suppression>> {
     const keys = await Promise.all(entries.map((e) => this.keyFor(e.channel, e.address)));
     const found = new Map<string, Suppression>();
-    const unique = [...new Set(keys)];
-    for (let i = 0; i < unique.length; i += 100) {
-      let request: Record<string, { Keys: Array<Record<string, unknown>> }> | undefined = {
-        [this.table]: { Keys: unique.slice(i, i + 100).map((key) => ({ key })) },
-      };
-      while (request && Object.keys(request).length > 0) {
-        const result = await this.db.send(new BatchGetCommand({ RequestItems: request }));
-        for (const item of result.Responses?.[this.table] ?? []) {
-          const suppression = fromItem(item);
-          if (suppression) found.set(suppression.key, suppression);
-        }
-        request = result.UnprocessedKeys as typeof request;
-      }
+    for (const item of await batchGetAll(this.db, this.table, [...new Set(keys)].map((key) => ({ key })))) {
+      const suppression = fromItem(item);
+      if (suppression) found.set(suppression.key, suppression);
     }
     const byAddress = new Map<string, Suppression>();
     entries.forEach((e, index) => {

@@ -1,6 +1,6 @@
-import { BatchGetCommand, BatchWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { documentClient } from '../aws/dynamodb.ts';
+import { batchGetAll, batchWriteAll, documentClient } from '../aws/dynamodb.ts';
 import { ACTIVITY_RETENTION_DAYS, activityKeys } from './activity.ts';
 
 /** The contact attribute listing the months that have an activity item (a string set). */
@@ -130,26 +130,17 @@ export class ActivityStore {
   /**
    * Copies of the contacts whose `activity` holds their full counters (own map + month items) —
    * a view for reading: never write one back as a whole contact item. Reads the months
-   * `monthsToRead` names for every contact with BatchGetItem (100 keys a request, unprocessed keys
-   * retried); `sinceMs` limits them for readers that look back less than the retention (frequency caps).
+   * `monthsToRead` names for every contact with BatchGetItem (100 keys a request); `sinceMs` limits them for readers that look back less than the retention (frequency caps).
    */
   async attach<T extends WithActivity>(contacts: T[], options: { nowMs?: number; consistent?: boolean; sinceMs?: number } = {}): Promise<T[]> {
     const nowMs = options.nowMs ?? Date.now();
     const keys = contacts.flatMap((c) => monthsToRead(c.activityMonths, nowMs, options.sinceMs).map((month) => ({ contactId: c.id, month })));
     if (!keys.length) return contacts;
     const byContact = new Map<string, Array<Record<string, unknown>>>();
-    for (let i = 0; i < keys.length; i += 100) {
-      let request: Record<string, { Keys: Array<Record<string, unknown>>; ConsistentRead?: boolean }> | undefined = { [this.table]: { Keys: keys.slice(i, i + 100), ConsistentRead: options.consistent ?? false } };
-      for (let attempt = 0; request && Object.keys(request).length; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt) * Math.random()));
-        const result = await this.db.send(new BatchGetCommand({ RequestItems: request }));
-        for (const item of result.Responses?.[this.table] ?? []) {
-          const list = byContact.get(String(item.contactId)) ?? [];
-          list.push(item);
-          byContact.set(String(item.contactId), list);
-        }
-        request = result.UnprocessedKeys as typeof request;
-      }
+    for (const item of await batchGetAll(this.db, this.table, keys, { consistent: options.consistent })) {
+      const list = byContact.get(String(item.contactId)) ?? [];
+      list.push(item);
+      byContact.set(String(item.contactId), list);
     }
     return contacts.map((contact) => {
       const months = byContact.get(contact.id);
@@ -160,10 +151,6 @@ export class ActivityStore {
   /** Deletes every month item of a contact (erasure): the listed ones and the two recent ones. */
   async erase(contactId: string, listed: Iterable<string> | undefined, nowMs = Date.now()): Promise<void> {
     const months = new Set([...(listed ?? []), ...monthsToRead(undefined, nowMs)]);
-    const keys = [...months].map((month) => ({ contactId, month }));
-    for (let i = 0; i < keys.length; i += 25) {
-      let request: Record<string, Array<{ DeleteRequest: { Key: Record<string, unknown> } }>> | undefined = { [this.table]: keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } })) };
-      while (request && Object.keys(request).length) request = (await this.db.send(new BatchWriteCommand({ RequestItems: request }))).UnprocessedItems as typeof request;
-    }
+    await batchWriteAll(this.db, this.table, [...months].map((month) => ({ DeleteRequest: { Key: { contactId, month } } })));
   }
 }
