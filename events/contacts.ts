@@ -36,10 +36,16 @@ export const LeadCaptured = defineEvent({
     created: z.boolean(),
     /** Consent status per channel ticked on the form, after this submission. */
     consent: z.object({ email: ConsentStatus.optional(), sms: ConsentStatus.optional() }),
-    /** The email consent waits for the person to click the confirmation link. */
+    /** A confirmation email goes to the contact's address: its consent is pending, or the submission holds changes. */
     confirmationNeeded: z.boolean(),
     /** The consent record whose confirmation the email asks for. */
     consentRecordId: z.string().optional(),
+    /** When that record was written: a link older than a later withdrawal never confirms. */
+    consentRecordAt: isoTime.optional(),
+    /** The submission's timeline entry whose held changes (values an existing contact would get) the email asks the owner to confirm. */
+    heldChangeId: z.string().optional(),
+    /** Identical submissions hold identical changes: one confirmation email for them. */
+    heldChangeDigest: z.string().optional(),
     occurredAt: isoTime,
   }),
 });

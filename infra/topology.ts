@@ -142,6 +142,7 @@ export const topology = defineTopology({
         { method: 'DELETE', path: '/v1/contacts/{id}' },
         { method: 'GET', path: '/v1/contacts/{id}/export' },
         { method: 'GET', path: '/v1/contacts/{id}/timeline' },
+        { method: 'POST', path: '/v1/contacts/{id}/submissions/{submissionId}/apply' },
         { method: 'POST', path: '/v1/contacts/import' },
         { method: 'POST', path: '/v1/suppressions' },
       ],
@@ -461,8 +462,8 @@ export const topology = defineTopology({
 
   rules: {
     'contact-activity-to-timeline': {
-      description: 'Contact changes, form submissions and consent changes are recorded on the timeline.',
-      pattern: patternFor(ContactUpdated, LeadCaptured, ConsentChanged),
+      description: 'Contact changes and consent changes are recorded on the timeline (form submissions write their own entry).',
+      pattern: patternFor(ContactUpdated, ConsentChanged),
       target: { queue: 'interactions' },
     },
     'lead-scoring': {

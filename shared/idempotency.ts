@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { documentClient } from './aws/dynamodb.ts';
 
@@ -15,6 +15,11 @@ export class IdempotencyMarkers {
   async has(key: string): Promise<boolean> {
     const result = await this.db.send(new GetCommand({ TableName: this.table, Key: { key }, ConsistentRead: true }));
     return result.Item !== undefined;
+  }
+
+  /** Removes a marker (work claimed but not done, so a retry may do it). */
+  async release(key: string): Promise<void> {
+    await this.db.send(new DeleteCommand({ TableName: this.table, Key: { key } }));
   }
 
   async claim(key: string, ttlSeconds = 7 * 24 * 3600, now = Date.now()): Promise<boolean> {

@@ -3,7 +3,7 @@ import { ContactBody, CountryField, EmailField, evidenceToGrants, PatchBody, pho
 import type { ContactInput } from '../../shared/contacts/model.ts';
 import { runImport } from '../../shared/contacts/import.ts';
 import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
-import { NotFoundError } from '../../shared/errors.ts';
+import { ConflictError, NotFoundError } from '../../shared/errors.ts';
 import { httpApi, json, noContent, route, type JwtClaims } from '../../shared/http/api.ts';
 import { publishEvents } from '../../shared/aws/event-bus.ts';
 
@@ -132,6 +132,19 @@ export const handler = httpApi({
     handle: async ({ params, query }) => {
       if (!(await store.get(params.id))) throw new NotFoundError('contact', params.id);
       return json(200, await timeline.page(params.id, query.limit, query.cursor));
+    },
+  }),
+
+  // A marketer applies what a public form submission held back for an existing contact.
+  'POST /v1/contacts/{id}/submissions/{submissionId}/apply': route({
+    params: z.object({ id: z.uuid('must be a contact id'), submissionId: z.uuid('must be a submission id') }),
+    handle: async ({ params, claims }) => {
+      const entry = await service.submissionEntry(params.id, params.submissionId);
+      if (!entry) throw new NotFoundError('submission', params.submissionId);
+      const outcome = await service.applyHeld(params.id, entry.sk, `api:${actorOf(claims) ?? 'unknown'}`);
+      if (outcome.kind === 'not-found') throw new ConflictError('This submission holds no changes to apply', 'nothing_held');
+      if (outcome.kind === 'already-applied') throw new ConflictError('This submission was applied already', 'already_applied');
+      return json(200, { ...(await contactView(params.id)), changed: outcome.result.changed });
     },
   }),
 

@@ -5,7 +5,7 @@ import { optionalEnv, requireEnv } from '../../shared/config.ts';
 import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
 import { AppError, TooManyRequestsError, type ValidationIssue } from '../../shared/errors.ts';
 import { verifyCaptcha } from '../../shared/forms/captcha.ts';
-import { confirmEmailConsent, DOI_TOKEN_PURPOSE } from '../../shared/forms/confirmation.ts';
+import { confirmSubmission, DOI_TOKEN_PURPOSE } from '../../shared/forms/confirmation.ts';
 import { corsHeaders, originAllowed, preflightHeaders, requestOrigin } from '../../shared/forms/cors.ts';
 import type { Form } from '../../shared/forms/definition.ts';
 import { labelIssues, renderEmbedHtml, renderResultPage } from '../../shared/forms/embed.ts';
@@ -103,7 +103,7 @@ export const handler = httpApi({
       }
       try {
         const fields = readFields(rawBody, contentType);
-        const outcome = await submitForm(form, fields, { ip: sourceIp, userAgent }, {
+        const outcome = await submitForm(form, fields, { ip: sourceIp, userAgent, ...(origin ? { origin } : {}) }, {
           contacts: contacts.service,
           rateLimiter,
           publish: (events) => publishEvents(events, contacts.eventBusName),
@@ -128,7 +128,7 @@ export const handler = httpApi({
   'GET /f/confirm/{token}': route({
     params: z.object({ token: z.string().max(4096) }),
     handle: async ({ params, sourceIp, userAgent }) => {
-      let payload: { c?: unknown; r?: unknown; h?: unknown; f?: unknown };
+      let payload: Record<string, unknown>;
       try {
         payload = await verifyToken(DOI_TOKEN_PURPOSE, params.token);
       } catch (error) {
@@ -137,12 +137,12 @@ export const handler = httpApi({
         }
         throw error;
       }
-      const outcome = await confirmEmailConsent(payload, { ip: sourceIp, userAgent }, { service: contacts.service, store: contacts.store, hash: keyedHash });
+      const outcome = await confirmSubmission(payload, { ip: sourceIp, userAgent }, { service: contacts.service, store: contacts.store, consents: contacts.consents, hash: keyedHash });
       switch (outcome) {
         case 'confirmed':
-          return confirmationPage(200, 'Subscription confirmed', 'Thank you — your subscription is confirmed.');
+          return confirmationPage(200, 'Confirmed', 'Thank you — your subscription and details are confirmed.');
         case 'already-confirmed':
-          return confirmationPage(200, 'Already confirmed', 'Your subscription was already confirmed. Nothing else to do.');
+          return confirmationPage(200, 'Already confirmed', 'This was already confirmed. Nothing else to do.');
         default:
           return confirmationPage(400, 'This link is not valid', 'This confirmation link is no longer valid.');
       }

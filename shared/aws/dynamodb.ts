@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, type TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 
 /**
  * One DynamoDB document client per process, created at module scope. The endpoint comes from
@@ -10,6 +10,9 @@ export const dynamodbClient = new DynamoDBClient({});
 export const documentClient = DynamoDBDocumentClient.from(dynamodbClient, {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
 });
+
+/** One item of a TransactWriteItems request (document client shapes). */
+export type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
 type Key = Record<string, unknown>;
 type Item = Record<string, unknown>;

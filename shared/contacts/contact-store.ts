@@ -8,9 +8,9 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { batchGetAll, documentClient } from '../aws/dynamodb.ts';
+import { batchGetAll, documentClient, type TransactItem } from '../aws/dynamodb.ts';
 import { defaultScores } from '../scoring/model.ts';
-import { BadRequestError, ConflictError } from '../errors.ts';
+import { BadRequestError, ConflictError, TooManyRequestsError } from '../errors.ts';
 import { buildConsentRecord, type ConsentRecord, type NewConsentRecord } from './consents.ts';
 import type { Channel, ChannelConsent, Contact, ContactInput, ConsentStatus, TimeZoneSource } from './model.ts';
 
@@ -80,15 +80,32 @@ export class IdentityConflictError extends ConflictError {
   }
 }
 
-const MAX_ATTEMPTS = 12;
+/**
+ * Optimistic-concurrency attempts before a writer gives up. With full-jitter back-off capped at
+ * 400 ms this is several seconds of retrying: far more than 50 simultaneous writers of one
+ * contact need, and still well inside API Gateway's 29 s.
+ */
+export const MAX_ATTEMPTS = 25;
 
 /** Jittered back-off between optimistic-concurrency retries, so racing writers spread out instead of colliding again. */
-const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** attempt)));
+export const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(400, 10 * 2 ** attempt)));
 const TIMEZONE_RANK: Record<TimeZoneSource, number> = { explicit: 3, form: 2, phone: 1 };
 
 /** A transaction lost a race (a condition failed or a conflicting transaction ran): read again and retry. */
-function isRace(error: unknown): boolean {
+export function isRace(error: unknown): boolean {
   return error instanceof TransactionCanceledException;
+}
+
+/**
+ * A write that kept losing races to other writers of the same contact: the caller can simply
+ * send the request again (429 with Retry-After), and nothing of it was written.
+ */
+export class ContentionError extends TooManyRequestsError {
+  override name = 'ContentionError';
+  constructor(what: string) {
+    super(1);
+    this.message = `${what} is being changed by many requests at once; try again in a moment`;
+  }
 }
 
 export function newContact(id: string, now: string): Contact {
@@ -169,7 +186,6 @@ export function applyConsents(contact: Contact, grants: Array<ConsentGrant & { r
   return { next, changes, records };
 }
 
-type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
 /**
  * Contacts, their uniqueness items and consent records. Every write is one transaction:
@@ -257,25 +273,37 @@ export class ContactStore {
         continue;
       }
       try {
-        const result = await this.write(existing, effective, options.consents ?? [], now);
+        const result = await this.writeOnce(existing, effective, options.consents ?? [], { now });
         return { ...result, warnings };
       } catch (error) {
         if (!isRace(error)) throw error;
         await backoff(attempt);
       }
     }
-    throw new Error(`Could not upsert the contact after ${MAX_ATTEMPTS} attempts (contention)`);
+    throw new ContentionError('This contact');
   }
 
-  private async write(existing: Contact | undefined, input: ContactInput, grants: ConsentGrant[], now: Date): Promise<Omit<UpsertResult, 'warnings'>> {
+  /**
+   * One attempt at writing an input and consent grants onto a contact (or a new one), as one
+   * transaction with `extra` items (e.g. the timeline entry of a form submission). A race
+   * (another writer, an address claimed meanwhile) throws for the caller to re-read and retry
+   * (`isRace`). When only consent records are new — the same consent given again — they are
+   * appended without rewriting the contact item, so many repeats of one submission never
+   * contend for the contact's version.
+   */
+  async writeOnce(existing: Contact | undefined, input: ContactInput, grants: ConsentGrant[], options: { now?: Date; extra?: TransactItem[]; newId?: string } = {}): Promise<Omit<UpsertResult, 'warnings'>> {
+    const now = options.now ?? new Date();
+    const extra = options.extra ?? [];
     const at = now.toISOString();
-    const base = existing ?? newContact(randomUUID(), at);
+    const base = existing ?? newContact(options.newId ?? randomUUID(), at);
     const merged = mergeInput(base, input);
     const consent = applyConsents(merged.next, grants.map((g) => ({ ...g, record: { ...g.record, at: g.record.at ?? at } })), base.id);
     const next = consent.next;
     const changed = [...merged.changed, ...consent.changes.map((c) => `consent.${c.channel}`)];
-    if (existing && changed.length === 0 && consent.records.length === 0) {
-      return { contact: existing, created: false, changed: [], consentChanges: [], consentRecords: [] };
+    const recordPuts: TransactItem[] = consent.records.map((record) => ({ Put: { TableName: this.tables.consents, Item: record, ConditionExpression: 'attribute_not_exists(sk)' } }));
+    if (existing && changed.length === 0) {
+      if (recordPuts.length + extra.length > 0) await this.db.send(new TransactWriteCommand({ TransactItems: [...recordPuts, ...extra] }));
+      return { contact: existing, created: false, changed: [], consentChanges: [], consentRecords: consent.records };
     }
     next.updatedAt = at;
     next.version = base.version + 1;
@@ -289,10 +317,7 @@ export class ContactStore {
           : { ConditionExpression: 'attribute_not_exists(id)' }),
       },
     });
-    items.push(...this.lookupChanges(existing, next, at));
-    for (const record of consent.records) {
-      items.push({ Put: { TableName: this.tables.consents, Item: record, ConditionExpression: 'attribute_not_exists(sk)' } });
-    }
+    items.push(...this.lookupChanges(existing, next, at), ...recordPuts, ...extra);
     await this.db.send(new TransactWriteCommand({ TransactItems: items }));
     return { contact: next, created: !existing, changed: existing ? changed : ['created', ...changed], consentChanges: consent.changes, consentRecords: consent.records };
   }
@@ -398,7 +423,7 @@ export class ContactStore {
         }
       }
     }
-    throw new Error(`Could not update contact ${id} after ${MAX_ATTEMPTS} attempts (contention)`);
+    throw new ContentionError(`Contact ${id}`);
   }
 
   /** Changes consent on one channel of an existing contact (confirmation, unsubscribe), with its record. */
@@ -407,14 +432,14 @@ export class ContactStore {
       const existing = await this.get(id, true);
       if (!existing) return undefined;
       try {
-        const result = await this.write(existing, {}, [{ ...grant, record: { ...grant.record, at: grant.record.at ?? now.toISOString() } }], now);
+        const result = await this.writeOnce(existing, {}, [{ ...grant, record: { ...grant.record, at: grant.record.at ?? now.toISOString() } }], { now });
         return { ...result, warnings: [] };
       } catch (error) {
         if (!isRace(error)) throw error;
         await backoff(attempt);
       }
     }
-    throw new Error(`Could not change consent of contact ${id} after ${MAX_ATTEMPTS} attempts (contention)`);
+    throw new ContentionError(`Contact ${id}`);
   }
 
   /** Records the suppression reasons of one channel on the contact (denormalised for segment rules). */

@@ -5,11 +5,26 @@ import { keyedHash } from '../aws/secrets.ts';
 import type { Channel } from './model.ts';
 
 /**
- * Why an address must not receive marketing on a channel. Consent-related reasons are lifted
- * when the person gives consent again; deliverability reasons (bounces, complaints) are not.
+ * Why an address must not receive marketing on a channel. Which of them may be lifted, and by
+ * whom, is the consent rule below: withdrawn consent stays withdrawn until the person proves it
+ * is them (or a marketer records consent evidence); a hard bounce is never lifted by consent.
  */
 export type SuppressionReason = 'unsubscribed' | 'opted_out' | 'erased' | 'manual' | 'bounced' | 'complained';
-export const CONSENT_REASONS: readonly SuppressionReason[] = ['unsubscribed', 'opted_out', 'erased'];
+
+/**
+ * Reasons that mean "the person (or a marketer for them) said no": an unsolicited form post
+ * cannot bring the channel back; it asks the owner to confirm instead (double opt-in, START).
+ */
+export const WITHDRAWAL_REASONS: readonly SuppressionReason[] = ['unsubscribed', 'opted_out', 'complained', 'manual'];
+
+/** Lifted when the address's owner proves it is them: a double opt-in confirmation, START/UNSTOP from the number. */
+export const OWNER_CONFIRMATION_LIFTS: readonly SuppressionReason[] = WITHDRAWAL_REASONS;
+
+/**
+ * Lifted by an authenticated API call or import that records consent evidence. Erasure too: a
+ * marketer holding new consent may add an erased person back; a public form never can.
+ */
+export const EVIDENCE_LIFTS: readonly SuppressionReason[] = [...WITHDRAWAL_REASONS, 'erased'];
 
 export interface SuppressionEntry {
   at: string;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { documentClient } from '../aws/dynamodb.ts';
+import { documentClient, type TransactItem } from '../aws/dynamodb.ts';
 import { BadRequestError } from '../errors.ts';
 import { ActivityStore, activityMonthOf } from '../segments/activity-store.ts';
 
@@ -96,6 +96,61 @@ export class Timeline {
       throw error;
     }
     return (await this.activity.bump(interaction)) === 'counted' ? 'recorded' : 'no-contact';
+  }
+
+  /**
+   * The entry as a conditional Put for a transaction that must land with it (a form submission
+   * and its consent records). Its counters are bumped after the transaction (`activity.bump`).
+   */
+  entryPut(interaction: Omit<Interaction, 'sk' | 'recordedAt'>, now = new Date()): { item: Interaction; put: TransactItem } {
+    const item: Interaction = { ...interaction, sk: interactionSortKey(interaction.occurredAt, interaction.id), recordedAt: now.toISOString() };
+    return { item, put: { Put: { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(sk)' } } };
+  }
+
+  /** One entry by its key. */
+  async get(contactId: string, sk: string): Promise<Interaction | undefined> {
+    const result = await this.db.send(new GetCommand({ TableName: this.table, Key: { contactId, sk }, ConsistentRead: true }));
+    return result.Item as Interaction | undefined;
+  }
+
+  /** The contact's entry with this id (and type), newest first; undefined when there is none. */
+  async findById(contactId: string, id: string, type?: string): Promise<Interaction | undefined> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'contactId = :c',
+          FilterExpression: type ? 'id = :id AND #t = :t' : 'id = :id',
+          ExpressionAttributeNames: type ? { '#t': 'type' } : undefined,
+          ExpressionAttributeValues: { ':c': contactId, ':id': id, ...(type ? { ':t': type } : {}) },
+          ScanIndexForward: false,
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      const found = (page.Items ?? [])[0];
+      if (found) return found as Interaction;
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return undefined;
+  }
+
+  /**
+   * Marks the held part of a form submission as applied, for the transaction that applies it:
+   * conditioned on it still being pending, so a replayed confirmation link applies it once.
+   */
+  heldAppliedUpdate(contactId: string, sk: string, at: string, by: string): TransactItem {
+    return {
+      Update: {
+        TableName: this.table,
+        Key: { contactId, sk },
+        UpdateExpression: 'SET #d.#h.#s = :applied, #d.#h.appliedAt = :at, #d.#h.appliedBy = :by',
+        ConditionExpression: '#d.#h.#s = :pending',
+        ExpressionAttributeNames: { '#d': 'data', '#h': 'held', '#s': 'status' },
+        ExpressionAttributeValues: { ':applied': 'applied', ':pending': 'pending', ':at': at, ':by': by },
+      },
+    };
   }
 
   /** Every interaction of a contact, oldest first (exports, erasure). */

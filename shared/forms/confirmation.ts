@@ -1,5 +1,7 @@
+import type { ConsentLog } from '../contacts/consents.ts';
 import type { ContactService } from '../contacts/contact-service.ts';
 import type { ContactStore } from '../contacts/contact-store.ts';
+import { OWNER_CONFIRMATION_LIFTS, WITHDRAWAL_REASONS } from '../contacts/suppressions.ts';
 import { signToken } from '../tokens.ts';
 
 export const DOI_TOKEN_PURPOSE = 'doi';
@@ -9,8 +11,12 @@ export const DOI_TOKEN_TTL_SECONDS = 7 * 24 * 3600;
 export interface DoiTokenPayload {
   /** contact id */
   c: string;
-  /** consent record id being confirmed */
-  r: string;
+  /** consent record id being confirmed (absent when the link confirms held changes only) */
+  r?: string;
+  /** when that record was written: a withdrawal after it makes the link invalid */
+  a?: string;
+  /** the form submission's timeline entry whose held changes the link applies */
+  p?: string;
   /** keyed hash of the email the link was sent to: a changed address invalidates the link */
   h: string;
   /** form id */
@@ -23,35 +29,60 @@ export async function createConfirmationToken(payload: DoiTokenPayload, now = ne
 
 export type ConfirmOutcome = 'confirmed' | 'already-confirmed' | 'invalid';
 
+export interface ConfirmDeps {
+  service: ContactService;
+  store: ContactStore;
+  consents: ConsentLog;
+  hash: (purpose: string, value: string) => Promise<string>;
+}
+
 /**
- * Confirms the email consent a double-opt-in link was sent for: only while it is pending,
- * only for the address the link went to; the confirmation is recorded with time, IP and
- * user agent. A withdrawn consent is not revived by an old link.
+ * The owner of the address a confirmation link went to followed it: the email consent it was
+ * sent for is confirmed (only while pending; a link older than a later withdrawal — an
+ * unsubscribe after it was sent — is not valid), lifting the suppressions a withdrawal left
+ * (not a bounce or an erasure), and the changes the submission held are applied, once. Both
+ * are recorded with time, IP and user agent.
  */
-export async function confirmEmailConsent(
-  payload: { c?: unknown; r?: unknown; h?: unknown; f?: unknown },
-  meta: { ip: string; userAgent: string },
-  deps: { service: ContactService; store: ContactStore; hash: (purpose: string, value: string) => Promise<string> },
-): Promise<ConfirmOutcome> {
-  if (typeof payload.c !== 'string' || typeof payload.h !== 'string' || typeof payload.r !== 'string') return 'invalid';
-  const contact = await deps.store.get(payload.c, true);
+export async function confirmSubmission(payload: Record<string, unknown>, meta: { ip: string; userAgent: string }, deps: ConfirmDeps): Promise<ConfirmOutcome> {
+  const { c, r, a, p, h, f } = payload;
+  if (typeof c !== 'string' || typeof h !== 'string' || (typeof r !== 'string' && typeof p !== 'string')) return 'invalid';
+  const contact = await deps.store.get(c, true);
   if (!contact?.email) return 'invalid';
-  if ((await deps.hash('address', contact.email)) !== payload.h) return 'invalid';
-  const status = contact.consent.email?.status;
-  if (status === 'confirmed') return 'already-confirmed';
-  if (status !== 'pending') return 'invalid';
-  const result = await deps.service.changeConsent(contact.id, {
-    channel: 'email',
-    status: 'confirmed',
-    record: {
-      action: 'confirmed',
-      source: 'confirmation',
-      ...(typeof payload.f === 'string' ? { formId: payload.f } : {}),
-      ...(contact.consent.email?.wordingVersion ? { wordingVersion: contact.consent.email.wordingVersion } : {}),
-      ip: meta.ip,
-      userAgent: meta.userAgent.slice(0, 512),
-      doubleOptIn: 'confirmed',
-    },
-  });
-  return result ? 'confirmed' : 'invalid';
+  if ((await deps.hash('address', contact.email)) !== h) return 'invalid';
+  const outcomes: ConfirmOutcome[] = [];
+
+  if (typeof r === 'string') {
+    const status = contact.consent.email?.status;
+    const suppressed = WITHDRAWAL_REASONS.some((reason) => contact.suppressed?.email?.includes(reason));
+    const withdrawnSince = typeof a === 'string' && (await deps.consents.list(c)).some((record) => record.channel === 'email' && record.action === 'withdrawn' && record.at > a);
+    if (status === 'confirmed' && !suppressed) outcomes.push('already-confirmed');
+    else if (!(status === 'pending' || (status === 'confirmed' && suppressed)) || withdrawnSince) outcomes.push('invalid');
+    else {
+      const result = await deps.service.changeConsent(
+        contact.id,
+        {
+          channel: 'email',
+          status: 'confirmed',
+          record: {
+            action: 'confirmed',
+            source: 'confirmation',
+            ...(typeof f === 'string' ? { formId: f } : {}),
+            ...(contact.consent.email?.wordingVersion ? { wordingVersion: contact.consent.email.wordingVersion } : {}),
+            ip: meta.ip,
+            userAgent: meta.userAgent.slice(0, 512),
+            doubleOptIn: 'confirmed',
+          },
+        },
+        { lift: OWNER_CONFIRMATION_LIFTS },
+      );
+      outcomes.push(result ? 'confirmed' : 'invalid');
+    }
+  }
+
+  if (typeof p === 'string') {
+    const applied = await deps.service.applyHeld(c, p, 'owner');
+    outcomes.push(applied.kind === 'applied' ? 'confirmed' : applied.kind === 'already-applied' ? 'already-confirmed' : 'invalid');
+  }
+  if (outcomes.includes('confirmed')) return 'confirmed';
+  return outcomes.includes('already-confirmed') ? 'already-confirmed' : 'invalid';
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { LeadCaptured } from '../../events/contacts.ts';
 import { makeEvent, type OutgoingEvent } from '../../events/contract.ts';
 import { wordingHash } from '../contacts/api-schemas.ts';
-import { ErasedAddressError, type ContactService } from '../contacts/contact-service.ts';
+import type { ContactService } from '../contacts/contact-service.ts';
 import type { ConsentGrant } from '../contacts/contact-store.ts';
 import type { ContactInput } from '../contacts/model.ts';
 import { timeZoneForPhone } from '../contacts/timezone.ts';
@@ -16,6 +16,8 @@ import { buildSubmissionSchema, honeypotFilled } from './submission.ts';
 export interface SubmissionMeta {
   ip: string;
   userAgent: string;
+  /** The Origin header of the page that posted, when there was one. */
+  origin?: string;
 }
 
 export type SubmissionOutcome =
@@ -41,8 +43,10 @@ export function honeypotIn(form: Form, fields: Record<string, unknown>): boolean
 
 /**
  * One public form submission: honeypot, rate limits (per IP and per form, across all Lambda
- * instances), validation built from the form, optional captcha, then the deduplicated upsert
- * with one consent record per ticked channel, and the events (lead.captured among them).
+ * instances), validation built from the form, optional captcha, then the capture under the
+ * public-input rule (shared/contacts/public-capture.ts): a new address makes a contact; an
+ * existing contact gets consent records and the submission on its timeline, with its changes
+ * held for the owner's confirmation; and the events (lead.captured among them).
  */
 export async function submitForm(form: Form, fields: Record<string, unknown>, meta: SubmissionMeta, deps: SubmitDeps, now = new Date()): Promise<SubmissionOutcome> {
   if (honeypotIn(form, fields)) {
@@ -111,33 +115,34 @@ export async function submitForm(form: Form, fields: Record<string, unknown>, me
   }
 
   const events: OutgoingEvent[] = [];
-  let result;
-  try {
-    result = await deps.contacts.upsert(input, 'form', { consents: grants, onIdentityConflict: 'prefer-email', collectEvents: events, now });
-  } catch (error) {
-    // An erased person's address without new consent: not stored, and the visitor is not told why.
-    if (error instanceof ErasedAddressError) {
-      logger.info('submission for an erased address without consent; not stored', { formId: form.id });
-      return { kind: 'accepted', confirmationRequired: false };
-    }
-    throw error;
+  const submissionId = randomUUID();
+  const outcome = await deps.contacts.capture(input, grants, { formId: form.id, submissionId, at, ip: meta.ip, userAgent: meta.userAgent, ...(meta.origin ? { origin: meta.origin } : {}) }, events);
+  // What the visitor is told depends on the form and what they ticked, never on what is stored:
+  // the answer does not reveal whether the address was known, unsubscribed or erased.
+  const accepted: SubmissionOutcome = { kind: 'accepted', confirmationRequired: form.doubleOptIn && submission.consent.email };
+  if (outcome.kind === 'discarded') {
+    // An erased person's address: not stored; only the owner (through a marketer's consent evidence) can bring it back.
+    logger.info('submission for an erased address; not stored', { formId: form.id });
+    return accepted;
   }
-  if (result.warnings.length) logger.warn('submission partly applied', { formId: form.id, contactId: result.contact.id, warnings: result.warnings });
-
+  const { result } = outcome;
   const emailRecord = result.consentRecords.find((r) => r.channel === 'email');
-  const confirmationNeeded = Boolean(emailRecord && result.contact.consent.email?.status === 'pending');
+  // The email consent waits for the owner: double opt-in, or an address whose consent was withdrawn (confirmed or not, only the owner brings it back).
+  const consentPending = Boolean(emailRecord && (result.contact.consent.email?.status === 'pending' || outcome.emailWithdrawn));
+  const confirmationNeeded = consentPending || outcome.held;
   events.push(
     makeEvent(LeadCaptured, {
       contactId: result.contact.id,
       formId: form.id,
-      submissionId: randomUUID(),
+      submissionId,
       created: result.created,
-      consent: Object.fromEntries(grants.map((g) => [g.channel, result.contact.consent[g.channel]?.status])),
+      consent: Object.fromEntries(grants.filter((g) => result.contact.consent[g.channel]).map((g) => [g.channel, result.contact.consent[g.channel]!.status])),
       confirmationNeeded,
-      ...(confirmationNeeded && emailRecord ? { consentRecordId: emailRecord.id } : {}),
+      ...(consentPending && emailRecord ? { consentRecordId: emailRecord.id, consentRecordAt: emailRecord.at } : {}),
+      ...(outcome.held ? { heldChangeId: outcome.entrySk, ...(outcome.heldDigest ? { heldChangeDigest: outcome.heldDigest } : {}) } : {}),
       occurredAt: at,
     }),
   );
   await deps.publish(events);
-  return { kind: 'accepted', confirmationRequired: confirmationNeeded };
+  return accepted;
 }

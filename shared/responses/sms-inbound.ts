@@ -1,5 +1,6 @@
 import type { ContactService } from '../contacts/contact-service.ts';
 import type { ContactStore } from '../contacts/contact-store.ts';
+import { OWNER_CONFIRMATION_LIFTS } from '../contacts/suppressions.ts';
 import type { Timeline } from '../contacts/timeline.ts';
 import type { IdempotencyMarkers } from '../idempotency.ts';
 import { logger } from '../logger.ts';
@@ -66,9 +67,10 @@ export async function handleInboundSms(message: InboundSms, deps: InboundDeps): 
     return 'opt-out';
   }
   if (keyword === 'opt-in') {
-    await deps.service.unsuppress('sms', message.from, ['opted_out'], at);
+    // START from the number is the owner's own word: it lifts what a withdrawal left (never a bounce or an erasure).
+    await deps.service.unsuppress('sms', message.from, OWNER_CONFIRMATION_LIFTS, at);
     if (contact) {
-      await deps.service.changeConsent(contact.id, { channel: 'sms', status: 'confirmed', record: { action: 'granted', source: 'sms-keyword', doubleOptIn: 'not_required' } });
+      await deps.service.changeConsent(contact.id, { channel: 'sms', status: 'confirmed', record: { action: 'granted', source: 'sms-keyword', doubleOptIn: 'not_required' } }, { lift: OWNER_CONFIRMATION_LIFTS });
     }
     await send(replies['opt-in']);
     return 'opt-in';

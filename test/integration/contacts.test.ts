@@ -216,9 +216,14 @@ describe('privacy: export and erasure', () => {
     expect(silent.status).toBe(200);
     expect((await t.api<{ items: unknown[] }>('GET', `/v1/contacts?email=${email}`)).body.items).toHaveLength(0);
 
-    // With new consent it can: the erasure suppression is lifted for that channel.
+    // A form never lifts an erasure, not even with consent ticked: still nothing stored.
     const consented = await t.api('POST', `/f/${formId}`, { token: null, body: { email, consent_email: true } });
     expect(consented.status).toBe(200);
+    expect((await t.api<{ items: unknown[] }>('GET', `/v1/contacts?email=${email}`)).body.items).toHaveLength(0);
+
+    // A marketer's consent evidence can: the erasure suppression is lifted for that channel.
+    const withEvidence = await createContact({ email, consent: { email: { status: 'confirmed', wordingVersion: 'p1' } } });
+    expect(withEvidence.status).toBe(201);
     const back = (await t.api<{ items: Array<{ id: string }> }>('GET', `/v1/contacts?email=${email}`)).body.items;
     expect(back).toHaveLength(1);
     const view = await t.api<ContactView>('GET', `/v1/contacts/${back[0]!.id}`);

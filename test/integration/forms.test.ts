@@ -127,7 +127,8 @@ describe('public submissions', () => {
     expect(contact).toMatchObject({
       email: 'jane.doe@example.com',
       phone: '+447400123456',
-      attributes: { firstName: 'Janet', source: 'website' },
+      // The second post changes no value the contact has (see public-input.test.ts): it waits for the owner.
+      attributes: { firstName: 'Jane', source: 'website' },
       tags: ['newsletter'],
       consent: { email: { status: 'confirmed' }, sms: { status: 'confirmed' } },
       timezone: 'Europe/London',
