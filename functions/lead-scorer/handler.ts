@@ -8,8 +8,9 @@ const scorer = new LeadScorer(requireEnv('TABLE_CONTACTS'), new IdempotencyMarke
 
 /** Lead points from behaviour (see LEAD_POINTS), once per event. */
 export const handler = eventQueueConsumer([
-  on(LeadCaptured, async (detail, meta) => {
-    await scorer.award(detail.contactId, meta.eventId, 'form_submitted');
+  // One award per contact, form and UTC day: a flood of posts of someone's address (or a double click) is one submission's worth.
+  on(LeadCaptured, async (detail) => {
+    await scorer.award(detail.contactId, `${detail.contactId}#${detail.formId}#${detail.occurredAt.slice(0, 10)}`, 'form_submitted');
   }),
   on(ConsentChanged, async (detail, meta) => {
     if (detail.to !== 'confirmed') return;

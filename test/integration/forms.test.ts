@@ -145,8 +145,8 @@ describe('public submissions', () => {
 
     await t.runtime.idle();
     const view = await t.api<{ contact: { scores: { lead: number } } }>('GET', `/v1/contacts/${contact.id}`);
-    // Two submissions (10 each) and SMS consent (5).
-    expect(view.body.contact.scores.lead).toBe(25);
+    // Two submissions of one form on one day earn the form's points once (10), and SMS consent 5.
+    expect(view.body.contact.scores.lead).toBe(15);
     const timeline = await t.api<{ items: Array<{ type: string }> }>('GET', `/v1/contacts/${contact.id}/timeline?limit=50`);
     expect(timeline.body.items.filter((i) => i.type === 'form_submitted')).toHaveLength(2);
   });

@@ -24,6 +24,7 @@ interface ContactView {
     email?: string;
     phone?: string;
     version: number;
+    scores?: { lead: number };
     attributes: Record<string, unknown>;
     tags: string[];
     timezone?: string;
@@ -317,6 +318,8 @@ describe('no lost submissions under contention', () => {
     expect(records).toHaveLength(50);
     expect((await timeline(String(contacts[0]!.id))).filter((i) => i.type === 'form_submitted')).toHaveLength(50);
     expect(await inboxFor(address)).toHaveLength(doubleOptIn ? 1 : 0);
+    // The flood is worth one submission's lead points.
+    expect((await view(String(contacts[0]!.id))).contact).toMatchObject({ scores: { lead: 10 } });
   });
 
   test('50 parallel identical POST /v1/contacts with consent evidence: all 2xx, one contact, every consent record', async () => {
