@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { senderAddressFromEnv, unsubscribeUrl } from '../../shared/campaigns/messages.ts';
+import { previewUnsubscribeUrl, senderAddressFromEnv } from '../../shared/campaigns/messages.ts';
 import { requireEnv } from '../../shared/config.ts';
 import { ContactStore } from '../../shared/contacts/contact-store.ts';
 import { NotFoundError } from '../../shared/errors.ts';
@@ -48,11 +48,12 @@ export const handler = httpApi({
       const ctx = {
         contact: contactContext(contact),
         campaign: { id: 'preview', name: 'Preview' },
-        unsubscribeUrl: await unsubscribeUrl(publicBaseUrl, 'preview:1:preview', contact.id, template.channel),
+        // Inert: a preview of a real contact must not carry a link that unsubscribes them.
+        unsubscribeUrl: previewUnsubscribeUrl(publicBaseUrl),
         senderAddress,
       };
-      if (template.channel === 'email') return json(200, { channel: 'email', ...renderEmail(template, ctx, { marketing: body.marketing }) });
-      return json(200, { channel: 'sms', ...renderSms(template, ctx, { marketing: body.marketing }) });
+      if (template.channel === 'email') return json(200, { channel: 'email', preview: true, ...renderEmail(template, ctx, { marketing: body.marketing }) });
+      return json(200, { channel: 'sms', preview: true, ...renderSms(template, ctx, { marketing: body.marketing }) });
     },
   }),
 });

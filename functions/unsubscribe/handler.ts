@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PREVIEW_UNSUBSCRIBE_TOKEN } from '../../shared/campaigns/messages.ts';
 import { readUnsubscribeToken, unsubscribe } from '../../shared/campaigns/unsubscribe.ts';
 import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
 import { renderResultPage } from '../../shared/forms/embed.ts';
@@ -8,6 +9,7 @@ import { html, httpApi, route } from '../../shared/http/api.ts';
 const contacts = contactsFromEnv();
 const Params = z.object({ token: z.string().max(4096) });
 const noStore = { 'cache-control': 'no-store' };
+const preview = () => html(200, renderResultPage('thanks', { title: 'Preview', message: 'This link is in a preview. In a real message it unsubscribes the recipient; here nothing happened.' }), noStore);
 const invalid = () => html(400, renderResultPage('error', { title: 'This link is not valid', message: 'This unsubscribe link is not valid. If you keep receiving messages, reply to one of them.' }), noStore);
 
 /** The confirmation page: nothing changes on GET (mail scanners follow links); the button posts. */
@@ -23,6 +25,7 @@ export const handler = httpApi({
   'GET /u/{token}': route({
     params: Params,
     handle: async ({ params }) => {
+      if (params.token === PREVIEW_UNSUBSCRIBE_TOKEN) return preview();
       const target = await readUnsubscribeToken(params.token);
       if (!target) return invalid();
       return html(200, confirmPage(target.channel), noStore);
@@ -35,6 +38,7 @@ export const handler = httpApi({
     bodyFormat: 'raw',
     maxBodyBytes: 4096,
     handle: async ({ params, sourceIp, userAgent }) => {
+      if (params.token === PREVIEW_UNSUBSCRIBE_TOKEN) return preview();
       const target = await readUnsubscribeToken(params.token);
       if (!target) return invalid();
       await unsubscribe(target, { ip: sourceIp, userAgent }, { contacts: contacts.store, service: contacts.service });

@@ -14,6 +14,14 @@ export async function unsubscribeUrl(publicBaseUrl: string, sendId: string, cont
   return `${publicBaseUrl}/u/${await signToken(UNSUBSCRIBE_TOKEN_PURPOSE, { s: sendId, c: contactId, ch: channel })}`;
 }
 
+/**
+ * The unsubscribe link of a preview: marked, inert (the unsubscribe route answers it with a
+ * "this was a preview" page and changes nothing), so a marketer clicking around a preview of
+ * a real contact never unsubscribes them. Previews carry no tracking links either.
+ */
+export const PREVIEW_UNSUBSCRIBE_TOKEN = 'preview';
+export const previewUnsubscribeUrl = (publicBaseUrl: string): string => `${publicBaseUrl}/u/${PREVIEW_UNSUBSCRIBE_TOKEN}`;
+
 export interface BuildOptions {
   template: Template;
   contact: Contact;
