@@ -146,7 +146,7 @@ export const topology = defineTopology({
         { method: 'POST', path: '/v1/contacts/import' },
         { method: 'POST', path: '/v1/suppressions' },
       ],
-      tables: contactTables,
+      tables: { ...contactTables, campaigns: 'read', sends: 'readWrite' },
       publishesEvents: true,
       usesSecret: true,
     },

@@ -3,11 +3,25 @@ import { ContactBody, CountryField, EmailField, evidenceToGrants, PatchBody, pho
 import type { ContactInput } from '../../shared/contacts/model.ts';
 import { runImport } from '../../shared/contacts/import.ts';
 import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
+import type { ErasureHook } from '../../shared/contacts/contact-service.ts';
+import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
+import { parseSendId, SendStore } from '../../shared/campaigns/send-store.ts';
+import { requireEnv } from '../../shared/config.ts';
 import { ConflictError, NotFoundError } from '../../shared/errors.ts';
 import { httpApi, json, noContent, route, type JwtClaims } from '../../shared/http/api.ts';
 import { publishEvents } from '../../shared/aws/event-bus.ts';
 
-const { store, service, suppressions, timeline, eventBusName } = contactsFromEnv();
+const campaigns = new CampaignStore(requireEnv('TABLE_CAMPAIGNS'));
+const sends = new SendStore(requireEnv('TABLE_SENDS'));
+/** Erasure also moves the person's send records (every run of every campaign, holdouts included) to their pseudonym. */
+const pseudonymiseSends: ErasureHook = async (contactId, pseudonym, { sendIds }) => {
+  const fromTimeline = sendIds.flatMap((s) => {
+    const parsed = parseSendId(s);
+    return parsed ? [{ campaignId: parsed.campaignId, runId: parsed.runId }] : [];
+  });
+  await sends.pseudonymise(contactId, pseudonym, [...(await campaigns.runs()), ...fromTimeline]);
+};
+const { store, service, suppressions, timeline, eventBusName } = contactsFromEnv({ erasureHooks: [pseudonymiseSends] });
 
 const IdParams = z.object({ id: z.uuid('must be a contact id') });
 const actorOf = (claims: JwtClaims | undefined): string | undefined => (typeof claims?.sub === 'string' ? claims.sub : undefined);

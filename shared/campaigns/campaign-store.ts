@@ -86,6 +86,21 @@ export class CampaignStore {
     return items.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
+  /** Every campaign run there has been (the current run and those listed in runIds), for erasure. */
+  async runs(): Promise<Array<{ campaignId: string; runId: string }>> {
+    const out: Array<{ campaignId: string; runId: string }> = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(new ScanCommand({ TableName: this.table, ProjectionExpression: 'id, runId, runIds', ExclusiveStartKey: start }));
+      for (const item of page.Items ?? []) {
+        const ids = new Set<string>([...((item.runIds as Set<string> | undefined) ?? []), ...(item.runId ? [String(item.runId)] : [])]);
+        for (const runId of ids) out.push({ campaignId: String(item.id), runId });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
   /** Replaces a draft's definition; anything but a draft → 409. */
   async updateDraft(id: string, input: CampaignInput, now = new Date()): Promise<Campaign> {
     const current = await this.getOr404(id);
@@ -185,13 +200,15 @@ export class CampaignStore {
         new UpdateCommand({
           TableName: this.table,
           Key: { id },
-          UpdateExpression: 'SET #s = :running, runId = :run, segmentVersion = :sv, fanout = :fanout, launchedAt = if_not_exists(launchedAt, :at), updatedAt = :at, forecastSums = if_not_exists(forecastSums, :empty), version = version + :one',
+          // runIds lists every run (recurring campaigns have many): erasure finds a person's send records through it.
+          UpdateExpression: 'SET #s = :running, runId = :run, segmentVersion = :sv, fanout = :fanout, launchedAt = if_not_exists(launchedAt, :at), updatedAt = :at, forecastSums = if_not_exists(forecastSums, :empty), version = version + :one ADD runIds :runs',
           ConditionExpression: '#s = :scheduled AND (attribute_not_exists(runId) OR runId <> :run)',
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: {
             ':running': 'running',
             ':scheduled': 'scheduled',
             ':run': runId,
+            ':runs': new Set([runId]),
             ':sv': fields.segmentVersion,
             ':fanout': { total: fields.fanoutTotal, done: 0 },
             ':at': now.toISOString(),

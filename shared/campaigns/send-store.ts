@@ -1,6 +1,6 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { documentClient } from '../aws/dynamodb.ts';
+import { batchGetAll, documentClient } from '../aws/dynamodb.ts';
 import type { Channel } from './model.ts';
 
 export type SendStatus = 'holdout' | 'queued' | 'deferred' | 'sending' | 'sent' | 'failed' | 'skipped' | 'paused' | 'cancelled';
@@ -50,11 +50,44 @@ export const dueShardOf = (contactId: string): string => `due#${[...contactId].r
 
 export type ClaimOutcome = { claimed: true; record: SendRecord } | { claimed: false; record: SendRecord | undefined };
 
+/** Send states after which nothing more happens to a send; anything else is cancelled when its contact is erased. */
+const FINAL: readonly SendStatus[] = ['holdout', 'sent', 'failed', 'skipped', 'cancelled'];
+
 export class SendStore {
   constructor(
     private readonly table: string,
     private readonly db: DynamoDBDocumentClient = documentClient,
   ) {}
+
+  /**
+   * Erasure: the contact's send records in the given campaign runs move to the pseudonym (key,
+   * contactId and send id), keeping what campaign counts and lift need (status, channel, variant,
+   * cost, times) and dropping the provider's message id and error text; a send that has not gone
+   * out yet is cancelled. Returns how many moved.
+   */
+  async pseudonymise(contactId: string, pseudonym: string, runs: Array<{ campaignId: string; runId: string }>): Promise<number> {
+    const keys = [...new Map(runs.map((r) => [sendPk(r.campaignId, r.runId), { pk: sendPk(r.campaignId, r.runId), sk: contactId }])).values()];
+    const found = (await batchGetAll(this.db, this.table, keys, { consistent: true })) as unknown as SendRecord[];
+    for (const record of found) {
+      const { providerMessageId: _id, error: _error, leaseUntil: _lease, dueAt: _due, dueShard: _shard, ...kept } = record;
+      const moved: SendRecord = {
+        ...kept,
+        sk: pseudonym,
+        contactId: pseudonym,
+        sendId: sendIdOf(record.campaignId, record.runId, pseudonym),
+        ...(FINAL.includes(record.status) ? {} : { status: 'cancelled', reason: 'erased' }),
+      };
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Delete: { TableName: this.table, Key: { pk: record.pk, sk: contactId } } },
+            { Put: { TableName: this.table, Item: moved } },
+          ],
+        }),
+      );
+    }
+    return found.length;
+  }
 
   /** The launch's idempotent write: a second put for the same campaign run and contact is refused. */
   async create(record: SendRecord): Promise<boolean> {

@@ -2,6 +2,7 @@ import type { ContactService } from '../contacts/contact-service.ts';
 import type { ContactStore } from '../contacts/contact-store.ts';
 import { InvalidTokenError, verifyToken } from '../tokens.ts';
 import { UNSUBSCRIBE_TOKEN_PURPOSE } from './messages.ts';
+import { parseSendId } from './send-store.ts';
 import type { Channel } from './model.ts';
 
 export interface UnsubscribeTarget {
@@ -32,7 +33,8 @@ export async function unsubscribe(target: UnsubscribeTarget, meta: { ip: string;
   const address = target.channel === 'email' ? contact?.email : contact?.phone;
   if (!contact || !address) return 'unknown-contact';
   const at = now.toISOString();
-  await deps.service.suppress(target.channel, address, 'unsubscribed', { at, source: `unsubscribe:${target.sendId}` });
+  // The suppression names the campaign, not the send: a send id carries the contact id, and suppressions outlive erasure.
+  await deps.service.suppress(target.channel, address, 'unsubscribed', { at, source: `unsubscribe:${parseSendId(target.sendId)?.campaignId ?? 'unknown'}` });
   if (contact.consent[target.channel]?.status !== 'withdrawn') {
     await deps.service.changeConsent(contact.id, {
       channel: target.channel,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../aws/dynamodb.ts';
 import type { Channel, ConsentStatus } from './model.ts';
 
@@ -43,9 +43,9 @@ export function buildConsentRecord(input: NewConsentRecord): ConsentRecord {
 }
 
 /** Fields kept when a person is erased: no PII, only that consent existed, when, and for which hashed address. */
-export function anonymisedConsentRecord(record: ConsentRecord, erasedAt: string): ConsentRecord {
+export function anonymisedConsentRecord(record: ConsentRecord, erasedAt: string, pseudonym = record.contactId): ConsentRecord {
   return {
-    contactId: record.contactId,
+    contactId: pseudonym,
     sk: record.sk,
     id: record.id,
     channel: record.channel,
@@ -84,11 +84,21 @@ export class ConsentLog {
     return items;
   }
 
-  /** Overwrites each record with its anonymised form (erasure). */
-  async anonymise(contactId: string, erasedAt: string): Promise<number> {
+  /**
+   * Erasure: each record moves to the erased person's pseudonym in its anonymised form — proof
+   * that consent existed for a hashed address, and when, with nothing that links to the contact id.
+   */
+  async anonymise(contactId: string, erasedAt: string, pseudonym: string): Promise<number> {
     const records = await this.list(contactId);
     for (const record of records) {
-      await this.db.send(new PutCommand({ TableName: this.table, Item: anonymisedConsentRecord(record, erasedAt) }));
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Delete: { TableName: this.table, Key: { contactId, sk: record.sk } } },
+            { Put: { TableName: this.table, Item: anonymisedConsentRecord(record, erasedAt, pseudonym) } },
+          ],
+        }),
+      );
     }
     return records.length;
   }

@@ -29,7 +29,14 @@ export interface ContactServiceDeps {
   timeline: Timeline;
   publish: (events: OutgoingEvent[]) => Promise<void>;
   hash?: (purpose: string, value: string) => Promise<string>;
+  /**
+   * Other stores that hold the contact id (campaign send records): erasure hands each the
+   * pseudonym the person's anonymised history moves to, and the send ids on their timeline.
+   */
+  erasureHooks?: ErasureHook[];
 }
+
+export type ErasureHook = (contactId: string, pseudonym: string, known: { sendIds: string[] }) => Promise<void>;
 
 export interface SuppressionState {
   email: Suppression | null;
@@ -383,21 +390,27 @@ export class ContactService {
   }
 
   /**
-   * Erases the person: the contact and its lookup items are deleted, consent records keep only
-   * a hash and timestamps, timeline entries are moved off the contact and stripped of data, and
-   * each address is suppressed by hash (reason `erased`) so it cannot come back without new consent.
+   * Erases the person: the contact and its lookup items are deleted; consent records (a hash
+   * and timestamps), timeline entries (stripped of data) and send records move to one random
+   * pseudonym, so no item holds the contact id any more; and each address is suppressed by hash
+   * (reason `erased`) so it cannot come back without new consent.
    */
   async erase(id: string, now = new Date()): Promise<boolean> {
     const contact = await this.deps.contacts.get(id, true);
     if (!contact) return false;
     const at = now.toISOString();
+    const pseudonym = `erased#${randomUUID()}`;
     if (contact.email) await this.deps.suppressions.add('email', contact.email, 'erased', { at, source: 'erasure' });
     if (contact.phone) await this.deps.suppressions.add('sms', contact.phone, 'erased', { at, source: 'erasure' });
-    await this.deps.consents.anonymise(id, at);
-    await this.deps.timeline.anonymise(id);
+    const interactions = await this.deps.timeline.all(id);
+    await this.deps.consents.anonymise(id, at, pseudonym);
+    const sendIds = [...new Set(interactions.flatMap((i) => (i.sendId ? [i.sendId] : [])))];
+    for (const hook of this.deps.erasureHooks ?? []) await hook(id, pseudonym, { sendIds });
+    await this.deps.timeline.anonymise(id, pseudonym, interactions);
     await this.deps.timeline.activity.erase(id, contact.activityMonths);
     await this.deps.contacts.remove(contact);
     await this.deps.publish([makeEvent(ContactErased, { contactId: id, occurredAt: at })]);
     return true;
   }
+
 }

@@ -37,7 +37,7 @@ export class LeadScorer {
       await this.db.send(
         new TransactWriteCommand({
           TransactItems: [
-            this.markers.markerPut(`lead#${rule}#${eventId}`, 30 * 24 * 3600),
+            await this.markers.markerPut(`lead#${rule}#${eventId}`, 30 * 24 * 3600),
             {
               Update: {
                 TableName: this.contactsTable,

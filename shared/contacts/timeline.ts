@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { documentClient, type TransactItem } from '../aws/dynamodb.ts';
@@ -168,12 +167,13 @@ export class Timeline {
   }
 
   /**
-   * Moves the contact's interactions to an anonymous partition and strips their data: campaign
-   * counts stay right, nothing links them to the person any more.
+   * Moves the contact's interactions to the erased person's pseudonym and strips their data:
+   * campaign counts stay right, nothing links them to the person any more — the contact id is
+   * replaced wherever it appears (entry ids and send ids carry it).
    */
-  async anonymise(contactId: string): Promise<number> {
-    const items = await this.all(contactId);
-    const anonymousId = `erased#${randomUUID()}`;
+  async anonymise(contactId: string, pseudonym: string, items?: Interaction[]): Promise<number> {
+    items ??= await this.all(contactId);
+    const swap = (value: string) => value.split(contactId).join(pseudonym);
     for (let i = 0; i < items.length; i += 50) {
       const chunk = items.slice(i, i + 50);
       await this.db.send(
@@ -184,14 +184,14 @@ export class Timeline {
               Put: {
                 TableName: this.table,
                 Item: {
-                  contactId: anonymousId,
-                  sk: item.sk,
-                  id: item.id,
+                  contactId: pseudonym,
+                  sk: swap(item.sk),
+                  id: swap(item.id),
                   type: item.type,
                   occurredAt: item.occurredAt,
                   recordedAt: item.recordedAt,
                   ...(item.campaignId ? { campaignId: item.campaignId } : {}),
-                  ...(item.sendId ? { sendId: item.sendId } : {}),
+                  ...(item.sendId ? { sendId: swap(item.sendId) } : {}),
                   ...(item.channel ? { channel: item.channel } : {}),
                 },
               },

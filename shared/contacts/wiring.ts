@@ -1,13 +1,13 @@
 import { publishEvents } from '../aws/event-bus.ts';
 import { requireEnv } from '../config.ts';
 import { ConsentLog } from './consents.ts';
-import { ContactService } from './contact-service.ts';
+import { ContactService, type ErasureHook } from './contact-service.ts';
 import { ContactStore } from './contact-store.ts';
 import { SuppressionStore } from './suppressions.ts';
 import { Timeline } from './timeline.ts';
 
 /** The contact stores and service, configured from the environment the topology gives a function. */
-export function contactsFromEnv() {
+export function contactsFromEnv(options: { erasureHooks?: ErasureHook[] } = {}) {
   const tables = {
     contacts: requireEnv('TABLE_CONTACTS'),
     contactLookups: requireEnv('TABLE_CONTACT_LOOKUPS'),
@@ -24,6 +24,7 @@ export function contactsFromEnv() {
     consents,
     timeline,
     publish: (events) => publishEvents(events, eventBusName),
+    ...(options.erasureHooks ? { erasureHooks: options.erasureHooks } : {}),
   });
   return { store, suppressions, consents, timeline, service, eventBusName };
 }

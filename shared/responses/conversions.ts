@@ -3,6 +3,7 @@ import type { ContactStore } from '../contacts/contact-store.ts';
 import type { LeadScorer } from '../contacts/lead-scoring.ts';
 import type { Timeline } from '../contacts/timeline.ts';
 import type { IdempotencyMarkers } from '../idempotency.ts';
+import { keyedHash } from '../aws/secrets.ts';
 import { normalizeEmail } from '../contacts/email.ts';
 import { normalizePhone } from '../contacts/phone.ts';
 import { NotFoundError, ValidationError, type ValidationIssue } from '../errors.ts';
@@ -50,7 +51,8 @@ export async function recordConversion(
         ? await deps.contacts.findByPhone(input.phone)
         : undefined;
   if (!contact) throw new NotFoundError('contact', input.contactId ?? input.email ?? input.phone);
-  const id = `conversion:${input.idempotencyKey}`;
+  // The client's key (an order number) is kept only as a keyed hash: the timeline never holds it in clear.
+  const id = `conversion:${await keyedHash('conversion-key', input.idempotencyKey)}`;
   const reported = new Date(input.occurredAt).toISOString();
   const occurredAt = deps.markers ? await deps.markers.firstSeenAt(`conversion-time#${contact.id}#${input.idempotencyKey}`, reported) : reported;
   const outcome = await deps.timeline.recordFast({

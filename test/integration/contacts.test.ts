@@ -199,9 +199,12 @@ describe('privacy: export and erasure', () => {
     for (const pii of [email, phone, 'Zebedee', userAgent, 'erase.me']) expect(after, pii).not.toContain(pii);
     expect((await t.api('GET', `/v1/contacts/${id}`)).status).toBe(404);
     expect((await t.api('DELETE', `/v1/contacts/${id}`)).status).toBe(404);
-    // Consent records remain as hashed proof with timestamps.
-    const anonymised = (await scanAll()).consents!.filter((r) => r.contactId === id);
+    // Consent records remain as hashed proof with timestamps, moved to a pseudonym (nothing holds the contact id).
+    const consentsAfter = (await scanAll()).consents!;
+    expect(consentsAfter.filter((r) => r.contactId === id)).toEqual([]);
+    const anonymised = consentsAfter.filter((r) => exported.body.consentRecords.some((c) => (c as { id?: string }).id === r.id));
     expect(anonymised).toHaveLength(2);
+    expect(String(anonymised[0]!.contactId)).toMatch(/^erased#/);
     for (const record of anonymised) {
       expect(Object.keys(record).sort()).toEqual(['action', 'addressHash', 'at', 'channel', 'contactId', 'erasedAt', 'id', 'sk', 'source', 'status']);
     }
