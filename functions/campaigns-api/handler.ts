@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { LaunchMessage } from '../../events/campaigns.ts';
 import { sendToQueue } from '../../shared/aws/queue.ts';
 import { TRANSITIONS } from '../../shared/campaigns/campaign-store.ts';
-import { forecastOf } from '../../shared/campaigns/forecast.ts';
+import { campaignResource } from '../../shared/campaigns/resources.ts';
 import { CampaignInput, channelsOf, type Campaign } from '../../shared/campaigns/model.ts';
 import { createLaunchSchedule, deleteLaunchSchedule, schedulingFromEnv } from '../../shared/campaigns/scheduling.ts';
 import { campaignsFromEnv } from '../../shared/campaigns/wiring.ts';
@@ -37,7 +37,7 @@ async function checkReferences(input: CampaignInput): Promise<void> {
   if (issues.length) throw new ValidationError(issues);
 }
 
-const view = (campaign: Campaign) => ({ campaign: { ...campaign, forecast: campaign.forecast ?? forecastOf(campaign as Campaign & { forecastSums?: Record<string, number> }) ?? null } });
+const view = (campaign: Campaign) => ({ campaign: campaignResource(campaign) });
 
 export const handler = httpApi({
   'POST /v1/campaigns': route({

@@ -3,6 +3,8 @@ import { ContactBody, CountryField, EmailField, evidenceToGrants, PatchBody, pho
 import type { ContactInput } from '../../shared/contacts/model.ts';
 import { runImport } from '../../shared/contacts/import.ts';
 import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
+import { contactResource, timelineEntryResource } from '../../shared/contacts/resources.ts';
+import { behaviourSummary } from '../../shared/segments/activity.ts';
 import type { ErasureHook } from '../../shared/contacts/contact-service.ts';
 import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
 import { parseSendId, SendStore } from '../../shared/campaigns/send-store.ts';
@@ -76,7 +78,7 @@ async function contactView(id: string) {
     email: suppression.email ? { reasons: Object.keys(suppression.email.reasons), since: suppression.email.updatedAt } : null,
     sms: suppression.sms ? { reasons: Object.keys(suppression.sms.reasons), since: suppression.sms.updatedAt } : null,
   };
-  return { contact, suppressed, reachable };
+  return { contact: { ...contactResource(contact), behaviour: behaviourSummary(contact.activity) }, suppressed, reachable };
 }
 
 export const handler = httpApi({
@@ -102,9 +104,10 @@ export const handler = httpApi({
     handle: async ({ query }) => {
       if (query.email || query.phone) {
         const contact = query.email ? await store.findByEmail(query.email) : await store.findByPhone(query.phone!);
-        return json(200, { items: contact ? [contact] : [] });
+        return json(200, { items: contact ? [contactResource(contact)] : [] });
       }
-      return json(200, await store.page(query.limit, query.cursor));
+      const page = await store.page(query.limit, query.cursor);
+      return json(200, { items: page.items.map(contactResource), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
     },
   }),
 
@@ -145,7 +148,8 @@ export const handler = httpApi({
     query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(25), cursor: z.string().optional() }),
     handle: async ({ params, query }) => {
       if (!(await store.get(params.id))) throw new NotFoundError('contact', params.id);
-      return json(200, await timeline.page(params.id, query.limit, query.cursor));
+      const page = await timeline.page(params.id, query.limit, query.cursor);
+      return json(200, { items: page.items.map(timelineEntryResource), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) });
     },
   }),
 

@@ -99,3 +99,25 @@ export function countSince(series: ActivitySeries | undefined, fromHour: number)
   for (let i = lo; i < counts.length; i++) total += counts[i]!;
   return total;
 }
+
+/**
+ * A contact's behaviour as the API shows it: counts per channel and type over the last 30 days
+ * and over the whole retention, from the counters (whose keys are storage, not model).
+ * Interactions without a channel (conversions, form submissions) are under "any".
+ */
+export type BehaviourSummary = Record<'last30Days' | 'retained', Record<string, Record<string, number>>>;
+
+export function behaviourSummary(stored: Record<string, number> | undefined, nowMs = Date.now()): BehaviourSummary {
+  const summary: BehaviourSummary = { last30Days: {}, retained: {} };
+  const since = hourOf(nowMs) - 30 * 24;
+  for (const [series, values] of indexActivity(stored, nowMs)) {
+    const [type, scope] = series.split('|') as [string, string];
+    if (scope === '*' || scope.startsWith('c:')) continue;
+    const channel = scope === NO_CHANNEL ? 'any' : scope;
+    const retained = countSince(values, Number.MIN_SAFE_INTEGER);
+    (summary.retained[channel] ??= {})[type] = retained;
+    const recent = countSince(values, since);
+    if (recent > 0) (summary.last30Days[channel] ??= {})[type] = recent;
+  }
+  return summary;
+}

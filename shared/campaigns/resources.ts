@@ -1,0 +1,43 @@
+/**
+ * What the API answers about a campaign: its definition, lifecycle, live counters, spend and
+ * launch forecast — never the storage's bookkeeping (the audience-scan fan-out, the forecast's
+ * running sums, run lists, versions). Documented in the README.
+ */
+import { forecastOf } from './forecast.ts';
+import { CampaignInput, type Campaign, type CampaignCounters, type CampaignStatus } from './model.ts';
+
+const DEFINITION_KEYS = Object.keys(CampaignInput.shape) as Array<keyof CampaignInput>;
+
+export type CampaignResource = CampaignInput & {
+  id: string;
+  status: CampaignStatus;
+  createdAt: string;
+  updatedAt: string;
+  createdBy?: string;
+  segmentVersion?: number;
+  launchedAt?: string;
+  completedAt?: string;
+  /** The current run (one per launch; a recurring campaign runs once per firing). */
+  runId?: string;
+  /** The EventBridge Scheduler schedule that fires its launches (in the deployment's schedule group). */
+  scheduleName?: string;
+  counters: CampaignCounters;
+  spent: number;
+  forecast: Campaign['forecast'] | null;
+};
+
+export function campaignResource(campaign: Campaign): CampaignResource {
+  const definition = Object.fromEntries(DEFINITION_KEYS.filter((k) => campaign[k] !== undefined).map((k) => [k, campaign[k]])) as CampaignInput;
+  const optional = (['createdBy', 'segmentVersion', 'launchedAt', 'completedAt', 'runId', 'scheduleName'] as const).filter((k) => campaign[k] !== undefined);
+  return {
+    id: campaign.id,
+    ...definition,
+    status: campaign.status,
+    createdAt: campaign.createdAt,
+    updatedAt: campaign.updatedAt,
+    ...Object.fromEntries(optional.map((k) => [k, campaign[k]])),
+    counters: campaign.counters,
+    spent: campaign.spent ?? 0,
+    forecast: campaign.forecast ?? forecastOf(campaign as Campaign & { forecastSums?: Record<string, number> }) ?? null,
+  };
+}
