@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchWriteAll } from '../../shared/aws/dynamodb.ts';
 import { startDynamoDbLocal } from '../../infra/local/dynamodb-local.ts';
 import { LocalRuntime } from '../../infra/local/runtime.ts';
-import { DynamoDbMeter } from './dynamodb-meter.ts';
+import { DynamoDbMeter } from '../../test/helpers/dynamodb-meter.ts';
 
 /** us-east-1 list prices (on-demand, Lambda on arm64), per unit. */
 export const PRICE = {

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SQSMessageAttributes } from 'aws-lambda';
 import type { LocalEventBus, PutEntry } from './event-bus.ts';
 import { listen, readRequestBody, sendJson, type RunningServer } from './http-util.ts';
+import { LOOPBACK } from './ports.ts';
 import { LocalQueueError, type LocalQueue } from './queue.ts';
 import type { LocalScheduler, LocalSchedule, LocalScheduleInput } from './scheduler.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './lambda.ts';
@@ -79,7 +80,7 @@ export class LocalAwsEndpoint {
   }
 
   async start(port = 0): Promise<void> {
-    this.running = await listen((req, res) => this.handle(req, res), port);
+    this.running = await listen((req, res) => this.handle(req, res), port, LOOPBACK);
   }
 
   async stop(): Promise<void> {

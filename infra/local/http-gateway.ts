@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { ValidationIssue } from '../../shared/errors.ts';
 import type { HttpRoute } from '../topology-types.ts';
 import type { LocalAuth } from './auth.ts';
 import { listen, readRequestBody, sendJson, type RunningServer } from './http-util.ts';
@@ -33,45 +35,90 @@ function compile(route: GatewayRoute): CompiledRoute {
   return { route, routeKey: `${route.method} ${route.path}`, segments, score: score * 64 + segments.length };
 }
 
+/** Matches a request path's raw (still percent-encoded) segments; parameters come back undecoded. */
 function matchPath(segments: string[], parts: string[]): Record<string, string> | undefined {
   const params: Record<string, string> = {};
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i]!;
     if (segment.endsWith('+}')) {
       if (i >= parts.length) return undefined;
-      params[segment.slice(1, -2)] = parts.slice(i).map(decodeURIComponent).join('/');
+      params[segment.slice(1, -2)] = parts.slice(i).join('/');
       return params;
     }
     const part = parts[i];
     if (part === undefined) return undefined;
-    if (segment.startsWith('{')) params[segment.slice(1, -1)] = decodeURIComponent(part);
+    if (segment.startsWith('{')) params[segment.slice(1, -1)] = part;
     else if (segment !== part) return undefined;
   }
   return parts.length === segments.length ? params : undefined;
 }
 
+/**
+ * Percent-decodes path parameters. A malformed escape (`%E0%A4%A`, `%zz`) or bytes that are not
+ * UTF-8 are the caller's mistake: an issue at `params.<name>`, never an exception.
+ */
+export function decodePathParams(raw: Record<string, string>): { params: Record<string, string> } | { issues: ValidationIssue[] } {
+  const params: Record<string, string> = {};
+  const issues: ValidationIssue[] = [];
+  for (const [name, value] of Object.entries(raw)) {
+    try {
+      params[name] = value.split('/').map(decodeURIComponent).join('/');
+    } catch {
+      issues.push({ path: `params.${name}`, message: 'is not valid percent-encoded UTF-8' });
+    }
+  }
+  return issues.length ? { issues } : { params };
+}
+
 const TEXT_TYPES = /^(text\/|application\/(json|x-www-form-urlencoded|xml|javascript)|[^;]*\+json)/i;
+
+/** One line per request: `POST /v1/contacts 201 12ms contacts-api` (`-` when no function was routed to). */
+export function requestLogLine(method: string, path: string, status: number, ms: number, target: string): string {
+  const shown = path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}…` : path;
+  return `${method} ${shown} ${status} ${Math.round(ms)}ms ${target}`;
+}
+
+/** Longer paths (overlong tokens, hostile requests) are cut in the log line. */
+const MAX_LOGGED_PATH = 200;
+
+/** Who answered a request the runtime itself handles (health, /_local/*). */
+export const RUNTIME_TARGET = 'runtime';
+
+export interface GatewayOptions {
+  /** Where the per-request lines and function failures go. */
+  log?: (line: string) => void;
+}
 
 /**
  * The local API Gateway (HTTP API, payload format 2.0): matches the topology's routes with API
  * Gateway's precedence, verifies the bearer token on non-public routes the way the JWT
  * authorizer does, and turns each request into the same event the Lambda receives on AWS.
+ * Every request is logged in one line: method, path, status, milliseconds, function.
  */
 export class LocalHttpGateway {
   private readonly routes: CompiledRoute[];
   private running: RunningServer | undefined;
+  private readonly log: (line: string) => void;
 
   constructor(
     routes: GatewayRoute[],
     private readonly auth: LocalAuth,
     private readonly localRoutes: LocalRouteHandler,
+    options: GatewayOptions = {},
   ) {
     this.routes = routes.map(compile).sort((a, b) => b.score - a.score);
+    this.log = options.log ?? ((line) => console.log(line));
   }
 
   get url(): string {
     if (!this.running) throw new Error('gateway not started');
     return this.running.url;
+  }
+
+  /** The address the server listens on, as the OS reports it. */
+  get address(): AddressInfo {
+    if (!this.running) throw new Error('gateway not started');
+    return this.running.server.address() as AddressInfo;
   }
 
   listRoutes(): Array<{ routeKey: string; functionName: string; public: boolean }> {
@@ -88,9 +135,26 @@ export class LocalHttpGateway {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (await this.localRoutes(req, res, url)) return;
+    const started = performance.now();
     const method = (req.method ?? 'GET').toUpperCase();
+    const url = requestUrl(req.url ?? '/');
+    let target = '-';
+    res.once('close', () => this.log(requestLogLine(method, url?.pathname ?? (req.url ?? '/'), res.statusCode, performance.now() - started, target)));
+    if (!url) return sendJson(res, 400, { message: 'Bad Request' });
+    try {
+      if (await this.localRoutes(req, res, url)) {
+        target = RUNTIME_TARGET;
+        return;
+      }
+      await this.route(req, res, url, method, (name) => (target = name));
+    } catch (error) {
+      this.log(`[${target}] ${method} ${url.pathname} failed: ${describeError(error)}`);
+      if (!res.headersSent) sendJson(res, 500, { message: 'Internal Server Error' });
+      else res.end();
+    }
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse, url: URL, method: string, routedTo: (functionName: string) => void): Promise<void> {
     const parts = url.pathname.split('/').filter(Boolean);
     let matched: { compiled: CompiledRoute; params: Record<string, string> } | undefined;
     for (const compiled of this.routes) {
@@ -102,6 +166,8 @@ export class LocalHttpGateway {
       }
     }
     if (!matched) return sendJson(res, 404, { message: 'Not Found' });
+    const { functionName } = matched.compiled.route;
+    routedTo(functionName);
 
     const body = await readRequestBody(req, MAX_BODY_BYTES).catch(() => undefined);
     if (!body) return sendJson(res, 413, { message: 'Request Entity Too Large' });
@@ -113,17 +179,20 @@ export class LocalHttpGateway {
     }
     let claims: Record<string, unknown> | undefined;
     if (!matched.compiled.route.public) {
+      // Before the path is decoded: a stranger learns nothing about a protected route but 401.
       claims = await this.auth.verify(headers.authorization);
       // The same answer API Gateway's JWT authorizer gives.
       if (!claims) return sendJson(res, 401, { message: 'Unauthorized' }, { 'www-authenticate': 'Bearer' });
     }
-    const event = this.toEvent(req, url, headers, body, matched.compiled, matched.params, claims);
+    const decoded = decodePathParams(matched.params);
+    if ('issues' in decoded) return sendJson(res, 400, { error: { code: 'validation_failed', message: 'The request path is not valid', issues: decoded.issues } });
+    const event = this.toEvent(req, url, headers, body, matched.compiled, decoded.params, claims);
     let result: unknown;
     try {
       result = await matched.compiled.route.invoke(event);
     } catch (error) {
       // A function error (or timeout) surfaces from API Gateway as a bare 500.
-      console.error(`[api] ${matched.compiled.route.functionName} failed:`, error);
+      this.log(`[${functionName}] ${method} ${url.pathname} failed: ${describeError(error)}`);
       return sendJson(res, 500, { message: 'Internal Server Error' });
     }
     this.writeResult(res, result);
@@ -205,3 +274,17 @@ function stringifyClaims(claims: Record<string, unknown>): Record<string, string
 function scopesOf(claims: Record<string, unknown>): string[] | undefined {
   return typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : undefined;
 }
+
+/**
+ * The request target as a URL. An origin-form target is read as a path even when it starts with
+ * `//` (which a URL parser would take for a host, or refuse: `GET //` is a path, not an error).
+ */
+function requestUrl(target: string): URL | undefined {
+  try {
+    return new URL(target.startsWith('/') ? `http://localhost${target}` : target, 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
+const describeError = (error: unknown): string => (error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error));

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LOOPBACK } from './ports.ts';
 
 export async function readRequestBody(req: IncomingMessage, limitBytes = 10 * 1024 * 1024): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -28,7 +29,7 @@ export interface RunningServer {
 }
 
 /** Starts an HTTP server on host:port (0 = any free port); unexpected handler errors become 500s. */
-export function listen(listener: RequestListener, port: number, host = '127.0.0.1'): Promise<RunningServer> {
+export function listen(listener: RequestListener, port: number, host = LOOPBACK): Promise<RunningServer> {
   const server = createServer((req, res) => {
     listener(req, res).catch((error: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { message: error instanceof Error ? error.message : String(error) });

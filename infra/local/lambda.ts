@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
+import { currentInvocation } from '../../shared/invocation.ts';
 import type { FunctionDef } from '../topology-types.ts';
 
 export const LOCAL_ACCOUNT = '000000000000';
@@ -71,7 +72,8 @@ export class LocalFunction {
     });
     const started = performance.now();
     try {
-      return await Promise.race([this.handler!(event, context), timeout]);
+      // Log lines written during the invocation carry this function's name and request id (several functions share this process).
+      return await Promise.race([currentInvocation.run(context, () => this.handler!(event, context)), timeout]);
     } catch (error) {
       this.errors++;
       throw error;

@@ -587,6 +587,11 @@ export class LocalQueue {
     this.schedulePump();
   }
 
+  /** Messages this queue has accepted since it was created (sent, or redriven into it as a DLQ). */
+  get accepted(): number {
+    return this.nextSeq;
+  }
+
   stats(): QueueStats {
     this.advance();
     return {

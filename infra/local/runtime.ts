@@ -4,6 +4,8 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { issuesFromZod, type ValidationIssue } from '../../shared/errors.ts';
 import { repoRoot } from '../paths.ts';
 import { topology as defaultTopology } from '../topology.ts';
 import { queueEnvVar, queueVisibilityTimeoutSeconds, tableEnvVar, type Topology } from '../topology-types.ts';
@@ -14,7 +16,7 @@ import { LocalEventBus, type BusEvent } from './event-bus.ts';
 import { LocalHttpGateway, type GatewayRoute } from './http-gateway.ts';
 import { readRequestBody, sendJson } from './http-util.ts';
 import { functionArn, LOCAL_ACCOUNT, LOCAL_REGION, LocalFunction } from './lambda.ts';
-import { freePort } from './ports.ts';
+import { freePort, LOOPBACK } from './ports.ts';
 import { LocalQueue } from './queue.ts';
 import { LocalScheduler, type LocalSchedule } from './scheduler.ts';
 import { SmsSink } from './sms-sink.ts';
@@ -22,6 +24,7 @@ import { createTables } from './tables.ts';
 
 export interface LocalRuntimeOptions {
   topology?: Topology;
+  /** The API's bind address (default 127.0.0.1). DynamoDB Local, SES, the SMS sink and the AWS endpoint always listen on 127.0.0.1. */
   host?: string;
   /** API port; 0 picks a free one. Default 3000. */
   apiPort?: number;
@@ -132,8 +135,8 @@ export class LocalRuntime {
     }
     const sesPort = options.sesPort ?? (await freePort());
     const { default: startSes } = (await import('aws-ses-v2-local')) as unknown as { default: (c: { host: string; port: number }) => Promise<Server> };
-    this.sesServer = await startSes({ host, port: sesPort });
-    this.urls.ses = `http://${host}:${sesPort}`;
+    this.sesServer = await startSes({ host: LOOPBACK, port: sesPort });
+    this.urls.ses = `http://${LOOPBACK}:${sesPort}`;
     this.urls.sesInbox = `${this.urls.ses}/`;
     await this.smsSink.start(options.smsPort ?? 0);
     this.urls.sms = this.smsSink.url;
@@ -299,10 +302,14 @@ export class LocalRuntime {
       }
       if (req.method === 'POST' && url.pathname === '/_local/sms/inbound') {
         // Stands in for the provider: an inbound SMS as End User Messaging SMS publishes it to the topic.
-        const input = JSON.parse((await readRequestBody(req)).toString('utf8') || '{}') as { from?: string; to?: string; body?: string };
         const target = Object.entries(topology.queues).find(([, def]) => def.snsTopic === 'sms-inbound')?.[0];
-        if (!target || !input.from || input.body === undefined) {
-          sendJson(res, 400, { error: { code: 'bad_request', message: 'send { "from": "+44…", "body": "STOP" }' } });
+        const input = parseLocalInboundSms(await readRequestBody(req, 64 * 1024).catch(() => undefined));
+        if (!target) {
+          sendJson(res, 404, { error: { code: 'not_found', message: 'no queue subscribes to the sms-inbound topic' } });
+          return true;
+        }
+        if ('issues' in input) {
+          sendJson(res, 400, { error: { code: 'validation_failed', message: `send a JSON object such as ${LOCAL_SMS_EXAMPLE}`, issues: input.issues } });
           return true;
         }
         const inboundMessageId = randomBytes(8).toString('hex');
@@ -320,7 +327,11 @@ export class LocalRuntime {
       }
       const run = /^\/_local\/schedules\/([^/]+)\/run$/.exec(url.pathname);
       if (req.method === 'POST' && run) {
-        const name = decodeURIComponent(run[1]!);
+        const name = decodeOrUndefined(run[1]!);
+        if (name === undefined) {
+          sendJson(res, 400, { error: { code: 'validation_failed', message: 'The request path is not valid', issues: [{ path: 'params.name', message: 'is not valid percent-encoded UTF-8' }] } });
+          return true;
+        }
         const group = this.scheduler.get(name, SCHEDULE_GROUP) ? SCHEDULE_GROUP : (url.searchParams.get('group') ?? 'default');
         if (!this.scheduler.get(name, group)) {
           sendJson(res, 404, { error: { code: 'not_found', message: `schedule ${name} not found` } });
@@ -331,7 +342,7 @@ export class LocalRuntime {
         return true;
       }
       return false;
-    });
+    }, { log: this.log });
     await this.gateway.start(apiPort, host);
   }
 
@@ -483,4 +494,33 @@ const queueArn = (name: string): string => `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_
 function isQuiet(queue: LocalQueue): boolean {
   const stats = queue.stats();
   return stats.visible === 0 && stats.inFlight === 0 && stats.delayed === 0;
+}
+
+const LOCAL_SMS_EXAMPLE = '{ "from": "+447400123456", "body": "STOP" }';
+
+/** The body of POST /_local/sms/inbound: who sent what (and optionally to which number). */
+const LocalInboundSms = z.strictObject({
+  from: z.string().regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 phone number such as +447400123456'),
+  to: z.string().regex(/^\+[1-9]\d{1,14}$/, 'must be an E.164 phone number').optional(),
+  body: z.string().max(1600),
+});
+
+function parseLocalInboundSms(raw: Buffer | undefined): z.infer<typeof LocalInboundSms> | { issues: ValidationIssue[] } {
+  if (!raw) return { issues: [{ path: '', message: 'the body is larger than 64 KB' }] };
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return { issues: [{ path: '', message: 'the body is not valid JSON' }] };
+  }
+  const parsed = LocalInboundSms.safeParse(value);
+  return parsed.success ? parsed.data : { issues: issuesFromZod(parsed.error.issues) };
+}
+
+function decodeOrUndefined(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { escapeHtml, listen, readRequestBody, sendJson, type RunningServer } from './http-util.ts';
+import { LOOPBACK } from './ports.ts';
 
 export interface SmsMessage {
   messageId: string;
@@ -29,7 +30,7 @@ export class SmsSink {
   }
 
   async start(port = 0): Promise<void> {
-    this.running = await listen((req, res) => this.handle(req, res), port);
+    this.running = await listen((req, res) => this.handle(req, res), port, LOOPBACK);
   }
 
   async stop(): Promise<void> {

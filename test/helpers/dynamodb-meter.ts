@@ -5,6 +5,8 @@ export interface Units {
   read: number;
   write: number;
   requests: Record<string, number>;
+  /** Items written by requests DynamoDB accepted, by table (a refused conditional write or cancelled transaction writes none). */
+  writesByTable: Record<string, number>;
 }
 
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
@@ -23,13 +25,30 @@ function missedReads(operation: string, request: Record<string, unknown>, respon
   return Object.entries(asked).reduce((sum, [table, { Keys, ConsistentRead }]) => sum + Math.max(0, Keys.length - (got[table]?.length ?? 0) - (left[table]?.Keys.length ?? 0)) * (ConsistentRead ? 1 : 0.5), 0);
 }
 
+/** The tables a write request writes items to, with how many items each. */
+function writtenTables(operation: string, request: Record<string, unknown>, response: Record<string, unknown>): Array<[string, number]> {
+  if (operation === 'PutItem' || operation === 'UpdateItem' || operation === 'DeleteItem') return [[String(request.TableName), 1]];
+  if (operation === 'BatchWriteItem') {
+    const left = (response.UnprocessedItems ?? {}) as Record<string, unknown[]>;
+    return Object.entries((request.RequestItems ?? {}) as Record<string, unknown[]>).map(([table, items]) => [table, items.length - (left[table]?.length ?? 0)]);
+  }
+  if (operation === 'TransactWriteItems') {
+    return ((request.TransactItems ?? []) as Array<Record<string, { TableName?: string } | undefined>>).flatMap((item) => {
+      const write = item.Put ?? item.Update ?? item.Delete;
+      return write?.TableName ? [[write.TableName, 1] as [string, number]] : [];
+    });
+  }
+  return [];
+}
+
 /**
  * A pass-through proxy in front of DynamoDB Local that asks for ReturnConsumedCapacity on every
  * read and write and adds up the capacity units DynamoDB reports, by operation: the benchmark's
- * measure of what the same requests would cost on AWS.
+ * measure of what the same requests would cost on AWS. It also counts the items each table had
+ * written, so a test can tell whether a request wrote anything at all.
  */
 export class DynamoDbMeter {
-  readonly units: Units = { read: 0, write: 0, requests: {} };
+  readonly units: Units = { read: 0, write: 0, requests: {}, writesByTable: {} };
   private server: Server | undefined;
 
   constructor(private readonly target: string) {}
@@ -38,6 +57,7 @@ export class DynamoDbMeter {
     this.units.read = 0;
     this.units.write = 0;
     this.units.requests = {};
+    this.units.writesByTable = {};
   }
 
   async start(): Promise<string> {
@@ -65,6 +85,9 @@ export class DynamoDbMeter {
               const parsed = JSON.parse(payload.toString('utf8') || '{}') as { ConsumedCapacity?: { CapacityUnits?: number } | Array<{ CapacityUnits?: number }> } & Record<string, unknown>;
               const consumed = [parsed.ConsumedCapacity ?? []].flat().reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0) + missedReads(operation, requestJson, parsed);
               if (WRITES.has(operation)) this.units.write += consumed;
+              if (WRITES.has(operation) && response.statusCode === 200) {
+                for (const [table, items] of writtenTables(operation, requestJson, parsed)) this.units.writesByTable[table] = (this.units.writesByTable[table] ?? 0) + items;
+              }
               if (READS.has(operation)) this.units.read += consumed;
             } catch {
               // not JSON: nothing to count
