@@ -1,4 +1,5 @@
-import { App, RemovalPolicy } from 'aws-cdk-lib';
+import { App, Aspects, RemovalPolicy } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { TouchloopStack } from './stack.ts';
 import { topology } from './topology.ts';
 import { withFunctionEnvironment, withScheduleOverrides } from './topology-types.ts';
@@ -8,6 +9,7 @@ import { withFunctionEnvironment, withScheduleOverrides } from './topology-types
  *   stackName       stack name and resource-name prefix (default Touchloop)
  *   jwtIssuer       bring your own IdP: JWT issuer URL (default: a Cognito user pool is created)
  *   jwtAudience     comma-separated audiences for jwtIssuer
+ *   marketerMfa     "required" to make the user pool's TOTP MFA mandatory (default: optional)
  *   destroyData     "true" to delete tables with the stack (dev stacks only)
  *   corsAllowOrigins comma-separated origins allowed to call the marketer API from a browser
  *   emailFrom       sender of Touchloop's email, e.g. "News <news@example.com>" (a verified SES identity)
@@ -19,8 +21,12 @@ import { withFunctionEnvironment, withScheduleOverrides } from './topology-types
  *   twilioSecretArn, twilioStatusCallbackUrl      for twilio (secret JSON: accountSid, authToken, from)
  *   attributionSchedule, attributionTimezone     the nightly attribution run (default cron(0 2 * * ? *) UTC)
  *   softBounceLimit, softBounceWindowDays        soft bounces that suppress an address (default 3 in 30 days)
+ * Synthesis runs cdk-nag's AwsSolutions checks: an unsuppressed finding is an error and stops
+ * `cdk synth` / `cdk deploy` (suppressions, with their reasons, sit on the resources in stack.ts
+ * and constructs/touchloop-function.ts).
  */
 const app = new App();
+Aspects.of(app).add(new AwsSolutionsChecks({ reports: false }));
 const ctx = (key: string): string | undefined => {
   const value = app.node.tryGetContext(key) as unknown;
   return typeof value === 'string' && value !== '' ? value : undefined;
@@ -38,6 +44,7 @@ new TouchloopStack(app, ctx('stackName') ?? 'Touchloop', {
   ),
   jwtIssuer: ctx('jwtIssuer'),
   jwtAudience: list(ctx('jwtAudience')),
+  marketerMfa: ctx('marketerMfa') === 'required' ? 'required' : 'optional',
   corsAllowOrigins: list(ctx('corsAllowOrigins')),
   emailFrom: ctx('emailFrom'),
   publicBaseUrl: ctx('publicBaseUrl'),

@@ -1,5 +1,6 @@
-import { App } from 'aws-cdk-lib';
+import { App, Aspects, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks, type INagLogger } from 'cdk-nag';
 import { TouchloopStack, type TouchloopStackProps } from '../../infra/stack.ts';
 import { topology } from '../../infra/topology.ts';
 import type { Wiring } from '../../infra/local/runtime.ts';
@@ -8,9 +9,14 @@ type Resource = { Type: string; Properties: Record<string, unknown> };
 
 /** Synthesizes the stack without bundling (infra tests assert the template, not the bundles). */
 export function synthTemplate(props: Partial<TouchloopStackProps> = {}): { template: Template; stack: TouchloopStack } {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new TouchloopStack(app, 'Touchloop', { topology, env: { account: '123456789012', region: 'us-east-1' }, ...props });
+  const stack = unsynthesizedStack(props);
   return { template: Template.fromStack(stack), stack };
+}
+
+/** The stack in an app of its own, not yet synthesized (no bundling): add to it, then synthesize. */
+export function unsynthesizedStack(props: Partial<TouchloopStackProps> = {}): TouchloopStack {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  return new TouchloopStack(app, 'Touchloop', { topology, env: { account: '123456789012', region: 'us-east-1' }, ...props });
 }
 
 const ref = (value: unknown): string | undefined => {
@@ -87,4 +93,33 @@ export function wiringFromTemplate(template: Template, stackName = 'Touchloop'):
     return tags.find((tag) => tag.Key === 'touchloop:table')?.Value ?? logicalId;
   });
   return { routes, queueConsumers, rules, schedules, tables };
+}
+
+export interface NagFinding {
+  rule: string;
+  finding: string;
+  path: string;
+  reason?: string;
+}
+
+/**
+ * Runs cdk-nag's AwsSolutions checks on a stack (synthesizing its app) and sorts what they found:
+ * unsuppressed findings and rule errors (either must be empty for a deployable stack), and the
+ * findings a suppression in code accepted, with its reason.
+ */
+export function nagCheck(stack: Stack): { unsuppressed: NagFinding[]; errors: NagFinding[]; suppressed: NagFinding[] } {
+  const unsuppressed: NagFinding[] = [];
+  const errors: NagFinding[] = [];
+  const suppressed: NagFinding[] = [];
+  const logger: INagLogger = {
+    onCompliance: () => {},
+    onNotApplicable: () => {},
+    onNonCompliance: (d) => unsuppressed.push({ rule: d.ruleId, finding: d.findingId, path: d.resource.node.path }),
+    onSuppressed: (d) => suppressed.push({ rule: d.ruleId, finding: d.findingId, path: d.resource.node.path, reason: d.suppressionReason }),
+    onError: (d) => errors.push({ rule: d.ruleId, finding: d.errorMessage, path: d.resource.node.path }),
+    onSuppressedError: (d) => errors.push({ rule: d.ruleId, finding: d.errorMessage, path: d.resource.node.path, reason: d.errorSuppressionReason }),
+  };
+  Aspects.of(stack).add(new AwsSolutionsChecks({ reports: false, additionalLoggers: [logger] }));
+  (stack.node.root as App).synth();
+  return { unsuppressed, errors, suppressed };
 }

@@ -151,6 +151,26 @@ describe('API authentication', () => {
     });
   });
 
+  test('the user pool: strong passwords, TOTP MFA (optional unless marketerMfa is required), no SMS role', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      Policies: { PasswordPolicy: Match.objectLike({ MinimumLength: 12, RequireLowercase: true, RequireUppercase: true, RequireNumbers: true, RequireSymbols: true }) },
+      MfaConfiguration: 'OPTIONAL',
+      EnabledMfas: ['SOFTWARE_TOKEN_MFA'],
+    });
+    synthTemplate({ marketerMfa: 'required' }).template.hasResourceProperties('AWS::Cognito::UserPool', { MfaConfiguration: 'ON' });
+  });
+
+  test('the $default stage writes access logs to a 30-day log group, naming the route template, never the path (it carries tokens)', () => {
+    const stages = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Stage');
+    expect(stages).toHaveLength(1);
+    expect(stages[0]!.Properties).toMatchObject({ StageName: '$default', AutoDeploy: true });
+    const settings = stages[0]!.Properties.AccessLogSettings as { DestinationArn: { 'Fn::GetAtt': string[] }; Format: string };
+    expect(resources[settings.DestinationArn['Fn::GetAtt'][0]!]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+    const format = JSON.parse(settings.Format) as Record<string, string>;
+    expect(format).toMatchObject({ requestId: '$context.requestId', routeKey: '$context.routeKey', status: '$context.status' });
+    expect(settings.Format).not.toMatch(/\$context\.(path|resourcePath)|requestOverride|\$input/);
+  });
+
   test('bring your own IdP: issuer and audience from props, no user pool', () => {
     const { template: own } = synthTemplate({ jwtIssuer: 'https://idp.example.com/', jwtAudience: ['touchloop'] });
     own.resourceCountIs('AWS::Cognito::UserPool', 0);
