@@ -1,17 +1,23 @@
 import { z } from 'zod';
 import { attributionFromEnv, startAttributionRun } from '../../shared/attribution/orchestrate.ts';
 import { renderReportHtml } from '../../shared/attribution/report-html.ts';
+import { reportView } from '../../shared/attribution/report-view.ts';
+import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
 import { NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { html, httpApi, json, route } from '../../shared/http/api.ts';
 
 const deps = attributionFromEnv();
+const campaigns = new CampaignStore(deps.tables.campaigns);
 const IdParams = z.object({ id: z.uuid('must be a campaign id') });
 
-/** A campaign's latest report, or 404 (the JSON and the page show the same one). */
+/**
+ * A campaign's report from launch on: live counts now, measured figures as of the last run (the
+ * JSON and the page show the same one). 404 for an unknown campaign or one not launched yet.
+ */
 async function reportOf(campaignId: string) {
-  const report = await deps.store.report(campaignId);
-  if (!report) throw new NotFoundError('report for campaign', campaignId);
-  return report;
+  const [campaign, measured] = await Promise.all([campaigns.get(campaignId), deps.store.report(campaignId)]);
+  if (!campaign?.launchedAt) throw new NotFoundError('report for campaign', campaignId);
+  return reportView(campaign, measured, new Date());
 }
 
 export const handler = httpApi({

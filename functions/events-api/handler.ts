@@ -1,3 +1,4 @@
+import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
 import { requireEnv } from '../../shared/config.ts';
 import { LeadScorer } from '../../shared/contacts/lead-scoring.ts';
 import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
@@ -8,13 +9,14 @@ import { ConversionInput, conversionAddresses, recordConversion } from '../../sh
 const contacts = contactsFromEnv();
 const markers = new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY'));
 const scorer = new LeadScorer(requireEnv('TABLE_CONTACTS'), markers);
+const campaigns = new CampaignStore(requireEnv('TABLE_CAMPAIGNS'));
 
 export const handler = httpApi({
   'POST /v1/events': route({
     body: ConversionInput,
     handle: async ({ body }) => {
       const { email, phone } = conversionAddresses(body);
-      const result = await recordConversion({ ...body, email, phone }, { contacts: contacts.store, timeline: contacts.timeline, scorer, markers }, 'api');
+      const result = await recordConversion({ ...body, email, phone }, { contacts: contacts.store, timeline: contacts.timeline, scorer, markers, campaigns }, 'api');
       return json(result.recorded ? 201 : 200, { ...result, duplicate: !result.recorded });
     },
   }),

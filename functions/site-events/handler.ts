@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { keyedHash } from '../../shared/aws/secrets.ts';
+import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
 import { requireEnv } from '../../shared/config.ts';
 import { LeadScorer } from '../../shared/contacts/lead-scoring.ts';
 import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
@@ -19,6 +20,7 @@ const sites = new SiteStore(requireEnv('TABLE_SITES'));
 const rateLimiter = new RateLimiter(requireEnv('TABLE_RATE_LIMITS'));
 const markers = new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY'));
 const scorer = new LeadScorer(requireEnv('TABLE_CONTACTS'), markers);
+const campaigns = new CampaignStore(requireEnv('TABLE_CAMPAIGNS'));
 const Params = z.object({ siteKey: z.string().max(64) });
 const MAX_BYTES = 8 * 1024;
 
@@ -84,7 +86,7 @@ export const handler = httpApi({
         try {
           await recordConversion(
             { ...input, contactId: visitor?.contactId, email, phone, occurredAt: when.at, idempotencyKey: `site:${site.id}:${input.idempotencyKey}` },
-            { contacts: contacts.store, timeline: contacts.timeline, scorer, markers },
+            { contacts: contacts.store, timeline: contacts.timeline, scorer, markers, campaigns },
             `site:${site.id}`,
             visitor ? { clickedSendId: visitor.sendId, clickedCampaignId: visitor.campaignId } : {},
           );

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
 import { smsProviderFromEnv } from '../../shared/campaigns/providers/index.ts';
 import { requireEnv } from '../../shared/config.ts';
 import { normalizePhone } from '../../shared/contacts/phone.ts';
@@ -9,6 +10,7 @@ import { handleInboundSms, type InboundSms } from '../../shared/responses/sms-in
 
 const contacts = contactsFromEnv();
 const markers = new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY'));
+const campaigns = new CampaignStore(requireEnv('TABLE_CAMPAIGNS'));
 let provider: ReturnType<typeof smsProviderFromEnv> | undefined;
 
 /** End User Messaging SMS two-way messages arrive as SNS notifications; Twilio's webhook enqueues them already normalised. */
@@ -33,6 +35,6 @@ export const handler = messageQueueConsumer(InboundMessage, async (message) => {
   const inbound = toInbound(message);
   await handleInboundSms(
     { ...inbound, from: normalizePhone(inbound.from).e164 },
-    { contacts: contacts.store, service: contacts.service, timeline: contacts.timeline, markers, reply: () => (provider ??= smsProviderFromEnv()) },
+    { contacts: contacts.store, service: contacts.service, timeline: contacts.timeline, markers, campaigns, reply: () => (provider ??= smsProviderFromEnv()) },
   );
 });

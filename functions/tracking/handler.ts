@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
 import { requireEnv } from '../../shared/config.ts';
 import { LeadScorer } from '../../shared/contacts/lead-scoring.ts';
 import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
@@ -7,11 +7,13 @@ import { renderResultPage } from '../../shared/forms/embed.ts';
 import { html, httpApi, route } from '../../shared/http/api.ts';
 import { IdempotencyMarkers } from '../../shared/idempotency.ts';
 import { logger } from '../../shared/logger.ts';
+import { recordClick, recordOpen, type EngagementDeps } from '../../shared/responses/engagement.ts';
 import { PIXEL_GIF, readClickToken, readOpenToken, signClickId, withClickId } from '../../shared/responses/tracking.ts';
 import { SiteStore } from '../../shared/sites/site-store.ts';
 
 const contacts = contactsFromEnv();
-const scorer = new LeadScorer(requireEnv('TABLE_CONTACTS'), new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY')));
+const markers = new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY'));
+const engagement: EngagementDeps = { timeline: contacts.timeline, markers, scorer: new LeadScorer(requireEnv('TABLE_CONTACTS'), markers), campaigns: new CampaignStore(requireEnv('TABLE_CAMPAIGNS')) };
 const sites = new SiteStore(requireEnv('TABLE_SITES'));
 const Params = z.object({ token: z.string().max(8192) });
 const noStore = { 'cache-control': 'no-store, private' };
@@ -32,21 +34,7 @@ export const handler = httpApi({
       const target = await readClickToken(params.token);
       // A tampered token never redirects anywhere (no open redirect).
       if (!target) return html(400, renderResultPage('error', { title: 'This link is not valid', message: 'The link you followed is broken or was changed.' }), noStore);
-      const occurredAt = new Date().toISOString();
-      const id = `click:${target.sendId}:${target.linkIndex}:${randomUUID()}`;
-      await recordQuietly(async () => {
-        const outcome = await contacts.timeline.recordFast({
-          contactId: target.contactId,
-          id,
-          type: 'clicked',
-          channel: 'email',
-          campaignId: target.campaignId,
-          sendId: target.sendId,
-          occurredAt,
-          data: { link: target.url, linkIndex: target.linkIndex, userAgent: userAgent.slice(0, 256) },
-        });
-        if (outcome === 'recorded') await scorer.award(target.contactId, id, 'clicked');
-      });
+      await recordQuietly(() => recordClick(target, { userAgent }, engagement));
       // Links into a registered site carry a signed click id, so its thank-you page can report the conversion.
       let location = target.url;
       try {
@@ -62,14 +50,7 @@ export const handler = httpApi({
     params: Params,
     handle: async ({ params }) => {
       const target = await readOpenToken(params.token);
-      if (target) {
-        const now = new Date();
-        // One open per send and minute: image reloads and proxies fetch the pixel repeatedly.
-        const minute = now.toISOString().slice(0, 16);
-        await recordQuietly(() =>
-          contacts.timeline.recordFast({ contactId: target.contactId, id: `open:${target.sendId}:${minute}`, type: 'opened', channel: 'email', campaignId: target.campaignId, sendId: target.sendId, occurredAt: now.toISOString() }),
-        );
-      }
+      if (target) await recordQuietly(() => recordOpen(target, engagement));
       // The pixel answers the same either way, so nothing can be learnt from it.
       return { status: 200, headers: { 'content-type': 'image/gif', ...noStore }, rawBody: PIXEL_GIF.toString('base64'), isBase64Encoded: true };
     },

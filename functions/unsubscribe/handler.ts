@@ -1,12 +1,16 @@
 import { z } from 'zod';
+import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
 import { PREVIEW_UNSUBSCRIBE_TOKEN } from '../../shared/campaigns/messages.ts';
 import { readUnsubscribeToken, unsubscribe } from '../../shared/campaigns/unsubscribe.ts';
 import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
 import { renderResultPage } from '../../shared/forms/embed.ts';
 import { escapeHtml } from '../../shared/html.ts';
 import { html, httpApi, route } from '../../shared/http/api.ts';
+import { requireEnv } from '../../shared/config.ts';
+import { IdempotencyMarkers } from '../../shared/idempotency.ts';
 
 const contacts = contactsFromEnv();
+const deps = { contacts: contacts.store, service: contacts.service, timeline: contacts.timeline, markers: new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY')), campaigns: new CampaignStore(requireEnv('TABLE_CAMPAIGNS')) };
 const Params = z.object({ token: z.string().max(4096) });
 const noStore = { 'cache-control': 'no-store' };
 const preview = () => html(200, renderResultPage('thanks', { title: 'Preview', message: 'This link is in a preview. In a real message it unsubscribes the recipient; here nothing happened.' }), noStore);
@@ -41,7 +45,7 @@ export const handler = httpApi({
       if (params.token === PREVIEW_UNSUBSCRIBE_TOKEN) return preview();
       const target = await readUnsubscribeToken(params.token);
       if (!target) return invalid();
-      await unsubscribe(target, { ip: sourceIp, userAgent }, { contacts: contacts.store, service: contacts.service });
+      await unsubscribe(target, { ip: sourceIp, userAgent }, deps);
       return html(200, renderResultPage('thanks', { title: 'You are unsubscribed', message: `You will not receive marketing ${target.channel === 'email' ? 'email' : 'text messages'} from us any more.` }), noStore);
     },
   }),

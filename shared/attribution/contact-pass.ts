@@ -11,6 +11,13 @@ export interface CampaignInfo {
   launchedAt?: number;
   /** Contacts held out (from the campaign's send records). */
   holdout: ReadonlySet<string>;
+  /**
+   * Who the campaign enrolled, counted from its send records (every run): members per group
+   * (variant, or HOLDOUT) and treatment members per channel. The lift's denominators come from
+   * here, not from the timelines the run happens to read: a holdout member with nothing on their
+   * timeline inside the lookback is still a member.
+   */
+  enrolled?: { groups: Record<string, number>; channels: Record<string, number> };
 }
 
 export interface RunWindow {
@@ -36,6 +43,8 @@ export interface CampaignAccumulator {
   responded: Record<string, number>;
   /** Treatment members by the channel they were sent on: how many, who responded how, who converted and for how much. */
   channels?: Record<string, ChannelAccumulator>;
+  /** Unique contacts per response type, by the variant they were sent. */
+  variants?: Record<string, Record<string, number>>;
 }
 
 export interface ChannelAccumulator {
@@ -61,7 +70,7 @@ const emptyGroup = (): GroupAccumulator => ({ members: 0, converters: 0, revenue
 
 /** The campaign-level accumulators the whole run shares (one per campaign). */
 export function campaignAccumulator(): CampaignAccumulator {
-  return { groups: {}, responders: {}, responded: {}, channels: {} };
+  return { groups: {}, responders: {}, responded: {}, channels: {}, variants: {} };
 }
 
 /**
@@ -148,12 +157,14 @@ export function passContact(
     byChannel.members++;
     if (outcome.converted) byChannel.converters++;
     byChannel.revenue += outcome.revenue;
+    const byVariant = ((acc.variants ??= {})[send.variant ?? ''] ??= {});
     const seen = new Set<string>();
     for (const r of responses) {
       if (r.campaignId === campaignId && !seen.has(r.type)) {
         seen.add(r.type);
         acc.responders[r.type] = (acc.responders[r.type] ?? 0) + 1;
         byChannel.responders[r.type] = (byChannel.responders[r.type] ?? 0) + 1;
+        byVariant[r.type] = (byVariant[r.type] ?? 0) + 1;
       }
     }
     const responseEnd = send.at + campaign.goal.windowDays * DAY;
@@ -172,7 +183,8 @@ export function passContact(
  * The closed loop: scores learnt from what the contact did.
  * - propensity per channel: Beta(prior α + Σ w·answered, prior β + Σ w·(1 − answered)) over the
  *   contact's sends, each weighted by age (half-life SCORE_HALF_LIFE_DAYS); a send is answered
- *   when an open, click or conversion follows within RESPONSE_DAYS;
+ *   when an open, click or conversion follows within RESPONSE_DAYS, and counts as unanswered
+ *   only once those days have passed (yesterday's send is not evidence against the contact);
  * - engagement: the decayed share of answered sends, shrunk towards the prior with weight 3;
  * - value: recency (days since the last conversion), frequency, monetary, expected value per
  *   conversion (monetary / frequency, or the prior);
@@ -193,6 +205,7 @@ export function updateScores(
   for (const send of sends) {
     const w = weight(send.at);
     const answered = responses.some((r) => RESPONSE_TYPES.has(r.type) && r.at > send.at && r.at <= send.at + RESPONSE_DAYS * DAY);
+    if (!answered && send.at + RESPONSE_DAYS * DAY > now) continue; // still inside its response window: no evidence yet
     const channel = send.channel === 'sms' ? 'sms' : 'email';
     if (answered) evidence[channel].yes += w;
     else evidence[channel].no += w;

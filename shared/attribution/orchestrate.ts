@@ -17,11 +17,18 @@ export function attributionFromEnv() {
     attributionParts: requireEnv('TABLE_ATTRIBUTION_PARTS'),
     reports: requireEnv('TABLE_REPORTS'),
   };
-  return { tables, store: new AttributionStore(tables), segments: Number(optionalEnv('ATTRIBUTION_SCAN_SEGMENTS', '4')), queueUrl: () => requireEnv('QUEUE_URL_ATTRIBUTION_SCAN') };
+  return {
+    tables,
+    store: new AttributionStore(tables),
+    segments: Number(optionalEnv('ATTRIBUTION_SCAN_SEGMENTS', '4')),
+    queueUrl: () => requireEnv('QUEUE_URL_ATTRIBUTION_SCAN'),
+    segmentTables: { segments: requireEnv('TABLE_SEGMENTS'), segmentStats: requireEnv('TABLE_SEGMENT_STATS'), activity: requireEnv('TABLE_ACTIVITY') },
+  };
 }
+export type AttributionDeps = ReturnType<typeof attributionFromEnv>;
 
 /** Starts a run over [from, to): the run record, then one scan task per segment (workers do the rest). */
-export async function startAttributionRun(from: Date, to: Date, deps: ReturnType<typeof attributionFromEnv>, send = sendToQueue): Promise<RunRecord> {
+export async function startAttributionRun(from: Date, to: Date, deps: AttributionDeps, send = sendToQueue): Promise<RunRecord> {
   const run = await deps.store.createRun(from, to, deps.segments);
   const tasks: AttributionScanTask[] = Array.from({ length: deps.segments }, (_, segment) => ({ runId: run.runId, from: run.from, to: run.to, segment, totalSegments: deps.segments }));
   await send(deps.queueUrl(), tasks.map((t) => ({ body: JSON.stringify(t) })));
@@ -39,7 +46,14 @@ export function previousDay(now = new Date()): { from: Date; to: Date } {
  * segment merges the parts, replaces the run range's credits, writes every campaign's report and
  * completes the run. Re-running a range recomputes the same credits and reports.
  */
-export async function processAttributionTask(task: AttributionScanTask, deps: ReturnType<typeof attributionFromEnv>, remainingMs: () => number, send = sendToQueue, now = new Date()): Promise<'continued' | 'segment-done' | 'run-done'> {
+export async function processAttributionTask(
+  task: AttributionScanTask,
+  deps: AttributionDeps,
+  remainingMs: () => number,
+  send = sendToQueue,
+  clock: () => Date = () => new Date(),
+): Promise<'continued' | 'segment-done' | 'run-done'> {
+  const now = clock();
   const campaigns = await loadCampaigns(deps.tables, now, undefined, new Date(task.from));
   const { part, lastKey } = await scanAttributionSegment({
     tables: deps.tables,
@@ -60,14 +74,16 @@ export async function processAttributionTask(task: AttributionScanTask, deps: Re
   if (!(await deps.store.segmentDone(task.runId))) return 'segment-done';
 
   const merged = mergeParts(await deps.store.parts(task.runId));
+  // The last segment's worker finishes the run: reports and the completion carry the time they were written.
+  const finishing = clock();
   await deps.store.writeCredits(merged.credits, [...campaigns.keys()], task.from, task.to, task.runId);
   for (const [campaignId, info] of campaigns) {
     const credits = await deps.store.creditsOf(campaignId);
-    await deps.store.saveReport(buildReport(info, merged.campaigns[campaignId], credits, { runId: task.runId, from: task.from, to: task.to }, now));
+    await deps.store.saveReport(buildReport(info, merged.campaigns[campaignId], credits, { runId: task.runId, from: task.from, to: task.to }, finishing));
   }
   // Scores changed: every saved segment's statistics are recomputed (one contacts scan for all).
-  await refreshSegmentStats(new SegmentStore({ segments: requireEnv('TABLE_SEGMENTS'), segmentStats: requireEnv('TABLE_SEGMENT_STATS') }), { contactsTable: deps.tables.contacts, activityTable: requireEnv('TABLE_ACTIVITY'), scanSegments: deps.segments, now });
-  await deps.store.completeRun(task.runId, { contacts: merged.contacts, conversions: merged.conversions, interactions: merged.interactions, readUnits: Math.round(merged.readUnits * 10) / 10 }, now);
+  await refreshSegmentStats(new SegmentStore({ segments: deps.segmentTables.segments, segmentStats: deps.segmentTables.segmentStats }), { contactsTable: deps.tables.contacts, activityTable: deps.segmentTables.activity, scanSegments: deps.segments, now });
+  await deps.store.completeRun(task.runId, { contacts: merged.contacts, conversions: merged.conversions, interactions: merged.interactions, readUnits: Math.round(merged.readUnits * 10) / 10 }, clock());
   logger.info('attribution run completed', { runId: task.runId, contacts: merged.contacts, conversions: merged.conversions });
   return 'run-done';
 }

@@ -1,5 +1,6 @@
 import { escapeHtml } from '../html.ts';
 import type { Interval, LiftReport } from './lift.ts';
+import type { CampaignReportView } from './report-view.ts';
 import type { CampaignReport } from './run.ts';
 
 const fmt = (n: number | null | undefined, digits = 2) => (n === null || n === undefined || !Number.isFinite(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits }));
@@ -41,39 +42,67 @@ function intervalSvg(label: string, interval: Interval | null | undefined, unit:
 function liftSection(title: string, lift: LiftReport | null): string {
   if (!lift) return `<section><h3>${escapeHtml(title)}</h3><p class="na">No holdout to compare with.</p></section>`;
   return `<section><h3>${escapeHtml(title)}</h3>
-<table><tr><th></th><th>Treatment</th><th>Holdout</th><th>Absolute lift (95 % CI)</th><th>Relative lift</th><th>p-value</th></tr>
+<table data-table="lift"><tr><th></th><th>Treatment</th><th>Holdout</th><th>Absolute lift (95 % CI)</th><th>Relative lift</th><th>p-value</th></tr>
 <tr><td>Conversion rate</td><td>${pct(lift.treatment.rate)}</td><td>${pct(lift.holdout.rate)}</td><td>${pct(lift.conversionRate.absolute.estimate)} (${pct(lift.conversionRate.absolute.low)} to ${pct(lift.conversionRate.absolute.high)})</td><td>${lift.conversionRate.relative ? pct(lift.conversionRate.relative.estimate) : '—'}</td><td>${fmt(lift.conversionRate.pValue, 4)}</td></tr>
 <tr><td>Revenue per contact</td><td>${fmt(lift.treatment.revenuePerMember)}</td><td>${fmt(lift.holdout.revenuePerMember)}</td><td>${fmt(lift.revenuePerMember.absolute.estimate)} (${fmt(lift.revenuePerMember.absolute.low)} to ${fmt(lift.revenuePerMember.absolute.high)})</td><td>${lift.revenuePerMember.relative ? pct(lift.revenuePerMember.relative.estimate) : '—'}</td><td>${fmt(lift.revenuePerMember.pValue, 4)}</td></tr></table>
 ${intervalSvg('Conversion-rate lift', lift.conversionRate.absolute, pct)}
 </section>`;
 }
 
-/** The campaign report as a standalone page: funnel, lift with intervals, variants, channels, forecast vs actual. */
-export function renderReportHtml(report: CampaignReport): string {
-  const f = report.funnel;
-  const variants = report.variants
-    .map((v) => `<tr><td>${escapeHtml(v.variant || '(single)')}</td><td>${fmt(v.members, 0)}</td><td>${fmt(v.converters, 0)}</td><td>${fmt(v.attributedConversions)}</td><td>${fmt(v.attributedRevenue)}</td><td>${v.lift ? pct(v.lift.conversionRate.absolute.estimate) : '—'}</td></tr>`)
-    .join('');
-  const channels = (report.channels ?? [])
-    .map((c) => `<tr data-channel="${escapeHtml(c.channel)}"><td>${escapeHtml(c.channel)}</td><td>${fmt(c.sent, 0)}</td><td>${fmt(c.delivered, 0)}</td><td>${fmt(c.opened, 0)}</td><td>${fmt(c.clicked, 0)}</td><td>${fmt(c.converters, 0)}</td><td>${c.conversionRate === null ? '—' : pct(c.conversionRate)}</td><td>${fmt(c.revenue)}</td></tr>`)
-    .join('');
-  const fva = (['email', 'sms'] as const)
-    .map((c) => {
-      const r = report.forecastVsActual[c];
-      return `<tr><td>${c}</td><td>${fmt(r.forecast)}</td><td>${fmt(r.low)} – ${fmt(r.high)}</td><td>${fmt(r.actual, 0)}</td><td>${fmt(r.error)}</td></tr>`;
-    })
-    .join('');
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(report.name)} — report</title>
+/** Live counts as they stand, read from the campaign's counters. */
+function liveSection(report: CampaignReportView): string {
+  const l = report.live;
+  const cells: Array<[string, string, number]> = [
+    ['targeted', 'Targeted', l.targeted],
+    ['holdout', 'Holdout', l.holdout],
+    ['sent', 'Sent', l.sent],
+    ['delivered', 'Delivered', l.delivered],
+    ['opened', 'Opened', l.opened],
+    ['clicked', 'Clicked', l.clicked],
+    ['unsubscribed', 'Unsubscribed', l.unsubscribed],
+    ['bounced', 'Bounced', l.bounced],
+    ['complained', 'Complained', l.complained],
+    ['converted', 'Converted', l.converted],
+  ];
+  return `<h2>Live</h2><p>Counts as of ${escapeHtml(l.asOf)}, as they happen (converted: the goal event whose last touch was this campaign, inside its window). Campaign ${escapeHtml(report.status)}.</p>
+<table data-table="live"><tr>${cells.map(([, label]) => `<th>${label}</th>`).join('')}</tr><tr>${cells.map(([key, , value]) => `<td data-live="${key}">${fmt(value, 0)}</td>`).join('')}</tr></table>`;
+}
+
+/** The campaign report as a standalone page: live counts, then what the last run measured — funnel, lift with intervals, variants, channels, forecast vs actual. */
+export function renderReportHtml(report: CampaignReportView): string {
+  const head = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(report.name)} — report</title>
 <style>body{font:14px system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:right}td:first-child,th:first-child{text-align:left}.kpi{display:inline-block;margin:0 1.5rem 1rem 0}.kpi b{display:block;font-size:1.4rem}.na{color:#777}</style>
 </head><body>
 <h1>${escapeHtml(report.name)}</h1>
-<p>Goal <b>${escapeHtml(report.goal.event)}</b>, ${report.goal.attributionWindowDays}-day window, ${escapeHtml(report.goal.model.replace('_', ' '))} attribution. Computed ${escapeHtml(report.computedAt)} (run ${escapeHtml(report.runId)}).</p>
+<p>Goal <b>${escapeHtml(report.goal.event)}</b>, ${report.goal.attributionWindowDays}-day window, ${escapeHtml(report.goal.model.replace('_', ' '))} attribution. Launched ${escapeHtml(report.launchedAt)}.</p>
+${liveSection(report)}`;
+  if (!report.measured || !report.funnel || !report.holdout || !report.forecastVsActual) {
+    return `${head}
+<h2>Attribution and lift</h2><p class="na" data-measured="none">No attribution run has measured this campaign yet. Attributed conversions, revenue, lift over the holdout, variants, channels and forecast vs actual appear after the next nightly run.</p>
+</body></html>`;
+  }
+  const f = report.funnel;
+  const fv = report.forecastVsActual;
+  const variants = report.variants
+    .map((v) => `<tr><td>${escapeHtml(v.variant || '(single)')}</td><td>${fmt(v.members, 0)}</td><td>${fmt(v.opened, 0)}</td><td>${fmt(v.clicked, 0)}</td><td>${fmt(v.unsubscribed, 0)}</td><td>${fmt(v.converters, 0)}</td><td>${fmt(v.attributedConversions)}</td><td>${fmt(v.attributedRevenue)}</td><td>${v.lift ? pct(v.lift.conversionRate.absolute.estimate) : '—'}</td></tr>`)
+    .join('');
+  const channels = (report.channels ?? [])
+    .map((c) => `<tr data-channel="${escapeHtml(c.channel)}"><td>${escapeHtml(c.channel)}</td><td>${fmt(c.sent, 0)}</td><td>${fmt(c.delivered, 0)}</td><td>${fmt(c.opened, 0)}</td><td>${fmt(c.clicked, 0)}</td><td>${fmt(c.unsubscribed, 0)}</td><td>${fmt(c.converters, 0)}</td><td>${c.conversionRate === null ? '—' : pct(c.conversionRate)}</td><td>${fmt(c.revenue)}</td></tr>`)
+    .join('');
+  const fva = (['email', 'sms'] as const)
+    .map((c) => {
+      const r = fv[c];
+      return `<tr><td>${c}</td><td>${fmt(r.forecast)}</td><td>${fmt(r.low)} – ${fmt(r.high)}</td><td>${fmt(r.actual, 0)}</td><td>${fmt(r.error)}</td></tr>`;
+    })
+    .join('');
+  return `${head}
+<h2>Attribution and lift</h2><p data-measured="${escapeHtml(report.measured.runId)}">As of the attribution run ${escapeHtml(report.measured.runId)}, computed ${escapeHtml(report.measured.computedAt)} (conversions ${escapeHtml(report.measured.range.from)} to ${escapeHtml(report.measured.range.to)}).</p>
 <div><span class="kpi" data-kpi="sent">Sent<b>${fmt(f.sent, 0)}</b></span><span class="kpi" data-kpi="holdout">Holdout<b>${fmt(report.holdout.members, 0)}</b></span><span class="kpi" data-kpi="conversions">Attributed conversions<b>${fmt(f.converted)}</b></span><span class="kpi" data-kpi="revenue">Revenue<b>${fmt(report.revenue)}</b></span><span class="kpi" data-kpi="cost">Cost<b>${fmt(report.cost, 4)}</b></span><span class="kpi" data-kpi="roi">ROI<b>${report.roi === null ? '—' : pct(report.roi)}</b></span></div>
 <h2>Funnel</h2>${funnelSvg(f)}
 <p>Unsubscribed ${fmt(f.unsubscribed, 0)} · bounced ${fmt(f.bounced, 0)} · complained ${fmt(f.complained, 0)}</p>
 <h2>Incremental lift over the holdout</h2>${liftSection('All variants', report.lift)}
-<h2>Variants</h2><table><tr><th>Variant</th><th>Members</th><th>Converters</th><th>Attributed conversions</th><th>Attributed revenue</th><th>Lift</th></tr>${variants}</table>
-<h2>Channels</h2>${channels ? `<table data-table="channels"><tr><th>Channel</th><th>Sent</th><th>Delivered</th><th>Opened</th><th>Clicked</th><th>Converters</th><th>Conversion rate</th><th>Revenue</th></tr>${channels}</table>` : '<p class="na">No sends in this range.</p>'}
+<h2>Variants</h2><table data-table="variants"><tr><th>Variant</th><th>Members</th><th>Opened</th><th>Clicked</th><th>Unsubscribed</th><th>Converters</th><th>Attributed conversions</th><th>Attributed revenue</th><th>Lift</th></tr>${variants}</table>
+<h2>Channels</h2>${channels ? `<table data-table="channels"><tr><th>Channel</th><th>Sent</th><th>Delivered</th><th>Opened</th><th>Clicked</th><th>Unsubscribed</th><th>Converters</th><th>Conversion rate</th><th>Revenue</th></tr>${channels}</table>` : '<p class="na">No sends in this range.</p>'}
 <h2>Forecast vs actual responders</h2><table><tr><th>Channel</th><th>Forecast</th><th>95 % interval</th><th>Actual</th><th>Error</th></tr>${fva}</table>
 </body></html>`;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { batchGetAll, documentClient } from '../aws/dynamodb.ts';
+import { batchGetAll, documentClient, queryAll, scanAll } from '../aws/dynamodb.ts';
 import type { Campaign } from '../campaigns/model.ts';
 import { sendPk } from '../campaigns/send-store.ts';
 import type { Contact } from '../contacts/model.ts';
@@ -74,9 +74,24 @@ export interface CampaignReport {
   revenue: number;
   cost: number;
   roi: number | null;
-  variants: Array<{ variant: string; members: number; converters: number; revenue: number; attributedConversions: number; attributedRevenue: number; lift: LiftReport | null }>;
+  /** Per variant: treatment members (from the send records), unique responders by type, converters and revenue in the goal window, attributed credit and lift. */
+  variants: Array<{
+    variant: string;
+    members: number;
+    delivered: number;
+    opened: number;
+    clicked: number;
+    unsubscribed: number;
+    bounced: number;
+    complained: number;
+    converters: number;
+    revenue: number;
+    attributedConversions: number;
+    attributedRevenue: number;
+    lift: LiftReport | null;
+  }>;
   /** Treatment members by the channel they were sent on; converters and revenue inside the goal window after the send. */
-  channels: Array<{ channel: string; sent: number; delivered: number; opened: number; clicked: number; unsubscribed: number; bounced: number; converters: number; conversionRate: number | null; revenue: number }>;
+  channels: Array<{ channel: string; sent: number; delivered: number; opened: number; clicked: number; unsubscribed: number; bounced: number; complained: number; converters: number; conversionRate: number | null; revenue: number }>;
   lift: LiftReport | null;
   holdout: { members: number; converters: number; revenue: number };
   forecastVsActual: {
@@ -187,41 +202,63 @@ export class AttributionStore {
   }
 }
 
-/** The campaigns a run measures (launched within the lookback), with their goals and holdout members. */
+/**
+ * Who each run of a campaign enrolled, from its send records: a contact is a treatment member
+ * (of the variant and channel of their earliest send) when any run sent to them, otherwise a
+ * holdout member when a run held them out. Reads every run a recurring campaign has had.
+ */
+async function enrolment(campaign: Campaign, tables: AttributionTables, db: DynamoDBDocumentClient): Promise<{ holdout: Set<string>; enrolled: NonNullable<CampaignInfo['enrolled']> }> {
+  const runs = [...new Set([...(campaign.runIds ?? []), ...(campaign.runId ? [campaign.runId] : [])])];
+  const members = new Map<string, { sentAt?: string; variant: string; channel: string } | 'holdout'>();
+  for (const runId of runs) {
+    for await (const item of queryAll(db, {
+      TableName: tables.sends,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeNames: { '#s': 'status' },
+      ExpressionAttributeValues: { ':pk': sendPk(campaign.id, runId) },
+      ProjectionExpression: 'contactId, #s, variant, channel, sentAt',
+    })) {
+      const contactId = String(item.contactId);
+      const known = members.get(contactId);
+      if (item.status === 'sent') {
+        const sentAt = typeof item.sentAt === 'string' ? item.sentAt : undefined;
+        if (known === undefined || known === 'holdout' || (sentAt !== undefined && (known.sentAt === undefined || sentAt < known.sentAt))) {
+          members.set(contactId, { sentAt, variant: typeof item.variant === 'string' ? item.variant : '', channel: typeof item.channel === 'string' ? item.channel : 'email' });
+        }
+      } else if (item.status === 'holdout' && known === undefined) {
+        members.set(contactId, 'holdout');
+      }
+    }
+  }
+  const holdout = new Set<string>();
+  const enrolled: NonNullable<CampaignInfo['enrolled']> = { groups: {}, channels: {} };
+  for (const [contactId, member] of members) {
+    if (member === 'holdout') {
+      holdout.add(contactId);
+      enrolled.groups[HOLDOUT] = (enrolled.groups[HOLDOUT] ?? 0) + 1;
+    } else {
+      enrolled.groups[member.variant] = (enrolled.groups[member.variant] ?? 0) + 1;
+      enrolled.channels[member.channel] = (enrolled.channels[member.channel] ?? 0) + 1;
+    }
+  }
+  return { holdout, enrolled };
+}
+
+/** The campaigns a run measures (launched within the lookback), with their goals, holdout members and enrolment. */
 export async function loadCampaigns(tables: AttributionTables, now: Date, db: DynamoDBDocumentClient = documentClient, from?: Date): Promise<Map<string, CampaignInfo & { campaign: Campaign }>> {
   const campaigns = new Map<string, CampaignInfo & { campaign: Campaign }>();
-  let start: Record<string, unknown> | undefined;
   const since = lookbackStart(now, from);
-  do {
-    const page = await db.send(new ScanCommand({ TableName: tables.campaigns, ExclusiveStartKey: start }));
-    for (const campaign of (page.Items ?? []) as Campaign[]) {
-      if (!campaign.launchedAt || Date.parse(campaign.launchedAt) < since || !campaign.runId) continue;
-      const holdout = new Set<string>();
-      let sendsStart: Record<string, unknown> | undefined;
-      do {
-        const sends = await db.send(
-          new QueryCommand({
-            TableName: tables.sends,
-            KeyConditionExpression: 'pk = :pk',
-            FilterExpression: '#s = :holdout',
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':pk': sendPk(campaign.id, campaign.runId), ':holdout': 'holdout' },
-            ProjectionExpression: 'contactId',
-            ExclusiveStartKey: sendsStart,
-          }),
-        );
-        for (const item of sends.Items ?? []) holdout.add(String(item.contactId));
-        sendsStart = sends.LastEvaluatedKey;
-      } while (sendsStart);
-      campaigns.set(campaign.id, {
-        campaign,
-        goal: { campaignId: campaign.id, event: campaign.goal.event, windowDays: campaign.goal.attributionWindowDays, model: campaign.goal.model, halfLifeDays: campaign.goal.halfLifeDays },
-        launchedAt: Date.parse(campaign.launchedAt),
-        holdout,
-      });
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for await (const campaign of scanAll(db, { TableName: tables.campaigns }) as AsyncIterable<Campaign>) {
+    if (!campaign.launchedAt || Date.parse(campaign.launchedAt) < since || !campaign.runId) continue;
+    const { holdout, enrolled } = await enrolment(campaign, tables, db);
+    campaigns.set(campaign.id, {
+      campaign,
+      goal: { campaignId: campaign.id, event: campaign.goal.event, windowDays: campaign.goal.attributionWindowDays, model: campaign.goal.model, halfLifeDays: campaign.goal.halfLifeDays },
+      launchedAt: Date.parse(campaign.launchedAt),
+      holdout,
+      enrolled,
+    });
+  }
   return campaigns;
 }
 
@@ -383,6 +420,10 @@ export function mergeParts(parts: RunPart[]): RunPart {
         mc.revenue += c.revenue;
         for (const [type, n] of Object.entries(c.responders)) mc.responders[type] = (mc.responders[type] ?? 0) + n;
       }
+      for (const [variant, counts] of Object.entries(acc.variants ?? {})) {
+        const mv = ((m.variants ??= {})[variant] ??= {});
+        for (const [type, n] of Object.entries(counts)) mv[type] = (mv[type] ?? 0) + n;
+      }
     }
   }
   return merged;
@@ -399,7 +440,11 @@ export function buildReport(
   now: Date,
 ): CampaignReport {
   const campaign = info.campaign;
-  const groups = acc?.groups ?? {};
+  // Members come from the send records (who was enrolled), converters and revenue from the timelines read.
+  const groups: Record<string, GroupAccumulator> = Object.fromEntries(Object.entries(acc?.groups ?? {}).map(([name, g]) => [name, { ...g }]));
+  if (info.enrolled) {
+    for (const [name, members] of Object.entries(info.enrolled.groups)) groups[name] = { ...(groups[name] ?? { members: 0, converters: 0, revenue: 0, revenueSquares: 0 }), members };
+  }
   const holdout = groups[HOLDOUT] ?? { members: 0, converters: 0, revenue: 0, revenueSquares: 0 };
   const treatmentGroups = Object.entries(groups).filter(([name]) => name !== HOLDOUT);
   const treatment = treatmentGroups.reduce<GroupAccumulator>((sum, [, g]) => sumGroups(sum, g), { members: 0, converters: 0, revenue: 0, revenueSquares: 0 });
@@ -444,9 +489,16 @@ export function buildReport(
     roi: cost > 0 ? round((attributedRevenue - cost) / cost) : null,
     variants: treatmentGroups.map(([variant, g]) => {
       const own = credits.filter((c) => c.variant === variant);
+      const r = acc?.variants?.[variant] ?? {};
       return {
         variant,
         members: g.members,
+        delivered: r.delivered ?? 0,
+        opened: r.opened ?? 0,
+        clicked: r.clicked ?? 0,
+        unsubscribed: r.unsubscribed ?? 0,
+        bounced: (r.bounced ?? 0) + (r.bounced_soft ?? 0),
+        complained: r.complained ?? 0,
         converters: g.converters,
         revenue: round(g.revenue, 2),
         attributedConversions: round(own.reduce((s, c) => s + c.conversions, 0)),
@@ -454,8 +506,9 @@ export function buildReport(
         lift: lift(g),
       };
     }),
-    channels: Object.entries(acc?.channels ?? {})
-      .sort(([a], [b]) => a.localeCompare(b))
+    channels: [...new Set([...Object.keys(acc?.channels ?? {}), ...Object.keys(info.enrolled?.channels ?? {})])]
+      .sort((a, b) => a.localeCompare(b))
+      .map((name) => [name, { ...(acc?.channels?.[name] ?? { members: 0, responders: {}, converters: 0, revenue: 0 }), members: info.enrolled?.channels[name] ?? acc?.channels?.[name]?.members ?? 0 }] as const)
       .map(([name, c]) => ({
         channel: name,
         sent: c.members,
@@ -464,6 +517,7 @@ export function buildReport(
         clicked: c.responders.clicked ?? 0,
         unsubscribed: c.responders.unsubscribed ?? 0,
         bounced: (c.responders.bounced ?? 0) + (c.responders.bounced_soft ?? 0),
+        complained: c.responders.complained ?? 0,
         converters: c.converters,
         conversionRate: c.members > 0 ? round(c.converters / c.members, 6) : null,
         revenue: round(c.revenue, 2),

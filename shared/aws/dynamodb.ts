@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, type TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, paginateQuery, paginateScan, type QueryCommandInput, type ScanCommandInput, type TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 
 /**
  * One DynamoDB document client per process, created at module scope. The endpoint comes from
@@ -49,4 +49,14 @@ export async function batchWriteAll(db: DynamoDBDocumentClient, table: string, r
       request = (await db.send(new BatchWriteCommand({ RequestItems: request }))).UnprocessedItems as typeof request;
     }
   }
+}
+
+/** Every item a query matches, page by page through the SDK's paginator. */
+export async function* queryAll(db: DynamoDBDocumentClient, input: QueryCommandInput): AsyncGenerator<Item> {
+  for await (const page of paginateQuery({ client: db }, input)) yield* page.Items ?? [];
+}
+
+/** Every item a scan reads, page by page through the SDK's paginator. */
+export async function* scanAll(db: DynamoDBDocumentClient, input: ScanCommandInput): AsyncGenerator<Item> {
+  for await (const page of paginateScan({ client: db }, input)) yield* page.Items ?? [];
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
 import { documentClient } from '../aws/dynamodb.ts';
@@ -105,8 +105,14 @@ export async function importHistory(
     return id;
   };
 
+  // The campaign exists before its sends (a later request of the same history adds to it).
+  const created = await createImportedCampaign(input, campaignId, runId, db, deps.tables.campaigns);
+
   let sent = 0;
   let holdout = 0;
+  let spent = 0;
+  const variants = new Set<string>();
+  const channels = new Set<string>();
   for (const [index, send] of input.sends.entries()) {
     const contactId = await resolve(send.contact, `sends[${index}].contact`, index);
     if (!contactId) continue;
@@ -124,16 +130,23 @@ export async function importHistory(
       attempts: 0,
       ...(send.holdout ? {} : { sentAt: send.sentAt, cost: input.campaign.costPerMessage[send.channel] ?? 0 }),
     };
+    let fresh = true;
     try {
       await db.send(new PutCommand({ TableName: deps.tables.sends, Item: record, ConditionExpression: 'attribute_not_exists(pk)' }));
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      fresh = false; // imported by an earlier request: counted then
     }
     if (send.holdout) {
-      holdout++;
+      if (fresh) holdout++;
       continue;
     }
-    sent++;
+    if (fresh) {
+      sent++;
+      spent += record.cost ?? 0;
+      variants.add(send.variant);
+      channels.add(send.channel);
+    }
     await deps.timeline.recordFast({ contactId, id: `import:${record.sendId}:sent`, type: 'sent', channel: send.channel, campaignId, sendId: record.sendId, occurredAt: new Date(send.sentAt).toISOString(), data: { variant: send.variant, imported: true } });
   }
 
@@ -167,34 +180,99 @@ export async function importHistory(
     if (result.recorded) conversions++;
   }
 
+  await addImportedSends(campaignId, { sent, holdout, spent, variants, channels }, db, deps.tables.campaigns);
+  return { campaignId, created, summary: { sends: sent, holdout, interactions, conversions, failed: failures.length }, failures };
+}
+
+/** The imported campaign, created by the first request of its history (as completed, with nothing counted yet); false when it exists. */
+async function createImportedCampaign(input: HistoryImport, campaignId: string, runId: string, db: DynamoDBDocumentClient, table: string): Promise<boolean> {
+  const now = new Date().toISOString();
+  const launchedAt = new Date(input.campaign.launchedAt).toISOString();
   const campaign: Campaign = {
     id: campaignId,
     name: input.campaign.name,
     segmentId: '00000000-0000-4000-8000-000000000000',
-    channels: [...new Set(input.sends.map((s) => s.channel))],
-    variants: [...new Set(input.sends.filter((s) => !s.holdout).map((s) => s.variant))].map((name) => ({ name, weight: 1, templates: {} })),
-    holdoutPercent: input.sends.length ? Math.round((100 * input.sends.filter((s) => s.holdout).length) / input.sends.length) : 0,
+    channels: [],
+    variants: [],
+    holdoutPercent: 0,
     schedule: { type: 'immediate' },
     limits: { quietHours: {}, sendRatePerSecond: {} },
     goal: input.campaign.goal,
     costPerMessage: input.campaign.costPerMessage,
     marketing: true,
     status: 'completed',
-    createdAt: new Date().toISOString(),
-    updatedAt: new Date().toISOString(),
+    createdAt: now,
+    updatedAt: now,
     version: 1,
     runId,
-    launchedAt: new Date(input.campaign.launchedAt).toISOString(),
-    completedAt: new Date(input.campaign.launchedAt).toISOString(),
-    counters: { ...emptyCounters(), targeted: sent + holdout, sent, holdout },
-    spent: input.sends.filter((s) => !s.holdout).reduce((sum, s) => sum + (input.campaign.costPerMessage[s.channel] ?? 0), 0),
+    launchedAt,
+    completedAt: launchedAt,
+    counters: emptyCounters(),
+    spent: 0,
   };
-  let created = true;
   try {
-    await db.send(new PutCommand({ TableName: deps.tables.campaigns, Item: { ...campaign, imported: true, externalId: input.campaign.externalId }, ConditionExpression: 'attribute_not_exists(id)' }));
+    await db.send(new PutCommand({ TableName: table, Item: { ...campaign, imported: true, externalId: input.campaign.externalId }, ConditionExpression: 'attribute_not_exists(id)' }));
+    return true;
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    created = false;
+    return false;
   }
-  return { campaignId, created, summary: { sends: sent, holdout, interactions, conversions, failed: failures.length }, failures };
+}
+
+/**
+ * Adds one request's new sends to the imported campaign: counters and spend with atomic ADDs (so
+ * requests in any order and at once sum up), then the variants, channels and holdout share derived
+ * from the totals — written only if the totals are still the ones derived from (a request that
+ * raced ahead writes its own, later totals; this one re-reads and derives again).
+ */
+async function addImportedSends(
+  campaignId: string,
+  added: { sent: number; holdout: number; spent: number; variants: Set<string>; channels: Set<string> },
+  db: DynamoDBDocumentClient,
+  table: string,
+): Promise<void> {
+  type Totals = { counters: { targeted: number; sent: number; holdout: number }; importVariants?: Set<string>; importChannels?: Set<string> };
+  let totals: Totals | undefined;
+  if (added.sent + added.holdout > 0) {
+    const adds = ['counters.targeted :targeted', 'counters.sent :sent', 'counters.holdout :holdout', 'spent :spent', ...(added.variants.size ? ['importVariants :variants'] : []), ...(added.channels.size ? ['importChannels :channels'] : [])];
+    const result = await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { id: campaignId },
+        UpdateExpression: `ADD ${adds.join(', ')}`,
+        ExpressionAttributeValues: {
+          ':targeted': added.sent + added.holdout,
+          ':sent': added.sent,
+          ':holdout': added.holdout,
+          ':spent': added.spent,
+          ...(added.variants.size ? { ':variants': added.variants } : {}),
+          ...(added.channels.size ? { ':channels': added.channels } : {}),
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    totals = result.Attributes as Totals;
+  }
+  for (let attempt = 0; attempt < 10; attempt++) {
+    totals ??= (await db.send(new GetCommand({ TableName: table, Key: { id: campaignId }, ConsistentRead: true }))).Item as Totals | undefined;
+    if (!totals) return;
+    const variants = [...(totals.importVariants ?? [])].sort().map((name) => ({ name, weight: 1, templates: {} }));
+    const channels = [...(totals.importChannels ?? [])].sort();
+    const targeted = totals.counters.targeted;
+    try {
+      await db.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: { id: campaignId },
+          UpdateExpression: 'SET variants = :variants, channels = :channels, holdoutPercent = :share',
+          ConditionExpression: 'counters.targeted = :targeted',
+          ExpressionAttributeValues: { ':variants': variants, ':channels': channels, ':share': targeted ? Math.round((1000 * totals.counters.holdout) / targeted) / 10 : 0, ':targeted': targeted },
+        }),
+      );
+      return;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      totals = undefined; // another request added sends since: derive from the newer totals
+    }
+  }
 }

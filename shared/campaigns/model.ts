@@ -137,6 +137,8 @@ export interface Campaign extends CampaignInput {
   scheduleName?: string;
   /** Current run (one per launch; recurring campaigns run once per cron firing). */
   runId?: string;
+  /** Every run there has been (a string set in DynamoDB). */
+  runIds?: Set<string> | string[];
   /** Audience scan progress of the current run: scan segments finished / total. */
   fanout?: { total: number; done: number };
   counters: CampaignCounters;

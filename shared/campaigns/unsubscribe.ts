@@ -1,5 +1,8 @@
 import type { ContactService } from '../contacts/contact-service.ts';
 import type { ContactStore } from '../contacts/contact-store.ts';
+import type { Timeline } from '../contacts/timeline.ts';
+import type { IdempotencyMarkers } from '../idempotency.ts';
+import type { CampaignStore } from './campaign-store.ts';
 import { InvalidTokenError, verifyToken } from '../tokens.ts';
 import { UNSUBSCRIBE_TOKEN_PURPOSE } from './messages.ts';
 import { parseSendId } from './send-store.ts';
@@ -23,12 +26,22 @@ export async function readUnsubscribeToken(token: string): Promise<UnsubscribeTa
   }
 }
 
+export interface UnsubscribeDeps {
+  contacts: ContactStore;
+  service: ContactService;
+  timeline: Timeline;
+  markers: IdempotencyMarkers;
+  campaigns: CampaignStore;
+}
+
 /**
  * One-click unsubscribe (RFC 8058): the channel's consent is withdrawn (with a consent record
  * naming the send) and the address is suppressed at once, so later sends — including ones
- * already queued — skip it. Unsubscribing twice is harmless.
+ * already queued — skip it. The unsubscribe is a response to the send that carried the link: it
+ * lands on the timeline once per send (at the time of the first click), tied to the send and its
+ * campaign, and moves the campaign's live counter once. Unsubscribing twice is harmless.
  */
-export async function unsubscribe(target: UnsubscribeTarget, meta: { ip: string; userAgent: string }, deps: { contacts: ContactStore; service: ContactService }, now = new Date()): Promise<'unsubscribed' | 'unknown-contact'> {
+export async function unsubscribe(target: UnsubscribeTarget, meta: { ip: string; userAgent: string }, deps: UnsubscribeDeps, now = new Date()): Promise<'unsubscribed' | 'unknown-contact'> {
   const contact = await deps.contacts.get(target.contactId, true);
   const address = target.channel === 'email' ? contact?.email : contact?.phone;
   if (!contact || !address) return 'unknown-contact';
@@ -42,5 +55,19 @@ export async function unsubscribe(target: UnsubscribeTarget, meta: { ip: string;
       record: { action: 'withdrawn', source: 'unsubscribe', ip: meta.ip, userAgent: meta.userAgent.slice(0, 512), doubleOptIn: 'not_required' },
     });
   }
+  // The withdrawal above comes first: recording the response must never stand in its way.
+  const campaignId = parseSendId(target.sendId)?.campaignId;
+  const occurredAt = await deps.markers.firstSeenAt(`unsubscribe-time#${target.sendId}`, at);
+  const recorded = await deps.timeline.recordFast({
+    contactId: contact.id,
+    id: `unsubscribe:${target.sendId}`,
+    type: 'unsubscribed',
+    channel: target.channel,
+    ...(campaignId ? { campaignId } : {}),
+    sendId: target.sendId,
+    occurredAt,
+    data: { source: 'link' },
+  });
+  if (recorded === 'recorded' && campaignId) await deps.campaigns.addResponses(campaignId, { unsubscribed: 1 }).catch(() => undefined); // live counters only; the nightly run recounts
   return 'unsubscribed';
 }

@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { documentClient, type TransactItem } from '../aws/dynamodb.ts';
+import { documentClient, queryAll, type TransactItem } from '../aws/dynamodb.ts';
 import { BadRequestError } from '../errors.ts';
 import { ActivityStore, activityMonthOf } from '../segments/activity-store.ts';
 
@@ -150,6 +150,26 @@ export class Timeline {
         ExpressionAttributeValues: { ':applied': 'applied', ':pending': 'pending', ':at': at, ':by': by },
       },
     };
+  }
+
+  /**
+   * The contact's newest entry of some types (and channel; with a campaign) in [since, before]: the send an inbound
+   * STOP answers, the touch a conversion follows. Reads newest first and stops at the first match.
+   */
+  async latest(contactId: string, match: { types: string[]; channel?: 'email' | 'sms'; campaign?: boolean }, since: string, before: string): Promise<Interaction | undefined> {
+    const filters = [`#t IN (${match.types.map((_, i) => `:t${i}`).join(', ')})`, ...(match.channel ? ['channel = :ch'] : []), ...(match.campaign ? ['attribute_exists(campaignId)'] : [])];
+    for await (const item of queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'contactId = :c AND sk BETWEEN :from AND :to',
+      FilterExpression: filters.join(' AND '),
+      ExpressionAttributeNames: { '#t': 'type' },
+      ExpressionAttributeValues: { ':c': contactId, ':from': since, ':to': before, ...Object.fromEntries(match.types.map((t, i) => [`:t${i}`, t])), ...(match.channel ? { ':ch': match.channel } : {}) },
+      ScanIndexForward: false,
+      ConsistentRead: true,
+    })) {
+      return item as unknown as Interaction;
+    }
+    return undefined;
   }
 
   /** Every interaction of a contact, oldest first (exports, erasure). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { CampaignStore } from '../campaigns/campaign-store.ts';
 import type { ContactStore } from '../contacts/contact-store.ts';
 import type { LeadScorer } from '../contacts/lead-scoring.ts';
 import type { Timeline } from '../contacts/timeline.ts';
@@ -30,6 +31,28 @@ export interface ConversionDeps {
   scorer: LeadScorer;
   /** When given, a repeated idempotency key keeps the time of its first report (imports, which carry fixed times, go without). */
   markers?: IdempotencyMarkers;
+  /** When given, a new conversion moves the live counters of the campaign whose message last touched the contact (see creditLive). */
+  campaigns?: CampaignStore;
+}
+
+const DAY = 86_400_000;
+/** The longest attribution window a campaign can have: how far back a live credit looks for a touch. */
+const LIVE_LOOKBACK_DAYS = 90;
+
+/**
+ * The live view of a conversion while a campaign runs: last touch — the newest message (sent,
+ * delivered, opened or clicked) that reached the contact before it, if its campaign's goal is this
+ * conversion and the conversion falls inside the campaign's window. The nightly run replaces this
+ * with the campaign's own attribution model and the lift over its holdout.
+ */
+export async function creditLive(contactId: string, conversion: { name: string; value?: number; occurredAt: string }, deps: { timeline: Timeline; campaigns: CampaignStore }): Promise<string | undefined> {
+  const at = Date.parse(conversion.occurredAt);
+  const touch = await deps.timeline.latest(contactId, { types: ['sent', 'delivered', 'opened', 'clicked'], campaign: true }, new Date(at - LIVE_LOOKBACK_DAYS * DAY).toISOString(), conversion.occurredAt);
+  if (!touch?.campaignId) return undefined;
+  const campaign = await deps.campaigns.get(touch.campaignId, false);
+  if (!campaign || campaign.goal.event !== conversion.name || Date.parse(touch.occurredAt) + campaign.goal.attributionWindowDays * DAY < at) return undefined;
+  await deps.campaigns.addResponses(campaign.id, { converted: 1, ...(conversion.value ? { revenue: conversion.value } : {}) });
+  return campaign.id;
 }
 
 /**
@@ -63,7 +86,11 @@ export async function recordConversion(
     typeDay: `converted#${occurredAt.slice(0, 10)}`,
     data: { name: input.name, ...(input.value !== undefined ? { value: input.value } : {}), ...(input.currency ? { currency: input.currency } : {}), source, ...extra },
   });
-  if (outcome === 'recorded') await deps.scorer.award(contact.id, id, 'converted');
+  if (outcome === 'recorded') {
+    await deps.scorer.award(contact.id, id, 'converted');
+    // Live counters only (the nightly run recounts): a failure here must not fail the report of a conversion already recorded.
+    if (deps.campaigns) await creditLive(contact.id, { name: input.name, value: input.value, occurredAt }, { timeline: deps.timeline, campaigns: deps.campaigns }).catch(() => undefined);
+  }
   return { contactId: contact.id, recorded: outcome === 'recorded' };
 }
 

@@ -5,6 +5,7 @@ import type { Timeline } from '../contacts/timeline.ts';
 import type { IdempotencyMarkers } from '../idempotency.ts';
 import { logger } from '../logger.ts';
 import type { MessageProvider } from '../campaigns/providers/provider.ts';
+import type { CampaignStore } from '../campaigns/campaign-store.ts';
 import { classifySmsKeyword, DEFAULT_REPLIES, type SmsKeyword } from './sms-keywords.ts';
 
 export interface InboundSms {
@@ -24,7 +25,12 @@ export interface InboundDeps {
   /** Replies go out through the deployment's SMS provider. */
   reply: () => Promise<MessageProvider>;
   replies?: Partial<Record<SmsKeyword, string>>;
+  /** Live campaign counters: a STOP answering a campaign's message counts as that campaign's unsubscribe. */
+  campaigns?: CampaignStore;
 }
+
+/** A STOP answers the newest SMS the contact was sent within this many days (after that it answers none). */
+export const STOP_ATTRIBUTION_DAYS = 30;
 
 /**
  * An inbound SMS: recorded on the sender's timeline; STOP and its synonyms withdraw SMS consent
@@ -36,16 +42,27 @@ export async function handleInboundSms(message: InboundSms, deps: InboundDeps): 
   if (!(await deps.markers.claim(`sms-in#${message.provider}#${message.messageId}`, 30 * 24 * 3600))) return 'duplicate';
   const keyword = classifySmsKeyword(message.body);
   const contact = await deps.contacts.findByPhone(message.from);
-  const at = message.receivedAt;
+  // Provider times are ISO 8601; one that is not stands for "now" rather than failing the message.
+  const at = Number.isNaN(Date.parse(message.receivedAt)) ? new Date().toISOString() : new Date(message.receivedAt).toISOString();
   if (contact) {
-    await deps.timeline.recordFast({
+    // A STOP is an unsubscribe from the campaign whose message it answers: the newest SMS sent to the number.
+    const answered =
+      keyword === 'opt-out'
+        ? await deps.timeline.latest(contact.id, { types: ['sent'], channel: 'sms', campaign: true }, new Date(Date.parse(at) - STOP_ATTRIBUTION_DAYS * 86_400_000).toISOString(), `${at}#\uffff`)
+        : undefined;
+    const outcome = await deps.timeline.recordFast({
       contactId: contact.id,
       id: `sms-in:${message.provider}:${message.messageId}`,
       type: keyword === 'opt-out' ? 'unsubscribed' : keyword === 'opt-in' ? 'resubscribed' : 'sms_received',
       channel: 'sms',
+      ...(answered?.campaignId ? { campaignId: answered.campaignId } : {}),
+      ...(answered?.sendId ? { sendId: answered.sendId } : {}),
       occurredAt: at,
       data: { keyword: keyword ?? null, body: message.body.slice(0, 160) },
     });
+    if (outcome === 'recorded' && answered?.campaignId && deps.campaigns) {
+      await deps.campaigns.addResponses(answered.campaignId, { unsubscribed: 1 }).catch(() => undefined); // live counters only; the nightly run recounts
+    }
   }
   const send = async (text: string) => {
     try {

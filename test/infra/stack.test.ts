@@ -48,12 +48,13 @@ describe('functions', () => {
   });
 
   test('grants are least-privilege: a function gets exactly the tables it declares, with its access', () => {
-    const policies = Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Policy');
+    // A role's statements: its inline policy and, when that outgrows IAM's size limit, the overflow managed policies CDK attaches.
+    const policies = Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy');
     for (const [name, def] of Object.entries(topology.functions)) {
       const { logicalId, props } = lambdaFor(name);
       const roleId = ((props.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'])[0];
       const statements = policies
-        .filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === roleId))
+        .filter((p) => ((p.Properties.Roles ?? []) as Array<{ Ref: string }>).some((r) => r.Ref === roleId))
         .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement);
       const dynamoActions = new Set(statements.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('dynamodb:')));
       const declared = Object.values(def.tables ?? {});
@@ -185,7 +186,7 @@ describe('contacts and lead capture resources', () => {
     const { props } = lambdaFor(name);
     const roleId = (props.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
     return Object.values(resources)
-      .filter((r) => r.Type === 'AWS::IAM::Policy' && (r.Properties.Roles as Array<{ Ref: string }>).some((role) => role.Ref === roleId))
+      .filter((r) => (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') && ((r.Properties.Roles ?? []) as Array<{ Ref: string }>).some((role) => role.Ref === roleId))
       .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[] }> }).Statement)
       .flatMap((s) => [s.Action].flat());
   };

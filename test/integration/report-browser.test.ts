@@ -66,6 +66,8 @@ describe.skipIf(!available)('campaign report page', () => {
       new Date('2026-11-25T02:00:00.000Z'),
     );
     await documentClient.send(new PutCommand({ TableName: t.runtime.tableNames.reports, Item: report }));
+    // The campaign itself, with live counters that moved after the run (the page shows both, each with its time).
+    await documentClient.send(new PutCommand({ TableName: t.runtime.tableNames.campaigns, Item: { ...campaign, responses: { delivered: 885, opened: 310, clicked: 93, unsubscribed: 4, converted: 51 } } }));
 
     const context = await browser.newContext({ extraHTTPHeaders: { authorization: `Bearer ${t.runtime.devToken}` } });
     const page = await context.newPage();
@@ -86,13 +88,18 @@ describe.skipIf(!available)('campaign report page', () => {
     expect(widths).toHaveLength(5);
     expect(Math.max(...widths)).toBe(widths[0]);
     // Lift: 6 % vs 3 %, +3 points, with an interval drawn.
-    const liftRow = await page.locator('table').first().locator('tr').nth(1).textContent();
+    const liftRow = await page.locator('table[data-table="lift"]').first().locator('tr').nth(1).textContent();
     expect(liftRow).toContain('6.00 %');
     expect(liftRow).toContain('3.00 %');
     expect(await page.locator('svg[data-interval="Conversion-rate lift"] circle').count()).toBe(1);
     // Channels: the email row with its funnel and conversion rate.
     const email = await page.locator('[data-table="channels"] tr[data-channel="email"] td').allTextContents();
-    expect(email).toEqual(['email', '900', '880', '300', '90', '54', '6.00 %', '2,700']);
+    expect(email).toEqual(['email', '900', '880', '300', '90', '0', '54', '6.00 %', '2,700']);
+    // Live counts beside the measured ones, and the run those are as of.
+    expect(await page.locator('[data-live="sent"]').textContent()).toBe('900');
+    expect(await page.locator('[data-live="opened"]').textContent()).toBe('310');
+    expect(await page.locator('[data-live="unsubscribed"]').textContent()).toBe('4');
+    expect(await page.locator('[data-measured="run-1"]').textContent()).toContain('2026-11-25T02:00:00.000Z');
     const fva = await page.locator('table').last().locator('tr').nth(1).textContent();
     expect(fva).toContain('40');
     expect(fva).toContain('45');

@@ -11,6 +11,8 @@ import {
   type Credit,
   type Touch,
 } from '../../shared/attribution/attribute.ts';
+import { RESPONSE_DAYS, updateScores } from '../../shared/attribution/contact-pass.ts';
+import { defaultScores } from '../../shared/scoring/model.ts';
 
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
 const HOUR_MS = 3_600_000;
@@ -348,5 +350,33 @@ describe('aggregateCredits', () => {
   test('accepts any iterable and returns an empty map for no credits', () => {
     function* none(): Generator<Credit> {}
     expect(aggregateCredits(none()).size).toBe(0);
+  });
+});
+
+describe('updateScores: a send is evidence only once its response window has passed', () => {
+  const DAY = DAY_MS;
+  const now = Date.parse('2026-12-05T12:00:00Z');
+  const prior = defaultScores();
+  const priorMean = prior.propensity.email.mean;
+
+  test('an unanswered send of yesterday leaves the prior as it is; one of ten days ago lowers it', () => {
+    const yesterday = updateScores(prior, [{ channel: 'email', at: now - DAY }], [], [], now, 'UTC');
+    expect(yesterday.propensity.email.mean).toBeCloseTo(priorMean, 12);
+    expect(yesterday.engagement).toBeCloseTo(prior.engagement, 12);
+    const tenDaysAgo = updateScores(prior, [{ channel: 'email', at: now - 10 * DAY }], [], [], now, 'UTC');
+    expect(tenDaysAgo.propensity.email.mean).toBeLessThan(priorMean);
+    expect(tenDaysAgo.engagement).toBeLessThan(prior.engagement);
+  });
+
+  test('a send of yesterday that was answered already counts as answered', () => {
+    const answered = updateScores(prior, [{ channel: 'email', at: now - DAY }], [{ type: 'clicked', at: now - DAY + 3_600_000 }], [], now, 'UTC');
+    expect(answered.propensity.email.mean).toBeGreaterThan(priorMean);
+  });
+
+  test(`the window is ${RESPONSE_DAYS} days: a send just inside it is not yet evidence, one just past it is`, () => {
+    const inside = updateScores(prior, [{ channel: 'sms', at: now - RESPONSE_DAYS * DAY + 60_000 }], [], [], now, 'UTC');
+    expect(inside.propensity.sms.mean).toBeCloseTo(prior.propensity.sms.mean, 12);
+    const past = updateScores(prior, [{ channel: 'sms', at: now - RESPONSE_DAYS * DAY - 60_000 }], [], [], now, 'UTC');
+    expect(past.propensity.sms.mean).toBeLessThan(prior.propensity.sms.mean);
   });
 });

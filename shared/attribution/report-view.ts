@@ -1,0 +1,100 @@
+/**
+ * The campaign report as the API answers it: live counts from the campaign's counters (moved by
+ * the launch, the senders and every recorded response as they happen), beside what the last
+ * attribution run measured (attributed conversions and revenue, lift over the holdout, variants,
+ * channels, forecast vs actual), with the run and the time those figures are as of. It exists from
+ * launch: before any run has measured the campaign the measured part is empty and says so.
+ */
+import type { Campaign } from '../campaigns/model.ts';
+import type { CampaignReport } from './run.ts';
+
+export interface LiveCounts {
+  /** When these counts were read. */
+  asOf: string;
+  targeted: number;
+  holdout: number;
+  queued: number;
+  deferred: number;
+  sent: number;
+  failed: number;
+  delivered: number;
+  opened: number;
+  clicked: number;
+  unsubscribed: number;
+  bounced: number;
+  complained: number;
+  /** Conversions of the campaign's goal whose last touch was this campaign's message, inside its window (live last touch). */
+  converted: number;
+  revenue: number;
+  spent: number;
+}
+
+type Measured = Pick<CampaignReport, 'funnel' | 'revenue' | 'roi' | 'lift' | 'holdout' | 'forecastVsActual'>;
+
+export type CampaignReportView = Omit<CampaignReport, 'computedAt' | 'runId' | 'range' | keyof Measured> & {
+  status: Campaign['status'];
+  launchedAt: string;
+  live: LiveCounts;
+  /** The attribution run the measured figures come from; null until a run has measured the campaign. */
+  measured: { runId: string; computedAt: string; range: { from: string; to: string } } | null;
+  /** Kept at the top level for clients of the first report shape; null before the first run. */
+  computedAt: string | null;
+  runId: string | null;
+  range: { from: string; to: string } | null;
+} & { [K in keyof Measured]: Measured[K] | null };
+
+export function liveCounts(campaign: Campaign & { responses?: Record<string, number> }, now: Date): LiveCounts {
+  const c = campaign.counters;
+  const r = campaign.responses ?? {};
+  const n = (v: number | undefined) => v ?? 0;
+  return {
+    asOf: now.toISOString(),
+    targeted: n(c.targeted),
+    holdout: n(c.holdout),
+    queued: Math.max(0, n(c.queued)),
+    deferred: Math.max(0, n(c.deferred)),
+    sent: n(c.sent),
+    failed: n(c.failed),
+    delivered: n(r.delivered),
+    opened: n(r.opened),
+    clicked: n(r.clicked),
+    unsubscribed: n(r.unsubscribed),
+    bounced: n(r.bounced) + n(r.bounced_soft),
+    complained: n(r.complained),
+    converted: n(r.converted),
+    revenue: Math.round(n(r.revenue) * 100) / 100,
+    spent: Math.round(n(campaign.spent) * 10_000) / 10_000,
+  };
+}
+
+/** The report of a launched campaign: live counts always, measured figures as of the last run (or null). */
+export function reportView(campaign: Campaign & { responses?: Record<string, number> }, measured: CampaignReport | undefined, now: Date): CampaignReportView {
+  const live = liveCounts(campaign, now);
+  const base = {
+    campaignId: campaign.id,
+    name: campaign.name,
+    status: campaign.status,
+    launchedAt: campaign.launchedAt ?? now.toISOString(),
+    goal: campaign.goal,
+    live,
+  };
+  if (measured) {
+    return { ...measured, ...base, measured: { runId: measured.runId, computedAt: measured.computedAt, range: measured.range } };
+  }
+  return {
+    ...base,
+    measured: null,
+    computedAt: null,
+    runId: null,
+    range: null,
+    funnel: null,
+    revenue: null,
+    cost: live.spent,
+    roi: null,
+    variants: [],
+    channels: [],
+    lift: null,
+    holdout: null,
+    forecastVsActual: null,
+  };
+}
