@@ -4,7 +4,7 @@ import { sendToQueue } from '../../shared/aws/queue.ts';
 import { TRANSITIONS } from '../../shared/campaigns/campaign-store.ts';
 import { campaignResource } from '../../shared/campaigns/resources.ts';
 import { CampaignInput, channelsOf, type Campaign } from '../../shared/campaigns/model.ts';
-import { createLaunchSchedule, deleteLaunchSchedule, schedulingFromEnv } from '../../shared/campaigns/scheduling.ts';
+import { createLaunchSchedule, deleteLaunchSchedule, scheduleStartIssues, schedulingFromEnv } from '../../shared/campaigns/scheduling.ts';
 import { campaignsFromEnv } from '../../shared/campaigns/wiring.ts';
 import { requireEnv } from '../../shared/config.ts';
 import { ValidationError, type ValidationIssue } from '../../shared/errors.ts';
@@ -67,6 +67,9 @@ export const handler = httpApi({
       const current = await campaigns.getOr404(params.id);
       await checkReferences(current);
       const { from, to } = TRANSITIONS.launch;
+      // A campaign that cannot be launched anyway answers 409 from the transition below.
+      const late = from.includes(current.status) ? scheduleStartIssues(current.schedule) : [];
+      if (late.length) throw new ValidationError(late);
       const scheduled = await campaigns.transition(params.id, 'launch', from, to);
       try {
         if (scheduled.schedule.type === 'immediate') {

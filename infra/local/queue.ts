@@ -1,5 +1,4 @@
 import { createHash, hash, randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import type {
   SQSBatchResponse,
   SQSEvent,
@@ -15,7 +14,8 @@ import type {
  * visibility timeouts, redelivery, receive counts, redrive to a dead-letter queue, partial batch
  * failures and batching windows.
  *
- * Timers use the real (monotonic) clock; `now` only feeds the timestamps handlers can see.
+ * Timers use the monotonic clock (the global `performance` and `setTimeout`, so a test's fake timers
+ * drive them too); `now` only feeds the timestamps handlers can see.
  */
 
 export interface LocalQueueOptions {

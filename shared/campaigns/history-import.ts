@@ -3,6 +3,7 @@ import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } fr
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
 import { documentClient } from '../aws/dynamodb.ts';
+import { PastInstant } from '../clock.ts';
 import type { ContactStore } from '../contacts/contact-store.ts';
 import { InvalidEmailError, normalizeEmail } from '../contacts/email.ts';
 import type { LeadScorer } from '../contacts/lead-scoring.ts';
@@ -19,7 +20,8 @@ const ContactRef = z.union([
   z.strictObject({ email: z.string().max(320) }),
   z.strictObject({ phone: z.string().max(40), country: z.string().length(2).optional() }),
 ]);
-const Instant = z.iso.datetime({ offset: true });
+/** History is in the past: a send, interaction or conversion dated ahead of the clock refuses the whole import. */
+const Instant = PastInstant;
 
 export const HistoryImport = z.strictObject({
   campaign: z.strictObject({

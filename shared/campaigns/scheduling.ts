@@ -1,8 +1,10 @@
 import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { isInThePast } from '../clock.ts';
 import { requireEnv } from '../config.ts';
-import { toAwsAtExpression } from '../schedule-expression.ts';
+import type { ValidationIssue } from '../errors.ts';
+import { nextFireTime, toAwsAtExpression } from '../schedule-expression.ts';
 import { earliestInstantAnywhere, instantAtLocalTime } from './decisions.ts';
-import type { Campaign } from './model.ts';
+import type { Campaign, Schedule } from './model.ts';
 
 const client = new SchedulerClient({});
 
@@ -20,10 +22,38 @@ export function schedulingFromEnv(): SchedulingConfig {
 export const scheduleNameOf = (campaignId: string): string => `campaign-${campaignId}`;
 
 /**
- * Creates the EventBridge Scheduler schedule that launches a campaign: a one-time `at()` that
- * deletes itself after running, or a `cron()` in the campaign's time zone for recurring ones.
- * A "local time" campaign starts when its wall-clock time first occurs anywhere (UTC+14);
- * each contact's message is then deferred to that time in their own zone.
+ * When a one-time schedule fires: its wall-clock time in its zone, or for a "local time"
+ * campaign the moment that time first occurs anywhere (UTC+14), after which each contact's
+ * message is deferred to that time in their own zone.
+ */
+export function oneTimeStart(schedule: Extract<Schedule, { type: 'at' }>): Date {
+  return schedule.localTime ? earliestInstantAnywhere(schedule.at) : instantAtLocalTime(schedule.at, schedule.timezone);
+}
+
+/**
+ * Why a schedule cannot be launched at `now`, by field path: a one-time start that has passed
+ * (EventBridge Scheduler would fire it at once, which is what "immediate" is for) beyond the clock
+ * skew, or a cron that never fires again. A recurring schedule's past occurrences are normal.
+ */
+export function scheduleStartIssues(schedule: Schedule, now: Date = new Date()): ValidationIssue[] {
+  if (schedule.type === 'immediate') return [];
+  if (schedule.type === 'at') {
+    const start = oneTimeStart(schedule);
+    if (!isInThePast(start, now)) return [];
+    const where = schedule.localTime
+      ? `${schedule.at} has already come in the earliest time zone (UTC+14, at ${start.toISOString()}), so some contacts would get the message late`
+      : `${schedule.at} in ${schedule.timezone} (${start.toISOString()}) has passed`;
+    return [{ path: 'schedule.at', message: `${where}; to start now, set "schedule": { "type": "immediate" }, or pick a later time` }];
+  }
+  // A cron with a later firing is fine, however long ago its first one was.
+  if (nextFireTime(schedule.cron, schedule.timezone, now) === null) return [{ path: 'schedule.cron', message: 'never fires again: every time it names has passed' }];
+  return [];
+}
+
+/**
+ * Creates the EventBridge Scheduler schedule that launches a campaign: a one-time `at()` (see
+ * oneTimeStart) that deletes itself after running, or a `cron()` in the campaign's time zone for
+ * recurring ones.
  */
 export async function createLaunchSchedule(campaign: Campaign, config: SchedulingConfig, scheduler = client): Promise<string | undefined> {
   const schedule = campaign.schedule;
@@ -32,8 +62,7 @@ export async function createLaunchSchedule(campaign: Campaign, config: Schedulin
   let expression: string;
   let timezone: string;
   if (schedule.type === 'at') {
-    const instant = schedule.localTime ? earliestInstantAnywhere(schedule.at) : instantAtLocalTime(schedule.at, schedule.timezone);
-    expression = toAwsAtExpression(instant, 'UTC');
+    expression = toAwsAtExpression(oneTimeStart(schedule), 'UTC');
     timezone = 'UTC';
   } else {
     expression = schedule.cron;

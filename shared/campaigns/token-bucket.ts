@@ -1,9 +1,7 @@
-import { performance } from 'node:perf_hooks';
-import { setTimeout as delay } from 'node:timers/promises';
-
 /**
  * Paces sends inside one sender invocation: `ratePerSecond` tokens accrue continuously up to
- * `burst`, and the bucket starts full. Waiters are served first come, first served.
+ * `burst`, and the bucket starts full. Waiters are served first come, first served. By default it
+ * reads the global monotonic clock and timers (which a test's fake timers replace).
  */
 export class TokenBucket {
   private tokens: number;
@@ -17,7 +15,7 @@ export class TokenBucket {
     private readonly ratePerSecond: number,
     burst?: number,
     private readonly now: () => number = () => performance.now(),
-    private readonly sleep: (ms: number) => Promise<void> = (ms) => delay(ms),
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   ) {
     if (!Number.isFinite(ratePerSecond) || ratePerSecond <= 0) throw new RangeError(`ratePerSecond must be a positive number, got ${ratePerSecond}`);
     // Default: one second's worth, but at least one token so slow rates (0.5/s) can send at all.

@@ -5,6 +5,7 @@ import type { LeadScorer } from '../contacts/lead-scoring.ts';
 import type { Timeline } from '../contacts/timeline.ts';
 import type { IdempotencyMarkers } from '../idempotency.ts';
 import { keyedHash } from '../aws/secrets.ts';
+import { PastInstant } from '../clock.ts';
 import { normalizeEmail } from '../contacts/email.ts';
 import { normalizePhone } from '../contacts/phone.ts';
 import { NotFoundError, ValidationError, type ValidationIssue } from '../errors.ts';
@@ -19,7 +20,7 @@ export const ConversionInput = z
     name: z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9_.:-]+$/, 'may hold letters, digits and _ . : -'),
     value: z.number().min(0).refine(isStorableNumber, NUMBER_RANGE).optional(),
     currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR').optional(),
-    occurredAt: z.iso.datetime({ offset: true }),
+    occurredAt: PastInstant,
     idempotencyKey: z.string().trim().min(1).max(200),
   })
   .refine((c) => c.contactId || c.email || c.phone, { message: 'needs contactId, email or phone', path: ['contactId'] });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { FUTURE_MESSAGE, isInTheFuture } from '../clock.ts';
 import { Origin } from '../forms/definition.ts';
 import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
 
@@ -68,13 +69,12 @@ export type PublicConversionInput = z.infer<typeof PublicConversionInput>;
 
 /** A browser's clock may be off, but a thank-you page reports what just happened. */
 export const PUBLIC_BACKDATE_LIMIT_MS = 7 * 24 * 3600 * 1000;
-export const PUBLIC_FUTURE_LIMIT_MS = 10 * 60 * 1000;
 
 /** The time to record: the page's own when plausible, otherwise an error message for occurredAt. */
 export function publicOccurredAt(occurredAt: string | undefined, now = new Date()): { at: string } | { error: string } {
   if (!occurredAt) return { at: now.toISOString() };
   const at = new Date(occurredAt);
   if (at.getTime() < now.getTime() - PUBLIC_BACKDATE_LIMIT_MS) return { error: 'must be within the last 7 days; report older conversions through POST /v1/events' };
-  if (at.getTime() > now.getTime() + PUBLIC_FUTURE_LIMIT_MS) return { error: 'must not be in the future' };
+  if (isInTheFuture(at, now)) return { error: FUTURE_MESSAGE };
   return { at: at.toISOString() };
 }

@@ -215,12 +215,14 @@ describe('scheduling', () => {
     const segmentId = await createSegment({ field: 'tags', op: 'contains', value: 'nobody' }, 'later');
     const base = { segmentId, channels: ['email'], variants: [{ name: 'A', weight: 1, templates: { email: template } }], holdoutPercent: 0 };
 
-    const oneTime = await t.api<CampaignView>('POST', '/v1/campaigns', { body: { ...base, name: 'Next year', schedule: { type: 'at', at: '2027-06-01T09:00', timezone: 'Europe/Berlin' } } });
+    // June of next year: always ahead, and always summer time in Berlin.
+    const year = new Date().getUTCFullYear() + 1;
+    const oneTime = await t.api<CampaignView>('POST', '/v1/campaigns', { body: { ...base, name: 'Next year', schedule: { type: 'at', at: `${year}-06-01T09:00`, timezone: 'Europe/Berlin' } } });
     const launched = await t.api<CampaignView & { campaign: { scheduleName: string } }>('POST', `/v1/campaigns/${oneTime.body.campaign.id}/launch`);
     expect(launched.body.campaign.status).toBe('scheduled');
     const schedule = t.runtime.scheduler.get(launched.body.campaign.scheduleName, 'touchloop-campaigns')!;
     // 09:00 in Berlin (CEST, UTC+2) is 07:00 UTC.
-    expect(schedule).toMatchObject({ expression: 'at(2027-06-01T07:00:00)', timezone: 'UTC', actionAfterCompletion: 'DELETE' });
+    expect(schedule).toMatchObject({ expression: `at(${year}-06-01T07:00:00)`, timezone: 'UTC', actionAfterCompletion: 'DELETE' });
     expect(schedule.target.arn).toMatch(/:launches$/);
     const cancelled = await t.api<CampaignView>('POST', `/v1/campaigns/${oneTime.body.campaign.id}/cancel`);
     expect(cancelled.body.campaign.status).toBe('cancelled');
@@ -228,11 +230,11 @@ describe('scheduling', () => {
     expect((await t.api('POST', `/v1/campaigns/${oneTime.body.campaign.id}/launch`)).status).toBe(409);
 
     const local = await t.api<CampaignView & { campaign: { scheduleName: string } }>('POST', '/v1/campaigns', {
-      body: { ...base, name: 'Local nine', schedule: { type: 'at', at: '2027-06-01T09:00', localTime: true } },
+      body: { ...base, name: 'Local nine', schedule: { type: 'at', at: `${year}-06-01T09:00`, localTime: true } },
     });
     const localLaunched = await t.api<CampaignView & { campaign: { scheduleName: string } }>('POST', `/v1/campaigns/${local.body.campaign.id}/launch`);
     // Starts when 09:00 first happens on Earth (UTC+14), i.e. 19:00 UTC the day before.
-    expect(t.runtime.scheduler.get(localLaunched.body.campaign.scheduleName, 'touchloop-campaigns')!.expression).toBe('at(2027-05-31T19:00:00)');
+    expect(t.runtime.scheduler.get(localLaunched.body.campaign.scheduleName, 'touchloop-campaigns')!.expression).toBe(`at(${year}-05-31T19:00:00)`);
 
     const recurring = await t.api<CampaignView>('POST', '/v1/campaigns', {
       body: { ...base, name: 'Weekly', schedule: { type: 'recurring', cron: 'cron(0 9 ? * MON *)', timezone: 'America/New_York' } },
@@ -251,6 +253,45 @@ describe('scheduling', () => {
     expect(afterRun.runId).toMatch(/^r\d{12}$/);
     // An empty audience: the run is done and the campaign waits for its next firing.
     expect(afterRun.status).toBe('scheduled');
+  }, 60_000);
+
+  test('a schedule that starts in the past → 400 at its field (use "immediate" to start now), the campaign stays a draft and nothing is scheduled; a client clock a little slow is accepted', async () => {
+    const template = await createTemplate({ channel: 'email', name: 'Past', subject: 'x', html: '<p>x</p>', text: 'x' });
+    const segmentId = await createSegment({ field: 'tags', op: 'contains', value: 'nobody' }, 'past');
+    const base = { segmentId, channels: ['email'], variants: [{ name: 'A', weight: 1, templates: { email: template } }], holdoutPercent: 0 };
+    const wallClock = (instantMs: number) => new Date(instantMs).toISOString().slice(0, 19); // UTC wall clock, YYYY-MM-DDTHH:mm:ss
+    type ErrorView = { error: { code: string; issues: Array<{ path: string; message: string }> } };
+    const launchRefused = async (name: string, schedule: Record<string, unknown>, path: string) => {
+      const created = await t.api<CampaignView>('POST', '/v1/campaigns', { body: { ...base, name, schedule } });
+      expect(created.status, created.text).toBe(201);
+      const id = created.body.campaign.id;
+      const launched = await t.api<ErrorView>('POST', `/v1/campaigns/${id}/launch`);
+      expect(launched.status, `${name}: ${launched.text}`).toBe(400);
+      expect(launched.body.error.code).toBe('validation_failed');
+      expect(launched.body.error.issues.map((i) => i.path)).toEqual([path]);
+      const after = (await t.api<CampaignView & { campaign: { scheduleName?: string; launchedAt?: string } }>('GET', `/v1/campaigns/${id}`)).body.campaign;
+      expect(after).toMatchObject({ status: 'draft', counters: { queued: 0, sent: 0 } });
+      expect(after.scheduleName).toBeUndefined();
+      expect(t.runtime.scheduler.get(`campaign-${id}`, 'touchloop-campaigns')).toBeUndefined();
+      return launched.body.error.issues[0]!.message;
+    };
+
+    // Yesterday at this hour, Berlin time.
+    const yesterday = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Berlin', dateStyle: 'short', timeStyle: 'short' }).format(new Date(Date.now() - 86_400_000)).replace(' ', 'T');
+    expect(await launchRefused('Yesterday', { type: 'at', at: yesterday, timezone: 'Europe/Berlin' }, 'schedule.at')).toMatch(/immediate/);
+    // Two hours from now in UTC has already come in UTC+14: contacts there would get it late.
+    expect(await launchRefused('Local, already passed out east', { type: 'at', at: wallClock(Date.now() + 2 * 3_600_000), localTime: true }, 'schedule.at')).toMatch(/UTC\+14/);
+    // A cron whose years are over never fires.
+    await launchRefused('Recurring, over', { type: 'recurring', cron: `cron(0 9 ? * MON ${new Date().getUTCFullYear() - 1})`, timezone: 'America/New_York' }, 'schedule.cron');
+
+    // "Now" from a client whose clock is half a minute slow is a start now, not an error.
+    const nowish = await t.api<CampaignView>('POST', '/v1/campaigns', { body: { ...base, name: 'Now-ish', schedule: { type: 'at', at: wallClock(Date.now() - 30_000) } } });
+    const launched = await t.api<CampaignView>('POST', `/v1/campaigns/${nowish.body.campaign.id}/launch`);
+    expect(launched.status, launched.text).toBe(202);
+    // A recurring schedule is refused only when it never fires again: past Mondays are no reason.
+    const weekly = await t.api<CampaignView>('POST', '/v1/campaigns', { body: { ...base, name: 'Weekly', schedule: { type: 'recurring', cron: 'cron(0 9 ? * MON *)', timezone: 'Europe/Berlin' } } });
+    expect((await t.api('POST', `/v1/campaigns/${weekly.body.campaign.id}/launch`)).status).toBe(202);
+    await t.runtime.idle();
   }, 60_000);
 
   test('invalid campaigns → 400 with paths; unknown references are named', async () => {

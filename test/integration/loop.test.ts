@@ -1,6 +1,7 @@
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { documentClient } from '../../shared/aws/dynamodb.ts';
+import { importedCampaignId } from '../../shared/campaigns/history-import.ts';
 import { PRIORS } from '../../shared/scoring/model.ts';
 import { ACTIVITY_RETENTION_DAYS, hourOf } from '../../shared/segments/activity.ts';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts';
@@ -178,6 +179,63 @@ describe('historical import', () => {
     expect(report.lift!.treatment.rate).toBeCloseTo(0.2, 6);
     expect(report.lift!.holdout.rate).toBeCloseTo(0.5, 6);
   }, 120_000);
+
+  test('a history with future-dated rows is refused whole: 400 naming each row and field, nothing written; the corrected history then imports', async () => {
+    const rows = ['email,consent_email,consent_email_version', ...Array.from({ length: 3 }, (_, i) => `ahead${i}@example.com,yes,v1`)];
+    await t.api('POST', '/v1/contacts/import', { rawBody: rows.join('\n'), headers: { 'content-type': 'text/csv' } });
+    const ago = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+    const body = {
+      campaign: { externalId: 'old-tool-ahead', name: 'Sent from a clock that runs ahead', launchedAt: tomorrow, goal: { event: 'purchase', attributionWindowDays: 7, model: 'last_touch' } },
+      sends: [
+        { contact: { email: 'ahead0@example.com' }, channel: 'email', sentAt: ago(3) },
+        { contact: { email: 'ahead1@example.com' }, channel: 'email', sentAt: tomorrow },
+        { contact: { email: 'ahead2@example.com' }, channel: 'email', sentAt: ago(3), holdout: true },
+      ],
+      interactions: [
+        { contact: { email: 'ahead0@example.com' }, type: 'opened', occurredAt: ago(2) },
+        { contact: { email: 'ahead0@example.com' }, type: 'clicked', occurredAt: tomorrow, link: 'https://shop.example.com' },
+      ],
+      conversions: [
+        { contact: { email: 'ahead0@example.com' }, name: 'purchase', value: 30, occurredAt: tomorrow, idempotencyKey: 'ahead-order-1' },
+        { contact: { email: 'ahead2@example.com' }, name: 'purchase', value: 10, occurredAt: ago(1), idempotencyKey: 'ahead-order-2' },
+      ],
+    };
+    const refused = await t.api<{ error: { code: string; issues: Array<{ path: string; message: string }> } }>('POST', '/v1/campaigns/import', { body });
+    expect(refused.status, refused.text).toBe(400);
+    expect(refused.body.error.code).toBe('validation_failed');
+    expect(refused.body.error.issues.map((i) => i.path).sort()).toEqual(['campaign.launchedAt', 'conversions[0].occurredAt', 'interactions[1].occurredAt', 'sends[1].sentAt']);
+    expect(refused.body.error.issues.every((i) => /future/.test(i.message))).toBe(true);
+
+    // Nothing written: no campaign, no send records, no timeline entries for any of the rows.
+    const campaignId = importedCampaignId('old-tool-ahead');
+    expect((await t.api('GET', `/v1/campaigns/${campaignId}`)).status).toBe(404);
+    const sends = await documentClient.send(new QueryCommand({ TableName: t.runtime.tableNames.sends!, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `${campaignId}#1` } }));
+    expect(sends.Items).toEqual([]);
+    await t.runtime.idle();
+    const timelineTypes = async () => {
+      const types: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const id = (await t.api<{ items: Array<{ id: string }> }>('GET', `/v1/contacts?email=ahead${i}@example.com`)).body.items[0]!.id;
+        const items = (await t.api<{ items: Array<{ type: string }> }>('GET', `/v1/contacts/${id}/timeline?limit=50`)).body.items;
+        types.push(...items.map((item) => item.type).filter((type) => ['sent', 'opened', 'clicked', 'converted'].includes(type)));
+      }
+      return types.sort();
+    };
+    expect(await timelineTypes()).toEqual([]);
+
+    // With the dates corrected the same history imports as new, the refused request having left nothing behind.
+    const fixed = {
+      campaign: { ...body.campaign, launchedAt: ago(3) },
+      sends: body.sends.map((send) => ({ ...send, sentAt: ago(3) })),
+      interactions: body.interactions.map((interaction) => ({ ...interaction, occurredAt: ago(2) })),
+      conversions: body.conversions.map((conversion) => ({ ...conversion, occurredAt: ago(1) })),
+    };
+    const imported = await t.api<{ campaignId: string; created: boolean; summary: Record<string, number> }>('POST', '/v1/campaigns/import', { body: fixed });
+    expect(imported.status, imported.text).toBe(201);
+    expect(imported.body).toMatchObject({ campaignId, created: true, summary: { sends: 2, holdout: 1, interactions: 2, conversions: 2, failed: 0 } });
+    expect(await timelineTypes()).toEqual(['clicked', 'converted', 'converted', 'opened', 'sent', 'sent']);
+  }, 60_000);
 });
 
 describe('behaviour counters past retention', () => {

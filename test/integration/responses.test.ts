@@ -150,6 +150,28 @@ describe('conversions', () => {
     expect(bad.body.error.issues.map((i) => i.path).sort()).toEqual(expect.arrayContaining(['currency', 'idempotencyKey', 'occurredAt', 'value']));
     expect((await t.api('POST', '/v1/events', { body, token: null })).status).toBe(401);
   });
+
+  test('POST /v1/events refuses a conversion dated in the future (400 at occurredAt, nothing recorded, the key still free); a client clock a little fast is accepted', async () => {
+    const contactId = await contactWithEmail('early@example.com');
+    await t.runtime.idle();
+    const leadBefore = (await t.api<ContactView>('GET', `/v1/contacts/${contactId}`)).body.contact.scores.lead;
+    const body = { contactId, name: 'purchase', value: 20, idempotencyKey: 'order-from-tomorrow' };
+    const tomorrow = await t.api<{ error: { code: string; issues: Array<{ path: string; message: string }> } }>('POST', '/v1/events', { body: { ...body, occurredAt: new Date(Date.now() + 86_400_000).toISOString() } });
+    expect(tomorrow.status, tomorrow.text).toBe(400);
+    expect(tomorrow.body.error.code).toBe('validation_failed');
+    expect(tomorrow.body.error.issues).toEqual([{ path: 'occurredAt', message: expect.stringMatching(/future/) }]);
+    await t.runtime.idle();
+    const converted = async () => (await t.api<{ items: Array<{ type: string; occurredAt: string }> }>('GET', `/v1/contacts/${contactId}/timeline?limit=50`)).body.items.filter((i) => i.type === 'converted');
+    expect(await converted()).toEqual([]);
+    expect((await t.api<ContactView>('GET', `/v1/contacts/${contactId}`)).body.contact.scores.lead).toBe(leadBefore);
+
+    // The refused report left no idempotency marker: the same key with a plausible time is a first report.
+    const slightlyAhead = new Date(Date.now() + 30_000).toISOString();
+    const accepted = await t.api<{ recorded: boolean }>('POST', '/v1/events', { body: { ...body, occurredAt: slightlyAhead } });
+    expect(accepted.status, accepted.text).toBe(201);
+    expect(accepted.body.recorded).toBe(true);
+    expect((await converted()).map((i) => i.occurredAt)).toEqual([slightlyAhead]);
+  });
 });
 
 describe('SMS keywords', () => {

@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import {
   assignmentHash,
   checkEligibility,
@@ -13,6 +13,7 @@ import {
   TokenBucket,
   type QuietHours,
 } from '../../shared/campaigns/decisions.ts';
+import { scheduleStartIssues } from '../../shared/campaigns/scheduling.ts';
 import type { Channel, ConsentStatus } from '../../shared/contacts/model.ts';
 import { BadRequestError } from '../../shared/errors.ts';
 import { beta, defaultScores, type Scores } from '../../shared/scoring/model.ts';
@@ -561,10 +562,46 @@ describe('TokenBucket', () => {
     expect(() => bucket.tryTake(6)).toThrow(RangeError);
   });
 
-  test('real clock: rate 50/s with burst 1 spaces three takes by about 20 ms', async () => {
-    const bucket = new TokenBucket(50, 1);
-    const started = performance.now();
-    for (let i = 0; i < 3; i++) await bucket.take();
-    expect(performance.now() - started).toBeGreaterThanOrEqual(35);
+  test('default clock and sleep: rate 50/s with burst 1 grants three takes 20 ms apart', async () => {
+    vi.useFakeTimers();
+    try {
+      const bucket = new TokenBucket(50, 1);
+      const started = performance.now();
+      const granted: number[] = [];
+      const takes = Array.from({ length: 3 }, () => bucket.take().then(() => granted.push(performance.now() - started)));
+      await vi.advanceTimersByTimeAsync(19);
+      expect(granted).toEqual([0]);
+      await vi.advanceTimersByTimeAsync(30);
+      await Promise.all(takes);
+      expect(granted).toEqual([0, 20, 40]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('scheduleStartIssues: a launch whose start has passed', () => {
+  const now = new Date('2026-12-05T08:30:00Z');
+  const at = (wallClock: string, timezone = 'UTC', localTime = false) => scheduleStartIssues({ type: 'at', at: wallClock, timezone, localTime }, now).map((i) => i.path);
+
+  test('compares the wall-clock time in its own zone, with the clock skew allowed', () => {
+    expect(at('2026-12-05T09:00', 'Europe/Berlin')).toEqual(['schedule.at']); // 08:00 UTC
+    expect(at('2026-12-05T09:00')).toEqual([]);
+    expect(at('2026-12-05T04:00', 'America/New_York')).toEqual([]); // 09:00 UTC
+    expect(at('2026-12-05T04:00', 'Asia/Tokyo')).toEqual(['schedule.at']); // 19:00 UTC the day before
+    expect(at('2026-12-05T08:25')).toEqual([]); // five minutes ago: a slow client clock
+    expect(at('2026-12-05T08:10')).toEqual(['schedule.at']);
+  });
+
+  test('a local-time schedule starts where its time comes first (UTC+14)', () => {
+    expect(at('2026-12-05T20:00', 'UTC', true)).toEqual(['schedule.at']); // came at 06:00 UTC
+    expect(at('2026-12-05T22:35', 'UTC', true)).toEqual([]); // comes at 08:35 UTC
+  });
+
+  test('immediate never, recurring only when its cron has no firing left', () => {
+    expect(scheduleStartIssues({ type: 'immediate' }, now)).toEqual([]);
+    expect(scheduleStartIssues({ type: 'recurring', cron: 'cron(0 9 ? * MON *)', timezone: 'Europe/Berlin' }, now)).toEqual([]);
+    expect(scheduleStartIssues({ type: 'recurring', cron: 'cron(0 9 ? * MON 2026)', timezone: 'Europe/Berlin' }, now)).toEqual([]);
+    expect(scheduleStartIssues({ type: 'recurring', cron: 'cron(0 9 1 DEC ? 2026)', timezone: 'Europe/Berlin' }, now).map((i) => i.path)).toEqual(['schedule.cron']);
   });
 });

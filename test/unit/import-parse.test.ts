@@ -441,17 +441,22 @@ describe('the row limit', () => {
   const csvBody = (rows: number) => 'email,firstName,lastName,city,tags,consent_email,consent_email_version,phone,country,timezone\n' + Array.from({ length: rows }, (_, i) => `user${i}@example.com,Ada,"Love, lace",London,vip;news,yes,2024-01,+447700${String(i).padStart(6, '0')},GB,Europe/London\n`).join('');
   const ndjsonBody = (rows: number) => Array.from({ length: rows }, (_, i) => JSON.stringify({ email: `user${i}@example.com`, attributes: { n: i } })).join('\n');
 
-  test(`${MAX_IMPORT_ROWS} CSV rows of 10 columns are accepted, quickly`, () => {
+  // How long this takes is a benchmark figure (`npm run bench -- import-parse`), not a test.
+  test(`${MAX_IMPORT_ROWS} CSV rows of 10 columns are accepted, every field read`, () => {
     expect(MAX_IMPORT_ROWS).toBe(10_000);
-    const body = csvBody(MAX_IMPORT_ROWS);
-    const started = performance.now();
-    const rows = parseImport(body, 'csv');
-    const elapsed = performance.now() - started;
+    const rows = parseImport(csvBody(MAX_IMPORT_ROWS), 'csv');
     expect(rows).toHaveLength(MAX_IMPORT_ROWS);
     expect(rows.every((r) => r.problems.length === 0)).toBe(true);
+    expect(rows.map((r) => r.row)).toEqual(Array.from({ length: MAX_IMPORT_ROWS }, (_, i) => i + 1));
     expect(rows.at(-1)).toMatchObject({ row: MAX_IMPORT_ROWS, line: MAX_IMPORT_ROWS + 1 });
-    // Generous for slow CI machines; it takes a few hundred ms at most on a laptop.
-    expect(elapsed).toBeLessThan(2000);
+    expect(rows.at(-1)!.record).toMatchObject({
+      email: `user${MAX_IMPORT_ROWS - 1}@example.com`,
+      phone: `+447700${String(MAX_IMPORT_ROWS - 1).padStart(6, '0')}`,
+      country: 'GB',
+      timezone: 'Europe/London',
+      attributes: { firstName: 'Ada', lastName: 'Love, lace', city: 'London' },
+      tags: ['vip', 'news'],
+    });
   });
 
   test(`${MAX_IMPORT_ROWS + 1} CSV rows are refused, saying the limit`, () => {

@@ -32,6 +32,7 @@ const md5 = (text: string): string => createHash('md5').update(text, 'utf8').dig
 afterEach(async () => {
   vi.restoreAllMocks();
   await Promise.all(created.splice(0).map((queue) => queue.stop()));
+  vi.useRealTimers();
 });
 
 describe('LocalQueue as an SQS standard queue', () => {
@@ -164,16 +165,21 @@ describe('LocalQueue as an SQS standard queue', () => {
   });
 
   it('honours the queue delay and a per-message delay', async () => {
+    vi.useFakeTimers();
     const queue = makeQueue({ delaySeconds: 0.5 });
     queue.send('queue-default');
     queue.send('immediate', { delaySeconds: 0 });
     queue.send('short', { delaySeconds: 0.05 });
     expect(queue.stats()).toMatchObject({ visible: 1, delayed: 2 });
     expect(queue.receive(10, 30).map((m) => m.body)).toEqual(['immediate']);
-    await sleep(90);
+    await vi.advanceTimersByTimeAsync(40);
+    expect(queue.receive(10, 30)).toEqual([]);
+    await vi.advanceTimersByTimeAsync(20);
     expect(queue.receive(10, 30).map((m) => m.body)).toEqual(['short']);
     expect(queue.stats()).toMatchObject({ delayed: 1 });
-    await sleep(450);
+    await vi.advanceTimersByTimeAsync(430);
+    expect(queue.receive(10, 30)).toEqual([]);
+    await vi.advanceTimersByTimeAsync(20);
     expect(queue.receive(10, 30).map((m) => m.body)).toEqual(['queue-default']);
     expect(queue.stats().delayed).toBe(0);
   });
@@ -219,40 +225,55 @@ describe('LocalQueue as an SQS standard queue', () => {
 
 describe('LocalQueue consumer (Lambda SQS event source mapping)', () => {
   it('never redelivers a message while its invocation is still running; the visibility timeout counts from its end', async () => {
+    vi.useFakeTimers();
     const queue = makeQueue({ visibilityTimeoutSeconds: 0.05 });
-    const deliveries: number[] = [];
+    let deliveries = 0;
+    let running = false;
     queue.attachConsumer({
       batchSize: 1,
       handler: async () => {
-        deliveries.push(Date.now());
-        if (deliveries.length === 1) {
+        deliveries++;
+        if (deliveries === 1) {
+          running = true;
           await sleep(300); // six visibility timeouts
+          running = false;
           throw new Error('fails after a long run');
         }
       },
+      onError: () => undefined,
     });
     queue.send('slow');
-    await queue.idle(5_000);
-    expect(deliveries).toHaveLength(2);
-    expect(deliveries[1]! - deliveries[0]!).toBeGreaterThanOrEqual(300 + 40);
+    await vi.advanceTimersByTimeAsync(290);
+    expect({ deliveries, running }).toEqual({ deliveries: 1, running: true });
+    // The run ended at 300 ms: 40 ms into its 50 ms visibility timeout, then past it.
+    await vi.advanceTimersByTimeAsync(50);
+    expect({ deliveries, running }).toEqual({ deliveries: 1, running: false });
+    await vi.advanceTimersByTimeAsync(20);
+    expect(deliveries).toBe(2);
+    expect(queue.stats()).toMatchObject({ visible: 0, inFlight: 0, received: 2, deleted: 1 });
   });
 
   it('keeps a visibility the handler set itself (a back-off) instead of the default', async () => {
+    vi.useFakeTimers();
     const queue = makeQueue({ visibilityTimeoutSeconds: 0.05 });
-    const deliveries: number[] = [];
+    let deliveries = 0;
     queue.attachConsumer({
       batchSize: 1,
       handler: async (event) => {
-        deliveries.push(Date.now());
-        if (deliveries.length === 1) {
+        deliveries++;
+        if (deliveries === 1) {
           queue.changeVisibility(event.Records[0]!.receiptHandle, 0.4);
           throw new Error('throttled');
         }
       },
+      onError: () => undefined,
     });
     queue.send('backoff');
-    await queue.idle(5_000);
-    expect(deliveries[1]! - deliveries[0]!).toBeGreaterThanOrEqual(380);
+    // Well past the queue's 50 ms default, still inside the handler's 400 ms.
+    await vi.advanceTimersByTimeAsync(390);
+    expect(deliveries).toBe(1);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(deliveries).toBe(2);
   });
 
   it('invokes the handler with Lambda-shaped events in batches of batchSize', async () => {
@@ -292,40 +313,38 @@ describe('LocalQueue consumer (Lambda SQS event source mapping)', () => {
   });
 
   it('waits up to the batching window to fill a batch', async () => {
+    vi.useFakeTimers();
     const queue = makeQueue({ visibilityTimeoutSeconds: 30 });
     const batches: string[][] = [];
-    const invokedAt: number[] = [];
     queue.attachConsumer({
       batchSize: 5,
       maxBatchingWindowSeconds: 0.3,
       handler: async (event) => {
-        invokedAt.push(Date.now());
         batches.push(event.Records.map((record) => record.body));
       },
     });
-    const start = Date.now();
     queue.send('a');
     queue.send('b');
-    await sleep(50);
+    await vi.advanceTimersByTimeAsync(250);
     expect(batches).toEqual([]);
     queue.send('c');
     queue.send('d');
     queue.send('e');
-    await sleep(20);
+    await vi.advanceTimersByTimeAsync(0);
     // Full before the window ended: invoked at once.
     expect(batches).toEqual([['a', 'b', 'c', 'd', 'e']]);
-    expect((invokedAt[0] ?? 0) - start).toBeLessThan(250);
 
-    // A batch that never fills goes out when the window ends.
-    const partialStart = Date.now();
+    // A batch that never fills goes out when the window, counted from its first message, ends.
     queue.send('f');
     queue.send('g');
-    await queue.idle(5_000);
+    await vi.advanceTimersByTimeAsync(290);
+    expect(batches).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(20);
     expect(batches).toEqual([
       ['a', 'b', 'c', 'd', 'e'],
       ['f', 'g'],
     ]);
-    expect((invokedAt[1] ?? 0) - partialStart).toBeGreaterThanOrEqual(280);
+    expect(queue.stats()).toMatchObject({ visible: 0, inFlight: 0, deleted: 7 });
   });
 
   it('does not wait for more messages without a batching window', async () => {
@@ -381,54 +400,61 @@ describe('LocalQueue consumer (Lambda SQS event source mapping)', () => {
   });
 
   it('deletes the successful records and redelivers only the reported failures', async () => {
+    vi.useFakeTimers();
     const queue = makeQueue({ visibilityTimeoutSeconds: 0.1 });
     queue.send('a');
     queue.send('b');
     queue.send('c');
-    const calls: { at: number; records: SQSRecord[] }[] = [];
+    const calls: SQSRecord[][] = [];
     queue.attachConsumer({
       batchSize: 10,
       handler: async (event): Promise<SQSBatchResponse | undefined> => {
-        calls.push({ at: Date.now(), records: event.Records });
+        calls.push(event.Records);
         if (calls.length > 1) return undefined;
         const failed = event.Records.filter((record) => record.body === 'b');
         return { batchItemFailures: failed.map((record) => ({ itemIdentifier: record.messageId })) };
       },
     });
-    await queue.idle(5_000);
-
-    expect(calls.map((call) => call.records.map((record) => record.body))).toEqual([['a', 'b', 'c'], ['b']]);
-    expect(calls[1]?.records[0]?.attributes.ApproximateReceiveCount).toBe('2');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(queue.stats()).toMatchObject({ visible: 0, inFlight: 1, deleted: 2 });
     // Redelivered only after its visibility timeout, not straight away.
-    expect((calls[1]?.at ?? 0) - (calls[0]?.at ?? 0)).toBeGreaterThanOrEqual(90);
+    await vi.advanceTimersByTimeAsync(90);
+    expect(calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(20);
+
+    expect(calls.map((records) => records.map((record) => record.body))).toEqual([['a', 'b', 'c'], ['b']]);
+    expect(calls[1]?.[0]?.attributes.ApproximateReceiveCount).toBe('2');
     expect(queue.stats()).toEqual({ visible: 0, inFlight: 0, delayed: 0, movedToDlq: 0, received: 4, deleted: 3 });
   });
 
   it('redelivers the whole batch when the handler throws, and reports the error', async () => {
+    vi.useFakeTimers();
     const queue = makeQueue({ visibilityTimeoutSeconds: 0.1 });
     queue.send('a');
     queue.send('b');
-    const calls: { at: number; event: SQSEvent }[] = [];
+    const calls: SQSEvent[] = [];
     const errors: { error: unknown; event: SQSEvent }[] = [];
     queue.attachConsumer({
       batchSize: 10,
       handler: async (event) => {
-        calls.push({ at: Date.now(), event });
+        calls.push(event);
         if (calls.length === 1) throw new Error('boom');
       },
       onError: (error, event) => errors.push({ error, event }),
     });
-    await queue.idle(5_000);
+    await vi.advanceTimersByTimeAsync(90);
+    expect(calls).toHaveLength(1);
+    expect(queue.stats()).toMatchObject({ inFlight: 2, deleted: 0 });
+    await vi.advanceTimersByTimeAsync(20);
 
     expect(calls).toHaveLength(2);
     expect(errors).toHaveLength(1);
     expect((errors[0]?.error as Error).message).toBe('boom');
-    expect(errors[0]?.event).toBe(calls[0]?.event);
-    expect(calls[1]?.event.Records.map((record) => [record.body, record.attributes.ApproximateReceiveCount])).toEqual([
+    expect(errors[0]?.event).toBe(calls[0]);
+    expect(calls[1]?.Records.map((record) => [record.body, record.attributes.ApproximateReceiveCount])).toEqual([
       ['a', '2'],
       ['b', '2'],
     ]);
-    expect((calls[1]?.at ?? 0) - (calls[0]?.at ?? 0)).toBeGreaterThanOrEqual(90);
     expect(queue.stats()).toMatchObject({ received: 4, deleted: 2 });
   });
 
@@ -638,26 +664,26 @@ describe('LocalQueue consumer (Lambda SQS event source mapping)', () => {
       const idle = queue.idle(600_000).then(() => 'resolved', (error) => 'rejected');
       await new Promise((resolve) => setTimeout(resolve, 20));
       await queue.stop();
-      console.log(await idle);
+      // What keeps a Node process alive: none of it may be the queue's.
+      const holding = process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout' || kind === 'Immediate');
+      console.log(JSON.stringify({ idle: await idle, holding }));
     `;
-    const started = Date.now();
+    // The child exits on its own once nothing holds it; the kill timeout only stops a broken one from lingering.
     const output = await new Promise<string>((resolve, reject) => {
       execFile(
         process.execPath,
         ['--import', 'tsx', '--input-type=module', '-e', script],
-        { cwd: repoRoot, timeout: 20_000 },
+        { cwd: repoRoot, timeout: 50_000 },
         (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)),
       );
     });
-    expect(output.trim()).toBe('rejected');
-    expect(Date.now() - started).toBeLessThan(15_000);
-  });
+    expect(JSON.parse(output.trim())).toEqual({ idle: 'rejected', holding: [] });
+  }, 60_000);
 
   it('delivers 20,000 messages exactly once when the handler succeeds', async () => {
     const queue = makeQueue({ visibilityTimeoutSeconds: 30 });
     const padding = 'x'.repeat(1_000);
     const sent = new Map<string, string>();
-    const started = Date.now();
     for (let i = 0; i < 20_000; i++) {
       const body = `${i}:${padding}`;
       sent.set(queue.send(body).messageId, body);
@@ -674,13 +700,12 @@ describe('LocalQueue consumer (Lambda SQS event source mapping)', () => {
         }
       },
     });
-    await queue.idle(20_000);
-    const elapsed = Date.now() - started;
+    // How fast is a benchmark figure (npm run bench -- local-runtime); here only that it drains.
+    await queue.idle(50_000);
 
     expect(deliveries.size).toBe(20_000);
     expect([...deliveries.values()].every((count) => count === 1)).toBe(true);
     expect(mismatched).toBe(0);
     expect(queue.stats()).toEqual({ visible: 0, inFlight: 0, delayed: 0, movedToDlq: 0, received: 20_000, deleted: 20_000 });
-    expect(elapsed).toBeLessThan(10_000);
-  });
+  }, 60_000);
 });
