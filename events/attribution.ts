@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** One parallel-scan segment of an attribution run (a worker near its timeout re-enqueues itself with `startKey`). */
 export const AttributionScanTask = z.object({

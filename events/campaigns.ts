@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Queue message contracts of the campaign pipeline (SQS bodies, not bus events: a launch

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /**
  * A versioned event contract: the EventBridge source and detail-type, and the zod schema of

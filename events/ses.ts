@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Amazon SES sending events as EventBridge delivers them from a configuration set's event

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * AWS End User Messaging SMS delivery events, sent by the service straight to the default bus

@@ -21,6 +21,7 @@ import { withFunctionEnvironment, withScheduleOverrides } from './topology-types
  *   twilioSecretArn, twilioStatusCallbackUrl      for twilio (secret JSON: accountSid, authToken, from)
  *   attributionSchedule, attributionTimezone     the nightly attribution run (default cron(0 2 * * ? *) UTC)
  *   softBounceLimit, softBounceWindowDays        soft bounces that suppress an address (default 3 in 30 days)
+ *   sourceMaps      "true" to ship source maps with the functions and enable them (default: off)
  * Synthesis runs cdk-nag's AwsSolutions checks: an unsuppressed finding is an error and stops
  * `cdk synth` / `cdk deploy` (suppressions, with their reasons, sit on the resources in stack.ts
  * and constructs/touchloop-function.ts).
@@ -55,5 +56,6 @@ new TouchloopStack(app, ctx('stackName') ?? 'Touchloop', {
       ? { provider: 'twilio', secretArn: ctx('twilioSecretArn')!, statusCallbackUrl: ctx('twilioStatusCallbackUrl') }
       : { provider: 'aws', originationIdentity: ctx('smsOriginationIdentity'), configurationSet: ctx('smsConfigurationSet') },
   dataRemovalPolicy: ctx('destroyData') === 'true' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+  sourceMaps: ctx('sourceMaps') === 'true',
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });

@@ -44,6 +44,8 @@ export interface TouchloopStackProps extends StackProps {
   senderPostalAddress?: string;
   /** SMS provider: End User Messaging SMS (default) or Twilio. */
   sms?: { provider: 'aws'; originationIdentity?: string; configurationSet?: string } | { provider: 'twilio'; secretArn: string; statusCallbackUrl?: string };
+  /** Ship source maps with the functions and enable them (off by default: larger uploads, slower cold starts). */
+  sourceMaps?: boolean;
 }
 
 const attributeType = (key: KeyDef): AttributeType => (key.type === 'N' ? AttributeType.NUMBER : AttributeType.STRING);
@@ -208,7 +210,7 @@ export class TouchloopStack extends Stack {
     const publicBaseUrl = props.publicBaseUrl ?? this.api.apiEndpoint;
 
     for (const [name, def] of Object.entries(topology.functions)) {
-      const fn = new TouchloopFunction(this, `Fn-${name}`, { name, def });
+      const fn = new TouchloopFunction(this, `Fn-${name}`, { name, def, sourceMaps: props.sourceMaps === true });
       this.functions[name] = fn;
       for (const [table, access] of Object.entries(def.tables ?? {})) {
         const t = this.tables[table];

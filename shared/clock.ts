@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * How far another machine's clock may be from ours before its times stop making sense: a

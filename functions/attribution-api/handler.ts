@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { attributionFromEnv, startAttributionRun } from '../../shared/attribution/orchestrate.ts';
 import { renderReportHtml } from '../../shared/attribution/report-html.ts';
 import { reportView } from '../../shared/attribution/report-view.ts';

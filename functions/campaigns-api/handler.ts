@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { LaunchMessage } from '../../events/campaigns.ts';
 import { sendToQueue } from '../../shared/aws/queue.ts';
 import { TRANSITIONS } from '../../shared/campaigns/campaign-store.ts';

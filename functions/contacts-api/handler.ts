@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ContactBody, CountryField, EmailField, evidenceToGrants, PatchBody, phoneOrIssue, toContactInput } from '../../shared/contacts/api-schemas.ts';
 import type { ContactInput } from '../../shared/contacts/model.ts';
 import { runImport } from '../../shared/contacts/import.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { publishEvents } from '../../shared/aws/event-bus.ts';
 import { keyedHash, readSecret } from '../../shared/aws/secrets.ts';
 import { optionalEnv, requireEnv } from '../../shared/config.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { optionalEnv, requireEnv } from '../../shared/config.ts';
 import { TimeZoneField } from '../../shared/contacts/api-schemas.ts';
 import { NotFoundError } from '../../shared/errors.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { requireEnv } from '../../shared/config.ts';
 import { NotFoundError } from '../../shared/errors.ts';
 import { httpApi, json, route } from '../../shared/http/api.ts';

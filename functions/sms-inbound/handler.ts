@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
 import { smsProviderFromEnv } from '../../shared/campaigns/providers/index.ts';
 import { requireEnv } from '../../shared/config.ts';

@@ -1,5 +1,6 @@
-import { z } from 'zod';
-import { previewUnsubscribeUrl, senderAddressFromEnv } from '../../shared/campaigns/messages.ts';
+import * as z from 'zod';
+import { senderAddressFromEnv } from '../../shared/campaigns/messages.ts';
+import { previewUnsubscribeUrl } from '../../shared/links/unsubscribe-link.ts';
 import { requireEnv } from '../../shared/config.ts';
 import { ContactStore } from '../../shared/contacts/contact-store.ts';
 import { NotFoundError } from '../../shared/errors.ts';

@@ -1,6 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
-import { PREVIEW_UNSUBSCRIBE_TOKEN } from '../../shared/campaigns/messages.ts';
+import { PREVIEW_UNSUBSCRIBE_TOKEN } from '../../shared/links/unsubscribe-link.ts';
 import { readUnsubscribeToken, unsubscribe } from '../../shared/campaigns/unsubscribe.ts';
 import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
 import { renderResultPage } from '../../shared/forms/embed.ts';

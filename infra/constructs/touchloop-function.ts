@@ -15,17 +15,36 @@ import { queueEnvVar, tableEnvVar, type FunctionDef, type TableAccess } from '..
 
 export { repoRoot };
 
+/**
+ * The esbuild settings of every function bundle, shared with the bundle-size benchmark
+ * (bench/bundles.bench.ts) so what it measures is what ships.
+ */
+export const BUNDLE_SETTINGS = {
+  target: 'node22',
+  minify: true,
+  keepNames: true,
+  mainFields: ['module', 'main'],
+  // ESM bundles still meet CommonJS dependencies that call require().
+  banner: "import { createRequire as __touchloopCreateRequire } from 'module'; const require = __touchloopCreateRequire(import.meta.url);",
+} as const;
+
 export interface TouchloopFunctionProps {
   /** Topology name of the function: also its service name in logs and metrics. */
   name: string;
   def: FunctionDef;
   environment?: Record<string, string>;
   logRetention?: RetentionDays;
+  /**
+   * Ship source maps and turn them on (`--enable-source-maps`). Off by default: the maps were
+   * most of each upload, and enabling them costs every cold start tens of milliseconds; names
+   * are kept in the minified bundles, so stack traces stay readable without them.
+   */
+  sourceMaps?: boolean;
 }
 
 /**
- * Every Touchloop Lambda: Node.js 22 on arm64, an esbuild ESM bundle with source maps (the
- * local esbuild, never Docker), structured JSON logs with a retention, X-Ray tracing, and a
+ * Every Touchloop Lambda: Node.js 22 on arm64, a minified esbuild ESM bundle that keeps function
+ * and class names (the local esbuild, never Docker; source maps on request), structured JSON logs with a retention, X-Ray tracing, and a
  * role of its own that may write only to its own log group (not the AWSLambdaBasicExecutionRole
  * managed policy, which allows every log group of the account). Its `use*` methods grant a
  * resource and set the variable the code reads, in one call, so infra and code cannot drift apart.
@@ -62,18 +81,16 @@ export class TouchloopFunction extends Construct {
       depsLockFilePath: path.join(repoRoot, 'package-lock.json'),
       environment: {
         POWERTOOLS_SERVICE_NAME: props.name,
-        NODE_OPTIONS: '--enable-source-maps',
+        ...(props.sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
         ...props.environment,
       },
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
+        ...BUNDLE_SETTINGS,
+        mainFields: [...BUNDLE_SETTINGS.mainFields],
+        sourceMap: props.sourceMaps === true,
+        ...(props.sourceMaps ? { sourcesContent: false } : {}),
         forceDockerBundling: false,
-        mainFields: ['module', 'main'],
-        // ESM bundles still meet CommonJS dependencies that call require().
-        banner: "import { createRequire as __touchloopCreateRequire } from 'module'; const require = __touchloopCreateRequire(import.meta.url);",
         // The AWS SDK v3 is in the Node.js 22 runtime, but bundling pins the version we test with.
         externalModules: [],
       },

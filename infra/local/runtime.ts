@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { issuesFromZod, type ValidationIssue } from '../../shared/errors.ts';
 import { repoRoot } from '../paths.ts';
 import { topology as defaultTopology } from '../topology.ts';

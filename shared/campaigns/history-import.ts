@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentClient } from '../aws/dynamodb.ts';
 import { PastInstant } from '../clock.ts';
 import type { ContactStore } from '../contacts/contact-store.ts';

@@ -2,25 +2,10 @@ import { optionalEnv } from '../config.ts';
 import type { Contact } from '../contacts/model.ts';
 import { contactContext, renderEmail, renderSms } from '../templates/render.ts';
 import type { Template } from '../templates/template.ts';
-import { signToken } from '../tokens.ts';
+import { unsubscribeUrl } from '../links/unsubscribe-link.ts';
 import type { Channel } from './model.ts';
 import { addTracking } from '../responses/tracking.ts';
 import type { OutgoingMessage } from './providers/provider.ts';
-
-export const UNSUBSCRIBE_TOKEN_PURPOSE = 'unsubscribe';
-
-/** The signed one-click unsubscribe link of a send (RFC 8058; served by the responses stage). */
-export async function unsubscribeUrl(publicBaseUrl: string, sendId: string, contactId: string, channel: Channel): Promise<string> {
-  return `${publicBaseUrl}/u/${await signToken(UNSUBSCRIBE_TOKEN_PURPOSE, { s: sendId, c: contactId, ch: channel })}`;
-}
-
-/**
- * The unsubscribe link of a preview: marked, inert (the unsubscribe route answers it with a
- * "this was a preview" page and changes nothing), so a marketer clicking around a preview of
- * a real contact never unsubscribes them. Previews carry no tracking links either.
- */
-export const PREVIEW_UNSUBSCRIBE_TOKEN = 'preview';
-export const previewUnsubscribeUrl = (publicBaseUrl: string): string => `${publicBaseUrl}/u/${PREVIEW_UNSUBSCRIBE_TOKEN}`;
 
 export interface BuildOptions {
   template: Template;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseScheduleExpression } from '../schedule-expression.ts';
 import { isValidTimeZone } from '../contacts/timezone.ts';
 import type { Forecast } from '../segments/preview.ts';

@@ -4,7 +4,7 @@ import type { Timeline } from '../contacts/timeline.ts';
 import type { IdempotencyMarkers } from '../idempotency.ts';
 import type { CampaignStore } from './campaign-store.ts';
 import { InvalidTokenError, verifyToken } from '../tokens.ts';
-import { UNSUBSCRIBE_TOKEN_PURPOSE } from './messages.ts';
+import { UNSUBSCRIBE_TOKEN_PURPOSE } from '../links/unsubscribe-link.ts';
 import { parseSendId } from './send-store.ts';
 import type { Channel } from './model.ts';
 

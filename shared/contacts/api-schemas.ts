@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
 import type { ConsentGrant } from './contact-store.ts';
 import { InvalidEmailError, normalizeEmail } from './email.ts';

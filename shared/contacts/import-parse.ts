@@ -5,7 +5,7 @@
  */
 import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
 import { CsvError, parse as parseCsv } from 'csv-parse/sync';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BadRequestError, issuesFromZod, type ValidationIssue } from '../errors.ts';
 import { CHANNELS, type AttributeValue, type Channel } from './model.ts';
 

@@ -2,8 +2,8 @@
  * The definition of a public web form, as marketers create it through the API. Cross-field rules
  * live in `superRefine` so every problem is reported at the exact path (`fields[2].options`).
  */
-import { isSupportedCountry } from 'libphonenumber-js';
-import { z } from 'zod';
+import { isSupportedCountry } from 'libphonenumber-js/max';
+import * as z from 'zod';
 
 export const FieldType = z.enum(['email', 'phone', 'text', 'number', 'boolean', 'select', 'date']);
 export type FieldType = z.infer<typeof FieldType>;

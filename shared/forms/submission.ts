@@ -4,7 +4,7 @@
  * Issues are reported at the field's own name (`email`, `first_name`) so `issuesFromZod` gives
  * `{ path: 'email', message }` for the problem list shown to the person filling the form.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AttributeValue } from '../contacts/model.ts';
 import { InvalidEmailError, normalizeEmail } from '../contacts/email.ts';
 import { InvalidPhoneError, normalizePhone } from '../contacts/phone.ts';

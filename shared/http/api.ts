@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { AppError, BadRequestError, PayloadTooLargeError, TooManyRequestsError, ValidationError, issuesFromZod, type ValidationIssue } from '../errors.ts';
 import { logger } from '../logger.ts';
 

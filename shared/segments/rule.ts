@@ -55,7 +55,7 @@
  * - Scores that are null (value.recency, bestHour) are missing: every comparison is false.
  * - and/or are evaluated cheapest child first (results are the same: rules have no effects).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Channel, ConsentStatus } from '../contacts/model.ts';
 import { ValidationError, issuesFromZod, type ValidationIssue } from '../errors.ts';
 import { assertValidTimeZone, instantOfWallClock, wallClockOf } from '../schedule-expression.ts';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { FUTURE_MESSAGE, isInTheFuture } from '../clock.ts';
 import { Origin } from '../forms/definition.ts';
 import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';

@@ -5,7 +5,7 @@
  * failing in the middle of a campaign. Rendering lives in render.ts.
  */
 import Handlebars from 'handlebars';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError, type ValidationIssue } from '../errors.ts';
 
 // Subject lines are a header: RFC 5322 caps a line at 998 characters, and a line break would end the header.

@@ -14,6 +14,18 @@ const lambdaFor = (name: string) => {
 };
 
 describe('functions', () => {
+  test('source maps are off by default (no --enable-source-maps, which slows every cold start) and on with sourceMaps', () => {
+    for (const [name] of Object.entries(topology.functions)) {
+      const env = (lambdaFor(name).props.Environment as { Variables: Record<string, string> }).Variables;
+      expect(env.NODE_OPTIONS, name).toBeUndefined();
+    }
+    const mapped = Object.values(synthTemplate({ sourceMaps: true }).template.findResources('AWS::Lambda::Function'))
+      .map((r) => (r.Properties as { Environment?: { Variables?: Record<string, string> } }).Environment?.Variables ?? {})
+      .filter((v) => v.POWERTOOLS_SERVICE_NAME);
+    expect(mapped).toHaveLength(Object.keys(topology.functions).length);
+    for (const variables of mapped) expect(variables.NODE_OPTIONS).toBe('--enable-source-maps');
+  });
+
   test('one Lambda per topology function, Node.js 22 on arm64, JSON logs, tracing, with a log retention', () => {
     expect(lambdas.map(([, r]) => (r.Properties.Environment as { Variables: Record<string, string> }).Variables.POWERTOOLS_SERVICE_NAME).sort()).toEqual(
       Object.keys(topology.functions).sort(),

@@ -7,7 +7,7 @@ import { documentClient } from '../../shared/aws/dynamodb.ts';
 import { CampaignStore, type CounterDeltas } from '../../shared/campaigns/campaign-store.ts';
 import { TokenBucket } from '../../shared/campaigns/decisions.ts';
 import { dispatchDue, requeuePaused, type DispatchDeps } from '../../shared/campaigns/dispatch.ts';
-import { UNSUBSCRIBE_TOKEN_PURPOSE } from '../../shared/campaigns/messages.ts';
+import { UNSUBSCRIBE_TOKEN_PURPOSE } from '../../shared/links/unsubscribe-link.ts';
 import { CampaignInput, type Campaign, type Channel } from '../../shared/campaigns/model.ts';
 import { ProviderPermanentError, ProviderThrottledError, type MessageProvider, type OutgoingMessage } from '../../shared/campaigns/providers/provider.ts';
 import { dueShardOf, SendStore, sendIdOf, sendPk, type SendRecord } from '../../shared/campaigns/send-store.ts';

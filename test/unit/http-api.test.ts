@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { describe, expect, test } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictError, TooManyRequestsError } from '../../shared/errors.ts';
 import { httpApi, json, route } from '../../shared/http/api.ts';
 

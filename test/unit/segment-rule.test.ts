@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError, issuesFromZod } from '../../shared/errors.ts';
 import { beta, defaultScores, type Scores } from '../../shared/scoring/model.ts';
 import { hourOf, indexActivity } from '../../shared/segments/activity.ts';
