@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { queryAll } from '../shared/aws/dynamodb.ts';
 import { sendPk } from '../shared/campaigns/send-store.ts';
 import { forEachLimit } from '../shared/concurrency.ts';
 import { newContact } from '../shared/contacts/contact-store.ts';
@@ -107,10 +108,9 @@ export async function run(): Promise<void> {
     // rule's SQS target is one request per event; the poller adds a receive and a delete per batch.
     const runId = campaign.runId!;
     const sentContacts: string[] = [];
-    for (let start: Record<string, unknown> | undefined, more = true; more && sentContacts.length < 2 * RESPONSE_SAMPLE; more = start !== undefined) {
-      const page = await bench.db.send(new QueryCommand({ TableName: runtime.tableNames.sends!, KeyConditionExpression: 'pk = :pk', FilterExpression: '#s = :sent', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':pk': sendPk(created.campaign.id, runId), ':sent': 'sent' }, ExclusiveStartKey: start }));
-      sentContacts.push(...(page.Items ?? []).map((i) => String(i.contactId)));
-      start = page.LastEvaluatedKey;
+    for await (const item of queryAll(bench.db, { TableName: runtime.tableNames.sends!, KeyConditionExpression: 'pk = :pk', FilterExpression: '#s = :sent', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':pk': sendPk(created.campaign.id, runId), ':sent': 'sent' } })) {
+      sentContacts.push(String(item.contactId));
+      if (sentContacts.length >= 2 * RESPONSE_SAMPLE) break;
     }
     const respond = async (contactIds: string[]) => {
       meter.reset();

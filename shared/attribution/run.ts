@@ -122,12 +122,9 @@ export class AttributionStore {
 
   async parts(runId: string): Promise<RunPart[]> {
     const out: RunPart[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(new QueryCommand({ TableName: this.tables.attributionParts, KeyConditionExpression: 'runId = :r', ExpressionAttributeValues: { ':r': runId }, ExclusiveStartKey: start, ConsistentRead: true }));
-      for (const item of page.Items ?? []) out.push(JSON.parse(String(item.part)) as RunPart);
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const item of queryAll(this.db, { TableName: this.tables.attributionParts, KeyConditionExpression: 'runId = :r', ExpressionAttributeValues: { ':r': runId }, ConsistentRead: true })) {
+      out.push(JSON.parse(String(item.part)) as RunPart);
+    }
     return out;
   }
 
@@ -192,12 +189,7 @@ export class AttributionStore {
   /** Every day's credit of a campaign (all runs so far). */
   async creditsOf(campaignId: string): Promise<Array<{ day: string; variant: string; conversions: number; revenue: number; touched: number }>> {
     const out: Array<{ day: string; variant: string; conversions: number; revenue: number; touched: number }> = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(new QueryCommand({ TableName: this.tables.attribution, KeyConditionExpression: 'campaignId = :c', ExpressionAttributeValues: { ':c': campaignId }, ExclusiveStartKey: start }));
-      out.push(...((page.Items ?? []) as typeof out));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const item of queryAll(this.db, { TableName: this.tables.attribution, KeyConditionExpression: 'campaignId = :c', ExpressionAttributeValues: { ':c': campaignId } })) out.push(item as (typeof out)[number]);
     return out;
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { documentClient } from '../aws/dynamodb.ts';
+import { documentClient, scanAll } from '../aws/dynamodb.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { emptyCounters, type Campaign, type CampaignInput, type CampaignStatus } from './model.ts';
 
@@ -77,27 +77,17 @@ export class CampaignStore {
 
   async list(): Promise<Campaign[]> {
     const items: Campaign[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(new ScanCommand({ TableName: this.table, ExclusiveStartKey: start }));
-      items.push(...((page.Items ?? []) as Campaign[]));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const item of scanAll(this.db, { TableName: this.table })) items.push(item as unknown as Campaign);
     return items.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
   /** Every campaign run there has been (the current run and those listed in runIds), for erasure. */
   async runs(): Promise<Array<{ campaignId: string; runId: string }>> {
     const out: Array<{ campaignId: string; runId: string }> = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(new ScanCommand({ TableName: this.table, ProjectionExpression: 'id, runId, runIds', ExclusiveStartKey: start }));
-      for (const item of page.Items ?? []) {
-        const ids = new Set<string>([...((item.runIds as Set<string> | undefined) ?? []), ...(item.runId ? [String(item.runId)] : [])]);
-        for (const runId of ids) out.push({ campaignId: String(item.id), runId });
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const item of scanAll(this.db, { TableName: this.table, ProjectionExpression: 'id, runId, runIds' })) {
+      const ids = new Set<string>([...((item.runIds as Set<string> | undefined) ?? []), ...(item.runId ? [String(item.runId)] : [])]);
+      for (const runId of ids) out.push({ campaignId: String(item.id), runId });
+    }
     return out;
   }
 

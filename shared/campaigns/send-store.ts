@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { batchGetAll, documentClient } from '../aws/dynamodb.ts';
 import type { Channel } from './model.ts';
@@ -176,20 +176,16 @@ export class SendStore {
 
   /** Every send of a run with a given status (resume after pause). */
   async *withStatus(campaignId: string, runId: string, status: SendStatus): AsyncGenerator<SendRecord[]> {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          FilterExpression: '#s = :status',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':pk': sendPk(campaignId, runId), ':status': status },
-          ExclusiveStartKey: start,
-        }),
-      );
-      yield (page.Items ?? []) as SendRecord[];
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const pages = paginateQuery(
+      { client: this.db },
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        FilterExpression: '#s = :status',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':pk': sendPk(campaignId, runId), ':status': status },
+      },
+    );
+    for await (const page of pages) yield (page.Items ?? []) as SendRecord[];
   }
 }

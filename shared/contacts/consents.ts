@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../aws/dynamodb.ts';
+import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClient, queryAll } from '../aws/dynamodb.ts';
 import type { Channel, ConsentStatus } from './model.ts';
 
 /** What happened to consent, as recorded: the proof behind every marketing message. */
@@ -67,20 +67,9 @@ export class ConsentLog {
   /** The contact's consent records, oldest first. */
   async list(contactId: string): Promise<ConsentRecord[]> {
     const items: ConsentRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'contactId = :c',
-          ExpressionAttributeValues: { ':c': contactId },
-          ExclusiveStartKey: start,
-          ConsistentRead: true,
-        }),
-      );
-      items.push(...((page.Items ?? []) as ConsentRecord[]));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const item of queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'contactId = :c', ExpressionAttributeValues: { ':c': contactId }, ConsistentRead: true })) {
+      items.push(item as unknown as ConsentRecord);
+    }
     return items;
   }
 

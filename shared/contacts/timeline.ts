@@ -114,24 +114,17 @@ export class Timeline {
 
   /** The contact's entry with this id (and type), newest first; undefined when there is none. */
   async findById(contactId: string, id: string, type?: string): Promise<Interaction | undefined> {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'contactId = :c',
-          FilterExpression: type ? 'id = :id AND #t = :t' : 'id = :id',
-          ExpressionAttributeNames: type ? { '#t': 'type' } : undefined,
-          ExpressionAttributeValues: { ':c': contactId, ':id': id, ...(type ? { ':t': type } : {}) },
-          ScanIndexForward: false,
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      const found = (page.Items ?? [])[0];
-      if (found) return found as Interaction;
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const item of queryAll(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'contactId = :c',
+      FilterExpression: type ? 'id = :id AND #t = :t' : 'id = :id',
+      ExpressionAttributeNames: type ? { '#t': 'type' } : undefined,
+      ExpressionAttributeValues: { ':c': contactId, ':id': id, ...(type ? { ':t': type } : {}) },
+      ScanIndexForward: false,
+      ConsistentRead: true,
+    })) {
+      return item as unknown as Interaction;
+    }
     return undefined;
   }
 
@@ -175,14 +168,7 @@ export class Timeline {
   /** Every interaction of a contact, oldest first (exports, erasure). */
   async all(contactId: string): Promise<Interaction[]> {
     const items: Interaction[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({ TableName: this.table, KeyConditionExpression: 'contactId = :c', ExpressionAttributeValues: { ':c': contactId }, ExclusiveStartKey: start }),
-      );
-      items.push(...((page.Items ?? []) as Interaction[]));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const item of queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'contactId = :c', ExpressionAttributeValues: { ':c': contactId } })) items.push(item as unknown as Interaction);
     return items;
   }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { documentClient } from '../aws/dynamodb.ts';
+import { documentClient, scanAll } from '../aws/dynamodb.ts';
 import { ConflictError } from '../errors.ts';
 import type { RuleNode } from './rule.ts';
 
@@ -92,15 +92,10 @@ export class SegmentStore {
   /** Latest live version of every segment. */
   async list(): Promise<SegmentVersion[]> {
     const latest = new Map<string, SegmentVersion>();
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(new ScanCommand({ TableName: this.tables.segments, ExclusiveStartKey: start }));
-      for (const item of (page.Items ?? []) as SegmentVersion[]) {
-        const seen = latest.get(item.id);
-        if (!seen || seen.version < item.version) latest.set(item.id, item);
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const item of scanAll(this.db, { TableName: this.tables.segments }) as AsyncIterable<SegmentVersion>) {
+      const seen = latest.get(item.id);
+      if (!seen || seen.version < item.version) latest.set(item.id, item);
+    }
     return [...latest.values()].filter((s) => !s.deleted).sort((a, b) => a.name.localeCompare(b.name));
   }
 

@@ -1,5 +1,5 @@
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../aws/dynamodb.ts';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClient, queryAll } from '../aws/dynamodb.ts';
 import { requireEnv } from '../config.ts';
 import { ConflictError } from '../errors.ts';
 
@@ -15,21 +15,15 @@ export function segmentUsage(table = requireEnv('TABLE_CAMPAIGNS'), db: DynamoDB
     async activeCampaigns(segmentId: string): Promise<Array<{ id: string; name: string; status: string }>> {
       const found: Array<{ id: string; name: string; status: string }> = [];
       for (const status of ACTIVE_STATUSES) {
-        let start: Record<string, unknown> | undefined;
-        do {
-          const page = await db.send(
-            new QueryCommand({
-              TableName: table,
-              IndexName: 'bySegment',
-              KeyConditionExpression: 'segmentId = :s AND #st = :status',
-              ExpressionAttributeNames: { '#st': 'status' },
-              ExpressionAttributeValues: { ':s': segmentId, ':status': status },
-              ExclusiveStartKey: start,
-            }),
-          );
-          for (const item of page.Items ?? []) found.push({ id: String(item.id), name: String(item.name), status: String(item.status) });
-          start = page.LastEvaluatedKey;
-        } while (start);
+        for await (const item of queryAll(db, {
+          TableName: table,
+          IndexName: 'bySegment',
+          KeyConditionExpression: 'segmentId = :s AND #st = :status',
+          ExpressionAttributeNames: { '#st': 'status' },
+          ExpressionAttributeValues: { ':s': segmentId, ':status': status },
+        })) {
+          found.push({ id: String(item.id), name: String(item.name), status: String(item.status) });
+        }
       }
       return found;
     },

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../aws/dynamodb.ts';
+import { documentClient, scanAll } from '../aws/dynamodb.ts';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.ts';
 import { newSiteKey, SITE_KEY_PATTERN, type Site, type SiteInput, type SitePatch } from './site.ts';
 
@@ -81,12 +81,9 @@ export class SiteStore {
 
   private async scanOrigins(): Promise<Set<string>> {
     const origins = new Set<string>();
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(new ScanCommand({ TableName: this.table, ProjectionExpression: 'allowedOrigins', ExclusiveStartKey: start }));
-      for (const item of page.Items ?? []) for (const origin of (item.allowedOrigins as string[] | undefined) ?? []) origins.add(origin);
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const item of scanAll(this.db, { TableName: this.table, ProjectionExpression: 'allowedOrigins' })) {
+      for (const origin of (item.allowedOrigins as string[] | undefined) ?? []) origins.add(origin);
+    }
     return origins;
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../aws/dynamodb.ts';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClient, scanAll } from '../aws/dynamodb.ts';
 import type { EmailTemplate, SmsTemplate, Template } from './template.ts';
 
 /** Templates are immutable once created (a campaign renders exactly what it launched with); a change is a new template. */
@@ -33,12 +33,7 @@ export class TemplateStore {
 
   async list(): Promise<Template[]> {
     const items: Template[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(new ScanCommand({ TableName: this.table, ExclusiveStartKey: start }));
-      items.push(...((page.Items ?? []) as Template[]));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const item of scanAll(this.db, { TableName: this.table })) items.push(item as unknown as Template);
     return items.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 }
