@@ -16,6 +16,13 @@ import { queueEnvVar, tableEnvVar, type FunctionDef, type TableAccess } from '..
 export { repoRoot };
 
 /**
+ * The most a function's bundle may weigh (minified, without source maps): the largest measured
+ * (852 KB, sms-inbound, 2026-12-06) plus a little room. The synth test fails above it, so a
+ * dependency pulled in by accident shows. Lower it as bundles shrink; the issue's goal is 250 KB.
+ */
+export const BUNDLE_BUDGET_BYTES = 900 * 1024;
+
+/**
  * The esbuild settings of every function bundle, shared with the bundle-size benchmark
  * (bench/bundles.bench.ts) so what it measures is what ships.
  */

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, test } from 'vitest';
+import { BUNDLE_BUDGET_BYTES } from '../../infra/constructs/touchloop-function.ts';
 import { repoRoot } from '../../infra/paths.ts';
 import { topology } from '../../infra/topology.ts';
 
@@ -26,5 +27,6 @@ test('npm run synth works offline: a template and one esbuild bundle per functio
     // What ships is the code alone: no source map by default, and none of zod's 64 locale files (a quarter of every bundle when imported whole).
     expect(readdirSync(path.join(out, bundle))).toEqual(['index.mjs']);
     expect(code).not.toContain('Ungültige Eingabe');
+    expect(Buffer.byteLength(code), `${bundle} within the bundle budget`).toBeLessThanOrEqual(BUNDLE_BUDGET_BYTES);
   }
 }, 120_000);
