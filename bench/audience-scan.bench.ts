@@ -5,7 +5,7 @@ import { startDynamoDbLocal } from '../infra/local/dynamodb-local.ts';
 import { createTables } from '../infra/local/tables.ts';
 import { topology } from '../infra/topology.ts';
 import { newContact } from '../shared/contacts/contact-store.ts';
-import { hourOf } from '../shared/segments/activity.ts';
+import { hourOf } from '../shared/activity/activity.ts';
 import { streamAudience } from '../shared/segments/audience.ts';
 import { print } from './harness.ts';
 

@@ -1,4 +1,4 @@
-import { importedCampaignId } from '../shared/campaigns/history-import.ts';
+import { importedCampaignId } from '../shared/imports/history-import.ts';
 import { sendIdOf, sendPk } from '../shared/campaigns/send-store.ts';
 import { newContact } from '../shared/contacts/contact-store.ts';
 import { interactionSortKey, type Interaction } from '../shared/contacts/timeline.ts';

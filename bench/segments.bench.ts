@@ -1,6 +1,6 @@
 import type { AttributeValue, Channel, ConsentStatus } from '../shared/contacts/model.ts';
 import { beta, scoresOf } from '../shared/scoring/model.ts';
-import { activityKeys, hourOf, indexActivity } from '../shared/segments/activity.ts';
+import { activityKeys, hourOf, indexActivity } from '../shared/activity/activity.ts';
 import type { EvalContact } from '../shared/segments/contact-view.ts';
 import { compileRule, type RuleNode } from '../shared/segments/rule.ts';
 import { medianOf, print, prng, type Figure } from './harness.ts';

@@ -4,7 +4,7 @@ import type { ContactInput } from '../../shared/contacts/model.ts';
 import { runImport } from '../../shared/contacts/import.ts';
 import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
 import { contactResource, timelineEntryResource } from '../../shared/contacts/resources.ts';
-import { behaviourSummary } from '../../shared/segments/activity.ts';
+import { behaviourSummary } from '../../shared/activity/activity.ts';
 import type { ErasureHook } from '../../shared/contacts/contact-service.ts';
 import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
 import { parseSendId, SendStore } from '../../shared/campaigns/send-store.ts';

@@ -1,4 +1,4 @@
-import { HistoryImport, importHistory } from '../../shared/campaigns/history-import.ts';
+import { HistoryImport, importHistory } from '../../shared/imports/history-import.ts';
 import { requireEnv } from '../../shared/config.ts';
 import { LeadScorer } from '../../shared/contacts/lead-scoring.ts';
 import { contactsFromEnv } from '../../shared/contacts/wiring.ts';

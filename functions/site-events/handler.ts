@@ -11,7 +11,7 @@ import { readFields } from '../../shared/http/fields.ts';
 import { IdempotencyMarkers } from '../../shared/idempotency.ts';
 import { RateLimiter } from '../../shared/rate-limit.ts';
 import { conversionAddresses, recordConversion } from '../../shared/responses/conversions.ts';
-import { readClickId } from '../../shared/responses/tracking.ts';
+import { readClickId } from '../../shared/links/tracking.ts';
 import { PublicConversionInput, publicOccurredAt, type Site } from '../../shared/sites/site.ts';
 import { SiteStore } from '../../shared/sites/site-store.ts';
 

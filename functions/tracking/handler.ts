@@ -8,7 +8,7 @@ import { html, httpApi, route } from '../../shared/http/api.ts';
 import { IdempotencyMarkers } from '../../shared/idempotency.ts';
 import { logger } from '../../shared/logger.ts';
 import { recordClick, recordOpen, type EngagementDeps } from '../../shared/responses/engagement.ts';
-import { PIXEL_GIF, readClickToken, readOpenToken, signClickId, withClickId } from '../../shared/responses/tracking.ts';
+import { PIXEL_GIF, readClickToken, readOpenToken, signClickId, withClickId } from '../../shared/links/tracking.ts';
 import { SiteStore } from '../../shared/sites/site-store.ts';
 
 const contacts = contactsFromEnv();

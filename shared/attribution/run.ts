@@ -11,8 +11,8 @@ import { campaignAccumulator, HOLDOUT, passContact, type CampaignAccumulator, ty
 import { liftReport, type LiftReport } from './lift.ts';
 import { storable } from '../numbers.ts';
 import { forEachLimit } from '../concurrency.ts';
-import { ACTIVITY_ATTRIBUTE, expiredActivityKeys } from '../segments/activity.ts';
-import { ACTIVITY_MONTHS_ATTRIBUTE, activityMonthOf, oldestActivityMonth } from '../segments/activity-store.ts';
+import { ACTIVITY_ATTRIBUTE, expiredActivityKeys } from '../activity/activity.ts';
+import { ACTIVITY_MONTHS_ATTRIBUTE, activityMonthOf, oldestActivityMonth } from '../activity/activity-store.ts';
 
 const DAY = 86_400_000;
 /** How far back the run reads timelines: the longest attribution window plus the score history. */

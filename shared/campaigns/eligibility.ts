@@ -1,5 +1,5 @@
 import type { Channel } from '../contacts/model.ts';
-import { countSince, hourOf } from '../segments/activity.ts';
+import { countSince, hourOf } from '../activity/activity.ts';
 import type { EvalContact } from '../segments/contact-view.ts';
 
 export type SkipReason = 'no_address' | 'no_consent' | 'pending_confirmation' | 'consent_withdrawn' | 'suppressed' | 'frequency_cap';

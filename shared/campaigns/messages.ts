@@ -4,7 +4,7 @@ import { contactContext, renderEmail, renderSms } from '../templates/render.ts';
 import type { Template } from '../templates/template.ts';
 import { unsubscribeUrl } from '../links/unsubscribe-link.ts';
 import type { Channel } from './model.ts';
-import { addTracking } from '../responses/tracking.ts';
+import { addTracking } from '../links/tracking.ts';
 import type { OutgoingMessage } from './providers/provider.ts';
 
 export interface BuildOptions {

@@ -42,7 +42,7 @@ export interface Contact {
   /** Suppression reasons per channel, denormalised from the suppression list so segment rules need no extra read. */
   suppressed?: Partial<Record<Channel, string[]>>;
   /**
-   * Behaviour counters by hour (see shared/segments/activity.ts). Stored here only for counters
+   * Behaviour counters by hour (see shared/activity/activity.ts). Stored here only for counters
    * recorded before the activity table; readers merge in the month items (ActivityStore.attach).
    */
   activity?: Record<string, number>;

@@ -2,7 +2,7 @@ import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type Dynamo
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { documentClient, queryAll, type TransactItem } from '../aws/dynamodb.ts';
 import { BadRequestError } from '../errors.ts';
-import { ActivityStore, activityMonthOf } from '../segments/activity-store.ts';
+import { ActivityStore, activityMonthOf } from '../activity/activity-store.ts';
 
 /** One entry on a contact's timeline: something the person did or that happened to them. */
 export interface Interaction {

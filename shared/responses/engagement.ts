@@ -2,7 +2,7 @@ import type { CampaignStore } from '../campaigns/campaign-store.ts';
 import type { LeadScorer } from '../contacts/lead-scoring.ts';
 import type { RecordOutcome, Timeline } from '../contacts/timeline.ts';
 import type { IdempotencyMarkers } from '../idempotency.ts';
-import type { ClickTarget } from './tracking.ts';
+import type { ClickTarget } from '../links/tracking.ts';
 
 export interface EngagementDeps {
   timeline: Timeline;

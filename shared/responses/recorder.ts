@@ -4,7 +4,7 @@ import type { ContactService } from '../contacts/contact-service.ts';
 import type { ContactStore } from '../contacts/contact-store.ts';
 import type { LeadScorer } from '../contacts/lead-scoring.ts';
 import type { Timeline } from '../contacts/timeline.ts';
-import { countSince, hourOf, indexActivity } from '../segments/activity.ts';
+import { countSince, hourOf, indexActivity } from '../activity/activity.ts';
 import type { SmsEventDetail } from '../../events/sms.ts';
 import { interpretSesEvent } from './ses-events.ts';
 import { interpretSmsEvent } from './sms-events.ts';

@@ -1,7 +1,7 @@
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../aws/dynamodb.ts';
 import type { Contact } from '../contacts/model.ts';
-import { ActivityStore } from './activity-store.ts';
+import { ActivityStore } from '../activity/activity-store.ts';
 import { toEvalContact, type EvalContact } from './contact-view.ts';
 
 export interface AudienceMember {

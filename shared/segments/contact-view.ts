@@ -1,6 +1,6 @@
 import type { AttributeValue, Channel, ConsentStatus, Contact } from '../contacts/model.ts';
 import { scoresOf, type Scores } from '../scoring/model.ts';
-import { indexActivity, type ActivityIndex } from './activity.ts';
+import { indexActivity, type ActivityIndex } from '../activity/activity.ts';
 
 /**
  * What a segment rule sees of a contact: everything needed to decide membership with no I/O.

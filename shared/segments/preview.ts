@@ -1,5 +1,5 @@
 import type { Channel, Contact } from '../contacts/model.ts';
-import { countSince, hourOf } from './activity.ts';
+import { countSince, hourOf } from '../activity/activity.ts';
 import { reachable, type EvalContact } from './contact-view.ts';
 
 export interface ChannelForecast {

@@ -60,7 +60,7 @@ import type { Channel, ConsentStatus } from '../contacts/model.ts';
 import { ValidationError, issuesFromZod, type ValidationIssue } from '../errors.ts';
 import { assertValidTimeZone, instantOfWallClock, wallClockOf } from '../schedule-expression.ts';
 import type { Scores } from '../scoring/model.ts';
-import { ACTIVITY_RETENTION_DAYS, countSince, hourOf } from './activity.ts';
+import { ACTIVITY_RETENTION_DAYS, countSince, hourOf } from '../activity/activity.ts';
 import { reachable, type EvalContact } from './contact-view.ts';
 
 // ---------------------------------------------------------------------------------------------

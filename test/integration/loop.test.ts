@@ -1,9 +1,9 @@
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { documentClient } from '../../shared/aws/dynamodb.ts';
-import { importedCampaignId } from '../../shared/campaigns/history-import.ts';
+import { importedCampaignId } from '../../shared/imports/history-import.ts';
 import { PRIORS } from '../../shared/scoring/model.ts';
-import { ACTIVITY_RETENTION_DAYS, hourOf } from '../../shared/segments/activity.ts';
+import { ACTIVITY_RETENTION_DAYS, hourOf } from '../../shared/activity/activity.ts';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts';
 
 let t: TestRuntime;

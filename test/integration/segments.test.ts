@@ -5,7 +5,7 @@ import { newContact } from '../../shared/contacts/contact-store.ts';
 import type { Contact } from '../../shared/contacts/model.ts';
 import { Timeline } from '../../shared/contacts/timeline.ts';
 import { scoresOf } from '../../shared/scoring/model.ts';
-import { countSince, hourOf, indexActivity } from '../../shared/segments/activity.ts';
+import { countSince, hourOf, indexActivity } from '../../shared/activity/activity.ts';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts';
 
 let t: TestRuntime;

@@ -15,7 +15,7 @@ import { sendBatch, SendInFlightError, type SenderDeps } from '../../shared/camp
 import { emailLookupKey, newContact, phoneLookupKey } from '../../shared/contacts/contact-store.ts';
 import type { Contact } from '../../shared/contacts/model.ts';
 import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
-import { hourOf } from '../../shared/segments/activity.ts';
+import { hourOf } from '../../shared/activity/activity.ts';
 import type { Template } from '../../shared/templates/template.ts';
 import { TemplateStore } from '../../shared/templates/template-store.ts';
 import { verifyToken } from '../../shared/tokens.ts';

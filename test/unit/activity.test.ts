@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { ACTIVITY_RETENTION_DAYS, activityKeys, expiredActivityKeys, hourOf, indexActivity } from '../../shared/segments/activity.ts';
-import { activityMonthExpiry, activityMonthOf, mergeActivity, monthsToRead, oldestActivityMonth, previousMonth } from '../../shared/segments/activity-store.ts';
+import { ACTIVITY_RETENTION_DAYS, activityKeys, expiredActivityKeys, hourOf, indexActivity } from '../../shared/activity/activity.ts';
+import { activityMonthExpiry, activityMonthOf, mergeActivity, monthsToRead, oldestActivityMonth, previousMonth } from '../../shared/activity/activity-store.ts';
 
 describe('expiredActivityKeys', () => {
   const now = Date.parse('2026-11-25T12:00:00Z');

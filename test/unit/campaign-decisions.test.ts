@@ -17,7 +17,7 @@ import { scheduleStartIssues } from '../../shared/campaigns/scheduling.ts';
 import type { Channel, ConsentStatus } from '../../shared/contacts/model.ts';
 import { BadRequestError } from '../../shared/errors.ts';
 import { beta, defaultScores, type Scores } from '../../shared/scoring/model.ts';
-import { hourOf, indexActivity } from '../../shared/segments/activity.ts';
+import { hourOf, indexActivity } from '../../shared/activity/activity.ts';
 import type { EvalContact } from '../../shared/segments/contact-view.ts';
 
 const NOW = new Date('2026-06-10T12:30:00.000Z');

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import * as z from 'zod';
 import { ValidationError, issuesFromZod } from '../../shared/errors.ts';
 import { beta, defaultScores, type Scores } from '../../shared/scoring/model.ts';
-import { hourOf, indexActivity } from '../../shared/segments/activity.ts';
+import { hourOf, indexActivity } from '../../shared/activity/activity.ts';
 import type { EvalContact } from '../../shared/segments/contact-view.ts';
 import {
   Rule,

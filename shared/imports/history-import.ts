@@ -12,8 +12,8 @@ import type { Timeline } from '../contacts/timeline.ts';
 import type { ValidationIssue } from '../errors.ts';
 import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
 import { recordConversion } from '../responses/conversions.ts';
-import { CampaignGoal, emptyCounters, type Campaign } from './model.ts';
-import { sendIdOf, sendPk, type SendRecord } from './send-store.ts';
+import { CampaignGoal, emptyCounters, type Campaign } from '../campaigns/model.ts';
+import { sendIdOf, sendPk, type SendRecord } from '../campaigns/send-store.ts';
 
 const ContactRef = z.union([
   z.strictObject({ contactId: z.uuid('must be a contact id') }),
