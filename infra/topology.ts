@@ -414,7 +414,7 @@ export const topology = defineTopology({
         { method: 'POST', path: '/webhooks/twilio/sms', public: true },
         { method: 'POST', path: '/webhooks/twilio/status', public: true },
       ],
-      tables: { ...contactTables, idempotency: 'readWrite' },
+      tables: { ...contactTables, idempotency: 'readWrite', campaigns: 'write' },
       sendsTo: ['smsInbound'],
       publishesEvents: true,
       usesSecret: true,

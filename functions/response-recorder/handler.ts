@@ -10,7 +10,8 @@ import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
 import { IdempotencyMarkers } from '../../shared/idempotency.ts';
 import { logger } from '../../shared/logger.ts';
 import { EventBridgeEnvelope } from '../../shared/queue/event-consumer.ts';
-import { recordSesEvent, recordSmsEvent, ResponseTally } from '../../shared/responses/recorder.ts';
+import { recordSesEvent, recordSmsStatus, ResponseTally } from '../../shared/responses/recorder.ts';
+import { fromEumEvent } from '../../shared/responses/sms-events.ts';
 
 const contacts = contactsFromEnv();
 const campaigns = new CampaignStore(requireEnv('TABLE_CAMPAIGNS'));
@@ -27,7 +28,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>().handler(async (event:
     try {
       const envelope = EventBridgeEnvelope.parse(JSON.parse(record.body));
       if (envelope.source === 'aws.ses') await recordSesEvent(SesEventDetail.parse(envelope.detail), deps, tally);
-      else if (envelope.source === 'aws.sms-voice') await recordSmsEvent(SmsEventDetail.parse(envelope.detail), deps, tally);
+      else if (envelope.source === 'aws.sms-voice') await recordSmsStatus(fromEumEvent(SmsEventDetail.parse(envelope.detail)), deps, tally);
       else throw new Error(`unexpected source ${envelope.source}`);
     } catch (error) {
       logger.error('record failed', { messageId: record.messageId, error: error as Error });

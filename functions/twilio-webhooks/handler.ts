@@ -1,19 +1,29 @@
 import { sendToQueue } from '../../shared/aws/queue.ts';
 import { readSecret } from '../../shared/aws/secrets.ts';
-import { sendIdOf } from '../../shared/campaigns/send-store.ts';
+import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
+import { LeadScorer } from '../../shared/contacts/lead-scoring.ts';
 import { optionalEnv, requireEnv } from '../../shared/config.ts';
-import { normalizePhone } from '../../shared/contacts/phone.ts';
 import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
 import { AppError } from '../../shared/errors.ts';
 import { IdempotencyMarkers } from '../../shared/idempotency.ts';
 import { httpApi, json, route, type HttpRequest } from '../../shared/http/api.ts';
-import { TWILIO_PERMANENT_ERRORS, validTwilioSignature } from '../../shared/responses/twilio.ts';
+import { recordSmsStatus, ResponseTally, type ResponseDeps } from '../../shared/responses/recorder.ts';
+import { fromTwilioCallback } from '../../shared/responses/sms-events.ts';
+import { validTwilioSignature } from '../../shared/responses/twilio.ts';
 
 const contacts = contactsFromEnv();
 const publicBaseUrl = requireEnv('PUBLIC_BASE_URL');
 const inboundQueueUrl = requireEnv('QUEUE_URL_SMS_INBOUND');
 const secretArn = optionalEnv('TWILIO_SECRET_ARN', '');
 const markers = new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY'));
+const responses: ResponseDeps & { campaigns: CampaignStore } = {
+  timeline: contacts.timeline,
+  contacts: contacts.store,
+  service: contacts.service,
+  scorer: new LeadScorer(requireEnv('TABLE_CONTACTS'), markers),
+  campaigns: new CampaignStore(requireEnv('TABLE_CAMPAIGNS')),
+  markers,
+};
 
 /** The request's form parameters, after checking Twilio signed them with this account's auth token. */
 async function verified(request: HttpRequest<unknown, Record<string, string | undefined>, unknown>): Promise<Record<string, string>> {
@@ -45,35 +55,16 @@ export const handler = httpApi({
     },
   }),
 
-  // Status callbacks: the send's ids ride in the callback URL's query (set by the Twilio provider).
+  // Status callbacks: the send's ids ride in the callback URL's query (set by the Twilio provider); one interpreter for both providers.
   'POST /webhooks/twilio/status': route({
     bodyFormat: 'raw',
     maxBodyBytes: 64 * 1024,
     handle: async (request) => {
-      const p = await verified(request);
-      const q = request.event.queryStringParameters ?? {};
-      const status = p.MessageStatus ?? '';
-      if (!['delivered', 'undelivered', 'failed'].includes(status) || !p.MessageSid) return json(200, { recorded: false });
-      const contactId = q.touchloop_contact;
-      // Callbacks carry no time of their own: the first arrival's time keeps a repeat on the same timeline key.
-      const occurredAt = await markers.firstSeenAt(`twilio-status#${p.MessageSid}#${status}`, undefined, 30 * 24 * 3600);
-      if (contactId) {
-        const sendId = q.touchloop_campaign && q.touchloop_run ? sendIdOf(q.touchloop_campaign, q.touchloop_run, contactId) : undefined;
-        await contacts.timeline.recordFast({
-          contactId,
-          id: `twilio:${p.MessageSid}:${status}`,
-          type: status === 'delivered' ? 'delivered' : 'delivery_failed',
-          channel: 'sms',
-          ...(q.touchloop_campaign ? { campaignId: q.touchloop_campaign } : {}),
-          ...(sendId ? { sendId } : {}),
-          occurredAt,
-          data: { providerMessageId: p.MessageSid, status, ...(p.ErrorCode ? { errorCode: p.ErrorCode } : {}) },
-        });
-      }
-      if (p.ErrorCode && TWILIO_PERMANENT_ERRORS.has(p.ErrorCode) && p.To) {
-        await contacts.service.suppress('sms', normalizePhone(p.To).e164, p.ErrorCode === '21610' ? 'opted_out' : 'bounced', { at: occurredAt, source: `twilio:${p.MessageSid}` });
-      }
-      return json(200, { recorded: true });
+      const report = fromTwilioCallback(await verified(request), request.event.queryStringParameters ?? {});
+      const tally = new ResponseTally();
+      const outcome = report ? await recordSmsStatus(report, responses, tally) : 'ignored';
+      await tally.flush(responses.campaigns);
+      return json(200, { recorded: outcome === 'recorded' || outcome === 'duplicate' });
     },
   }),
 });

@@ -4,10 +4,10 @@ import type { ContactService } from '../contacts/contact-service.ts';
 import type { ContactStore } from '../contacts/contact-store.ts';
 import type { LeadScorer } from '../contacts/lead-scoring.ts';
 import type { Timeline } from '../contacts/timeline.ts';
+import type { IdempotencyMarkers } from '../idempotency.ts';
 import { countSince, hourOf, indexActivity } from '../activity/activity.ts';
-import type { SmsEventDetail } from '../../events/sms.ts';
 import { interpretSesEvent } from './ses-events.ts';
-import { interpretSmsEvent } from './sms-events.ts';
+import { interpretSmsStatus, type SmsStatusReport } from './sms-events.ts';
 
 /** Soft bounces that suppress an address: this many within the window (defaults; set per deployment). */
 export const SOFT_BOUNCE_LIMIT = 3;
@@ -25,6 +25,8 @@ export interface ResponseDeps {
   scorer: LeadScorer;
   campaigns: CampaignStore;
   softBounce?: SoftBouncePolicy;
+  /** First-arrival times for provider events that carry none (Twilio status callbacks). */
+  markers?: IdempotencyMarkers;
 }
 
 /** Live campaign counters by response type, summed over a batch and written once per campaign. */
@@ -92,13 +94,18 @@ export async function recordSesEvent(detail: SesEventDetail, deps: ResponseDeps,
   return outcome;
 }
 
-/** One End User Messaging SMS delivery event: recorded once; numbers that cannot receive SMS are suppressed. */
-export async function recordSmsEvent(detail: SmsEventDetail, deps: ResponseDeps, tally: ResponseTally, now = new Date()): Promise<'recorded' | 'duplicate' | 'no-contact' | 'ignored'> {
-  const response = interpretSmsEvent(detail);
+/**
+ * One SMS delivery status, from either provider: recorded once on the send's timeline (a provider
+ * that gives no time — Twilio — gets the first arrival's time, so a repeat lands on the same entry);
+ * numbers that cannot receive SMS are suppressed (bounced), carrier opt-outs as opted out.
+ */
+export async function recordSmsStatus(report: SmsStatusReport, deps: ResponseDeps, tally: ResponseTally, now = new Date()): Promise<'recorded' | 'duplicate' | 'no-contact' | 'ignored'> {
+  const response = interpretSmsStatus(report);
   if (!response) return 'ignored';
-  const outcome = await onTimeline('sms', response, deps, tally);
-  if (response.effect === 'suppress-invalid' && response.address) {
-    await deps.service.suppress('sms', response.address, 'bounced', { at: now.toISOString(), source: response.id });
+  const occurredAt = report.occurredAt ?? (deps.markers ? await deps.markers.firstSeenAt(`sms-status#${report.provider}#${report.messageId}#${report.status}`, now.toISOString(), 30 * 24 * 3600, now.getTime()) : now.toISOString());
+  const outcome = await onTimeline('sms', { ...response, occurredAt }, deps, tally);
+  if (response.suppress && response.address) {
+    await deps.service.suppress('sms', response.address, response.suppress, { at: now.toISOString(), source: response.id });
   }
   return outcome;
 }

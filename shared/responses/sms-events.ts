@@ -1,5 +1,29 @@
 import type { SmsEventDetail } from '../../events/sms.ts';
 import { sendIdOf } from '../campaigns/send-store.ts';
+import { normalizePhone } from '../contacts/phone.ts';
+import { TWILIO_PERMANENT_ERRORS } from './twilio.ts';
+
+/**
+ * A delivery status from any SMS provider, in one shape: providers are adapters (fromEumEvent,
+ * fromTwilioCallback) and one interpreter (interpretSmsStatus) decides what it means.
+ */
+export interface SmsStatusReport {
+  provider: 'aws' | 'twilio';
+  messageId: string;
+  /** The provider's own status word, kept on the timeline entry. */
+  status: string;
+  outcome: 'pending' | 'carrier_accepted' | 'delivered' | 'failed';
+  /** A failure that will not change: the number cannot receive SMS, or its owner opted out with the carrier. */
+  permanent?: 'bounced' | 'opted_out';
+  /** When it happened; undefined when the provider does not say (the first arrival's time is used). */
+  occurredAt?: string;
+  to?: string;
+  /** The ids Touchloop gave the message (End User Messaging context, Twilio callback URL). */
+  contactId?: string;
+  campaignId?: string;
+  runId?: string;
+  data: Record<string, unknown>;
+}
 
 export interface SmsResponse {
   contactId?: string;
@@ -8,33 +32,75 @@ export interface SmsResponse {
   address?: string;
   type: string;
   id: string;
-  occurredAt: string;
   data: Record<string, unknown>;
-  /** Numbers that cannot receive SMS are suppressed like hard-bounced addresses. */
-  effect: 'none' | 'suppress-invalid';
+  /** Numbers that cannot receive SMS are suppressed like hard-bounced addresses; carrier opt-outs as opted out. */
+  suppress?: 'bounced' | 'opted_out';
 }
 
-/** Intermediate states carry no news for the timeline. */
-const IGNORED = new Set(['TEXT_PENDING', 'TEXT_QUEUED', 'TEXT_SENT']);
-const PERMANENT = new Set(['TEXT_INVALID', 'TEXT_UNREACHABLE', 'TEXT_CARRIER_UNREACHABLE']);
-
-/** Maps a delivery status event onto the send (through the context ids) and a timeline entry; undefined for intermediate states. */
-export function interpretSmsEvent(detail: SmsEventDetail): SmsResponse | undefined {
-  if (IGNORED.has(detail.eventType)) return undefined;
-  const type = detail.eventType === 'TEXT_DELIVERED' ? 'delivered' : detail.eventType === 'TEXT_SUCCESSFUL' ? 'carrier_accepted' : 'delivery_failed';
-  const ctx = detail.context ?? {};
-  const contactId = ctx.touchloop_contact;
-  const campaignId = ctx.touchloop_campaign;
-  const runId = ctx.touchloop_run;
+/** What a status means for the timeline; undefined for intermediate states, which carry no news. */
+export function interpretSmsStatus(report: SmsStatusReport): SmsResponse | undefined {
+  if (report.outcome === 'pending') return undefined;
+  const { contactId, campaignId, runId } = report;
   return {
     contactId,
     campaignId,
     sendId: contactId && campaignId && runId ? sendIdOf(campaignId, runId, contactId) : undefined,
-    address: detail.destinationPhoneNumber,
-    type,
-    id: `sms:${detail.messageId}:${detail.eventType}`,
-    occurredAt: new Date(detail.eventTimestamp).toISOString(),
-    data: { providerMessageId: detail.messageId, status: detail.eventType, ...(detail.messageStatusDescription ? { description: detail.messageStatusDescription } : {}), ...(detail.totalMessagePrice !== undefined ? { price: detail.totalMessagePrice } : {}) },
-    effect: PERMANENT.has(detail.eventType) ? 'suppress-invalid' : 'none',
+    address: report.to,
+    type: report.outcome === 'failed' ? 'delivery_failed' : report.outcome,
+    id: `${report.provider === 'aws' ? 'sms' : 'twilio'}:${report.messageId}:${report.status}`,
+    data: report.data,
+    ...(report.outcome === 'failed' && report.permanent ? { suppress: report.permanent } : {}),
   };
+}
+
+const EUM_PENDING = new Set(['TEXT_PENDING', 'TEXT_QUEUED', 'TEXT_SENT']);
+const EUM_PERMANENT = new Set(['TEXT_INVALID', 'TEXT_UNREACHABLE', 'TEXT_CARRIER_UNREACHABLE']);
+
+/** An End User Messaging SMS status event (default bus). */
+export function fromEumEvent(detail: SmsEventDetail): SmsStatusReport {
+  const ctx = detail.context ?? {};
+  const outcome = EUM_PENDING.has(detail.eventType) ? 'pending' : detail.eventType === 'TEXT_DELIVERED' ? 'delivered' : detail.eventType === 'TEXT_SUCCESSFUL' ? 'carrier_accepted' : 'failed';
+  return {
+    provider: 'aws',
+    messageId: detail.messageId,
+    status: detail.eventType,
+    outcome,
+    ...(EUM_PERMANENT.has(detail.eventType) ? { permanent: 'bounced' as const } : {}),
+    occurredAt: new Date(detail.eventTimestamp).toISOString(),
+    to: detail.destinationPhoneNumber,
+    contactId: ctx.touchloop_contact,
+    campaignId: ctx.touchloop_campaign,
+    runId: ctx.touchloop_run,
+    data: { providerMessageId: detail.messageId, status: detail.eventType, ...(detail.messageStatusDescription ? { description: detail.messageStatusDescription } : {}), ...(detail.totalMessagePrice !== undefined ? { price: detail.totalMessagePrice } : {}) },
+  };
+}
+
+/** A Twilio status callback: its form parameters and the ids in the callback URL's query. Twilio callbacks carry no time. */
+export function fromTwilioCallback(params: Record<string, string>, query: Record<string, string | undefined>): SmsStatusReport | undefined {
+  const status = params.MessageStatus ?? '';
+  if (!params.MessageSid) return undefined;
+  const outcome = status === 'delivered' ? 'delivered' : status === 'undelivered' || status === 'failed' ? 'failed' : 'pending';
+  const errorCode = params.ErrorCode;
+  return {
+    provider: 'twilio',
+    messageId: params.MessageSid,
+    status,
+    outcome,
+    ...(errorCode && TWILIO_PERMANENT_ERRORS.has(errorCode) ? { permanent: errorCode === '21610' ? ('opted_out' as const) : ('bounced' as const) } : {}),
+    to: e164(params.To),
+    contactId: query.touchloop_contact,
+    campaignId: query.touchloop_campaign,
+    runId: query.touchloop_run,
+    data: { providerMessageId: params.MessageSid, status, ...(errorCode ? { errorCode } : {}) },
+  };
+}
+
+/** A number as E.164, or undefined when it is none (nothing to suppress then). */
+function e164(phone: string | undefined): string | undefined {
+  if (!phone) return undefined;
+  try {
+    return normalizePhone(phone).e164;
+  } catch {
+    return undefined;
+  }
 }
