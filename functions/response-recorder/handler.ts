@@ -9,7 +9,7 @@ import { LeadScorer } from '../../shared/contacts/lead-scoring.ts';
 import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
 import { IdempotencyMarkers } from '../../shared/idempotency.ts';
 import { logger } from '../../shared/logger.ts';
-import { EventBridgeEnvelope } from '../../shared/queue/event-consumer.ts';
+import { EventBridgeEnvelope } from '../../events/envelope.ts';
 import { recordSesEvent, recordSmsStatus, ResponseTally } from '../../shared/responses/recorder.ts';
 import { fromEumEvent } from '../../shared/responses/sms-events.ts';
 

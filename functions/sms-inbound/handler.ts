@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import { EumInboundSms, InboundSmsMessage } from '../../events/sms.ts';
 import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
 import { smsProviderFromEnv } from '../../shared/campaigns/providers/index.ts';
 import { requireEnv } from '../../shared/config.ts';
@@ -13,25 +13,14 @@ const markers = new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY'));
 const campaigns = new CampaignStore(requireEnv('TABLE_CAMPAIGNS'));
 let provider: ReturnType<typeof smsProviderFromEnv> | undefined;
 
-/** End User Messaging SMS two-way messages arrive as SNS notifications; Twilio's webhook enqueues them already normalised. */
-const SnsEnvelope = z.object({ Type: z.literal('Notification'), MessageId: z.string(), Message: z.string(), Timestamp: z.string() });
-const EumInbound = z.object({
-  originationNumber: z.string(),
-  destinationNumber: z.string(),
-  messageBody: z.string(),
-  inboundMessageId: z.string(),
-});
-const Normalised = z.object({ provider: z.string(), messageId: z.string(), from: z.string(), to: z.string(), body: z.string(), receivedAt: z.string() });
-const InboundMessage = z.union([SnsEnvelope, Normalised]);
-
-function toInbound(message: z.infer<typeof InboundMessage>): InboundSms {
+function toInbound(message: InboundSmsMessage): InboundSms {
   if ('provider' in message) return message;
-  const inner = EumInbound.parse(JSON.parse(message.Message));
+  const inner = EumInboundSms.parse(JSON.parse(message.Message));
   return { provider: 'aws', messageId: inner.inboundMessageId, from: inner.originationNumber, to: inner.destinationNumber, body: inner.messageBody, receivedAt: message.Timestamp };
 }
 
 /** Inbound SMS: keywords (STOP…, HELP, START) and replies recorded on the sender's timeline. */
-export const handler = messageQueueConsumer(InboundMessage, async (message) => {
+export const handler = messageQueueConsumer(InboundSmsMessage, async (message) => {
   const inbound = toInbound(message);
   await handleInboundSms(
     { ...inbound, from: normalizePhone(inbound.from).e164 },

@@ -1,3 +1,4 @@
+import { NormalisedInboundSms } from '../../events/sms.ts';
 import { sendToQueue } from '../../shared/aws/queue.ts';
 import { readSecret } from '../../shared/aws/secrets.ts';
 import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
@@ -48,9 +49,8 @@ export const handler = httpApi({
     handle: async (request) => {
       const p = await verified(request);
       if (!p.MessageSid || !p.From) throw new AppError(400, 'bad_request', 'MessageSid and From are required');
-      await sendToQueue(inboundQueueUrl, [
-        { body: JSON.stringify({ provider: 'twilio', messageId: p.MessageSid, from: p.From, to: p.To ?? '', body: p.Body ?? '', receivedAt: new Date().toISOString() }) },
-      ]);
+      const message: NormalisedInboundSms = { provider: 'twilio', messageId: p.MessageSid, from: p.From, to: p.To ?? '', body: p.Body ?? '', receivedAt: new Date().toISOString() };
+      await sendToQueue(inboundQueueUrl, [{ body: JSON.stringify(NormalisedInboundSms.parse(message)) }]);
       return twiml();
     },
   }),

@@ -1,22 +1,9 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import * as z from 'zod';
 import type { DetailOf, EventContract } from '../../events/contract.ts';
+import { EventBridgeEnvelope } from '../../events/envelope.ts';
 import { logger } from '../logger.ts';
-
-/** The EventBridge event as an EventBridge rule delivers it to an SQS target (the message body). */
-export const EventBridgeEnvelope = z.object({
-  version: z.string(),
-  id: z.string().min(1),
-  'detail-type': z.string(),
-  source: z.string(),
-  account: z.string(),
-  time: z.string(),
-  region: z.string(),
-  resources: z.array(z.string()),
-  detail: z.unknown(),
-});
 
 export interface EventMeta {
   /** EventBridge's id for the event: the idempotency key of everything derived from it. */
