@@ -1,17 +1,26 @@
 import * as z from 'zod';
 import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
-import { smsProviderFromEnv } from '../../shared/campaigns/providers/index.ts';
-import { requireEnv } from '../../shared/config.ts';
+import { useProjectSecret } from '../../shared/aws/secrets.ts';
+import { smsProviderFrom } from '../../shared/campaigns/providers/index.ts';
+import { functionConfig } from '../../shared/config.ts';
 import { normalizePhone } from '../../shared/contacts/phone.ts';
-import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
+import { CONTACT_TABLES, contactsFrom } from '../../shared/contacts/wiring.ts';
 import { IdempotencyMarkers } from '../../shared/idempotency.ts';
 import { messageQueueConsumer } from '../../shared/queue/message-consumer.ts';
 import { handleInboundSms, type InboundSms } from '../../shared/responses/sms-inbound.ts';
 
-const contacts = contactsFromEnv();
-const markers = new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY'));
-const campaigns = new CampaignStore(requireEnv('TABLE_CAMPAIGNS'));
-let provider: ReturnType<typeof smsProviderFromEnv> | undefined;
+const config = functionConfig('sms-inbound', {
+  tables: { ...CONTACT_TABLES, idempotency: true, campaigns: true },
+  queues: { smsInbound: true },
+  publishesEvents: true,
+  usesSecret: true,
+  sendsSms: true,
+});
+useProjectSecret(config.secretArn);
+const contacts = contactsFrom(config);
+const markers = new IdempotencyMarkers(config.tables.idempotency);
+const campaigns = new CampaignStore(config.tables.campaigns);
+let provider: ReturnType<typeof smsProviderFrom> | undefined;
 
 /** End User Messaging SMS two-way messages arrive as SNS notifications; Twilio's webhook enqueues them already normalised. */
 const SnsEnvelope = z.object({ Type: z.literal('Notification'), MessageId: z.string(), Message: z.string(), Timestamp: z.string() });
@@ -35,6 +44,6 @@ export const handler = messageQueueConsumer(InboundMessage, async (message) => {
   const inbound = toInbound(message);
   await handleInboundSms(
     { ...inbound, from: normalizePhone(inbound.from).e164 },
-    { contacts: contacts.store, service: contacts.service, timeline: contacts.timeline, markers, campaigns, reply: () => (provider ??= smsProviderFromEnv()) },
+    { contacts: contacts.store, service: contacts.service, timeline: contacts.timeline, markers, campaigns, reply: () => (provider ??= smsProviderFrom(config.sms)) },
   );
 });

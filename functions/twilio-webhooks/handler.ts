@@ -1,19 +1,28 @@
 import { sendToQueue } from '../../shared/aws/queue.ts';
-import { readSecret } from '../../shared/aws/secrets.ts';
+import { readSecret, useProjectSecret } from '../../shared/aws/secrets.ts';
 import { sendIdOf } from '../../shared/campaigns/send-store.ts';
-import { optionalEnv, requireEnv } from '../../shared/config.ts';
+import { functionConfig } from '../../shared/config.ts';
 import { normalizePhone } from '../../shared/contacts/phone.ts';
-import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
+import { CONTACT_TABLES, contactsFrom } from '../../shared/contacts/wiring.ts';
 import { AppError } from '../../shared/errors.ts';
 import { IdempotencyMarkers } from '../../shared/idempotency.ts';
 import { httpApi, json, route, type HttpRequest } from '../../shared/http/api.ts';
 import { TWILIO_PERMANENT_ERRORS, validTwilioSignature } from '../../shared/responses/twilio.ts';
 
-const contacts = contactsFromEnv();
-const publicBaseUrl = requireEnv('PUBLIC_BASE_URL');
-const inboundQueueUrl = requireEnv('QUEUE_URL_SMS_INBOUND');
-const secretArn = optionalEnv('TWILIO_SECRET_ARN', '');
-const markers = new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY'));
+const config = functionConfig('twilio-webhooks', {
+  tables: { ...CONTACT_TABLES, idempotency: true },
+  queues: { smsInbound: true },
+  publishesEvents: true,
+  usesSecret: true,
+  linksToPublicApi: true,
+  receivesTwilioWebhooks: true,
+});
+useProjectSecret(config.secretArn);
+const contacts = contactsFrom(config);
+const { publicBaseUrl } = config;
+const inboundQueueUrl = config.queues.smsInbound;
+const secretArn = config.twilioSecretArn;
+const markers = new IdempotencyMarkers(config.tables.idempotency);
 
 /** The request's form parameters, after checking Twilio signed them with this account's auth token. */
 async function verified(request: HttpRequest<unknown, Record<string, string | undefined>, unknown>): Promise<Record<string, string>> {
