@@ -125,10 +125,14 @@ export interface Topology<
   rules: Record<string, RuleDef<TQueue, TFunction>>;
 }
 
-/** Identity with inference: names of tables and queues are checked where functions use them. */
-export function defineTopology<TTable extends string, TQueue extends string, TFunction extends string>(
-  topology: Topology<TTable, TQueue, TFunction>,
-): Topology<TTable, TQueue, TFunction> {
+/**
+ * Identity with inference: names of tables and queues are checked where functions use them, and
+ * each function's entry keeps its literal type (which tables, which queues, which flags), so
+ * shared/wiring.ts derives a function's configuration type from it.
+ */
+export function defineTopology<TTable extends string, TQueue extends string, const TFunctions extends Record<string, FunctionDef<TTable, TQueue>>>(
+  topology: Topology<TTable, TQueue, Extract<keyof TFunctions, string>> & { functions: TFunctions },
+): Omit<Topology<TTable, TQueue, Extract<keyof TFunctions, string>>, 'functions'> & { functions: TFunctions } {
   return topology;
 }
 

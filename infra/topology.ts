@@ -3,7 +3,7 @@ import { patternFor } from '../events/contract.ts';
 import { SES_EVENTS_PATTERN } from '../events/ses.ts';
 import { SMS_EVENTS_PATTERN } from '../events/sms.ts';
 import { Sources } from '../events/sources.ts';
-import { defineTopology } from './topology-types.ts';
+import { defineTopology, type Topology } from './topology-types.ts';
 
 const contactTables = { contacts: 'readWrite', contactLookups: 'readWrite', consents: 'readWrite', suppressions: 'readWrite', interactions: 'readWrite', activity: 'readWrite' } as const;
 
@@ -11,7 +11,7 @@ const contactTables = { contacts: 'readWrite', contactLookups: 'readWrite', cons
  * Touchloop's topology: the single declaration that the CDK stack and the local runtime both
  * read. Add a function, route, queue, rule, schedule or table here and both engines wire it.
  */
-export const topology = defineTopology({
+const declared = defineTopology({
   tables: {
     contacts: {
       description: 'One item per person (attributes, consent state per channel, scores). Get by id; audience scans read it in parallel segments.',
@@ -494,4 +494,8 @@ export const topology = defineTopology({
   },
 });
 
+/** The topology as both engines read it: every function an entry of the same shape. */
+export const topology: Topology<keyof typeof declared.tables, keyof typeof declared.queues, keyof typeof declared.functions> = declared;
 export type TouchloopTopology = typeof topology;
+/** Each function's entry with its literal type (its tables, queues and flags): shared/wiring.ts derives configuration types from it. */
+export type FunctionDeclarations = typeof declared.functions;

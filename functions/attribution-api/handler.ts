@@ -1,12 +1,18 @@
 import * as z from 'zod';
-import { attributionFromEnv, startAttributionRun } from '../../shared/attribution/orchestrate.ts';
+import { attributionFrom, startAttributionRun } from '../../shared/attribution/orchestrate.ts';
+import { functionConfig, intSetting } from '../../shared/config.ts';
 import { renderReportHtml } from '../../shared/attribution/report-html.ts';
 import { reportView } from '../../shared/attribution/report-view.ts';
 import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
 import { NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { html, httpApi, json, route } from '../../shared/http/api.ts';
 
-const deps = attributionFromEnv();
+const config = functionConfig('attribution-api', {
+  tables: { interactions: true, contacts: true, activity: true, campaigns: true, sends: true, attribution: true, attributionRuns: true, attributionParts: true, reports: true, segments: true, segmentStats: true },
+  queues: { attributionScan: true },
+  settings: { scanSegments: intSetting('ATTRIBUTION_SCAN_SEGMENTS', 4, 1, 1000) },
+});
+const deps = attributionFrom({ ...config, ...config.settings });
 const campaigns = new CampaignStore(deps.tables.campaigns);
 const IdParams = z.object({ id: z.uuid('must be a campaign id') });
 

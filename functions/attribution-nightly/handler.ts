@@ -1,8 +1,14 @@
 import type { Context } from 'aws-lambda';
-import { attributionFromEnv, previousDay, startAttributionRun } from '../../shared/attribution/orchestrate.ts';
+import { attributionFrom, previousDay, startAttributionRun } from '../../shared/attribution/orchestrate.ts';
+import { functionConfig, intSetting } from '../../shared/config.ts';
 import { logger } from '../../shared/logger.ts';
 
-const deps = attributionFromEnv();
+const config = functionConfig('attribution-nightly', {
+  tables: { interactions: true, contacts: true, activity: true, campaigns: true, sends: true, attribution: true, attributionRuns: true, attributionParts: true, reports: true, segments: true, segmentStats: true },
+  queues: { attributionScan: true },
+  settings: { scanSegments: intSetting('ATTRIBUTION_SCAN_SEGMENTS', 4, 1, 1000) },
+});
+const deps = attributionFrom({ ...config, ...config.settings });
 
 /** The nightly run (02:00 UTC by default): attribution for the previous day, and every campaign's report and scores. */
 export const handler = async (_event: unknown, context: Context) => {

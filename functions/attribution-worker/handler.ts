@@ -1,8 +1,14 @@
 import { AttributionScanTask } from '../../events/attribution.ts';
-import { attributionFromEnv, processAttributionTask } from '../../shared/attribution/orchestrate.ts';
+import { attributionFrom, processAttributionTask } from '../../shared/attribution/orchestrate.ts';
+import { functionConfig, intSetting } from '../../shared/config.ts';
 import { messageQueueConsumer } from '../../shared/queue/message-consumer.ts';
 
-const deps = attributionFromEnv();
+const config = functionConfig('attribution-worker', {
+  tables: { interactions: true, contacts: true, activity: true, campaigns: true, sends: true, attribution: true, attributionRuns: true, attributionParts: true, reports: true, segments: true, segmentStats: true },
+  queues: { attributionScan: true },
+  settings: { scanSegments: intSetting('ATTRIBUTION_SCAN_SEGMENTS', 4, 1, 1000) },
+});
+const deps = attributionFrom({ ...config, ...config.settings });
 
 /** One scan segment of an attribution run per message; the last one finishing writes the reports. */
 export const handler = messageQueueConsumer(AttributionScanTask, async (task, { context }) => {

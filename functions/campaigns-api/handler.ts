@@ -4,19 +4,24 @@ import { sendToQueue } from '../../shared/aws/queue.ts';
 import { TRANSITIONS } from '../../shared/campaigns/campaign-store.ts';
 import { campaignResource } from '../../shared/campaigns/resources.ts';
 import { CampaignInput, channelsOf, type Campaign } from '../../shared/campaigns/model.ts';
-import { createLaunchSchedule, deleteLaunchSchedule, scheduleStartIssues, schedulingFromEnv } from '../../shared/campaigns/scheduling.ts';
-import { campaignsFromEnv } from '../../shared/campaigns/wiring.ts';
-import { requireEnv } from '../../shared/config.ts';
+import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
+import { createLaunchSchedule, deleteLaunchSchedule, scheduleStartIssues } from '../../shared/campaigns/scheduling.ts';
+import { functionConfig } from '../../shared/config.ts';
 import { ValidationError, type ValidationIssue } from '../../shared/errors.ts';
 import { httpApi, json, route, type JwtClaims } from '../../shared/http/api.ts';
 import { SegmentStore } from '../../shared/segments/segment-store.ts';
 import { TemplateStore } from '../../shared/templates/template-store.ts';
 
-const { campaigns, queueUrl } = campaignsFromEnv();
-const segments = new SegmentStore({ segments: requireEnv('TABLE_SEGMENTS'), segmentStats: requireEnv('TABLE_SEGMENT_STATS') });
-const templates = new TemplateStore(requireEnv('TABLE_TEMPLATES'));
-const scheduling = schedulingFromEnv();
-const launchesUrl = queueUrl('LAUNCHES');
+const config = functionConfig('campaigns-api', {
+  tables: { campaigns: true, segments: true, segmentStats: true, templates: true, sends: true },
+  queues: { launches: true },
+  managesSchedules: true,
+});
+const campaigns = new CampaignStore(config.tables.campaigns);
+const segments = new SegmentStore({ segments: config.tables.segments, segmentStats: config.tables.segmentStats });
+const templates = new TemplateStore(config.tables.templates);
+const { scheduling } = config;
+const launchesUrl = config.queues.launches;
 
 const IdParams = z.object({ id: z.uuid('must be a campaign id') });
 const actorOf = (claims: JwtClaims | undefined) => (typeof claims?.sub === 'string' ? claims.sub : undefined);

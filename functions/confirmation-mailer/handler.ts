@@ -1,7 +1,7 @@
 import { LeadCaptured } from '../../events/contacts.ts';
 import { sendEmail } from '../../shared/aws/email.ts';
-import { keyedHash } from '../../shared/aws/secrets.ts';
-import { requireEnv } from '../../shared/config.ts';
+import { keyedHash, useProjectSecret } from '../../shared/aws/secrets.ts';
+import { functionConfig } from '../../shared/config.ts';
 import { ContactStore } from '../../shared/contacts/contact-store.ts';
 import { WITHDRAWAL_REASONS } from '../../shared/contacts/suppressions.ts';
 import { confirmationEmail } from '../../shared/forms/confirmation-email.ts';
@@ -11,10 +11,18 @@ import { IdempotencyMarkers } from '../../shared/idempotency.ts';
 import { logger } from '../../shared/logger.ts';
 import { eventQueueConsumer, on } from '../../shared/queue/event-consumer.ts';
 
-const contacts = new ContactStore({ contacts: requireEnv('TABLE_CONTACTS'), contactLookups: requireEnv('TABLE_CONTACT_LOOKUPS'), consents: requireEnv('TABLE_CONSENTS') });
-const forms = new FormStore(requireEnv('TABLE_FORMS'));
-const markers = new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY'));
-const publicBaseUrl = requireEnv('PUBLIC_BASE_URL');
+const config = functionConfig('confirmation-mailer', {
+  tables: { contacts: true, contactLookups: true, consents: true, forms: true, idempotency: true },
+  queues: { confirmations: true },
+  usesSecret: true,
+  sendsEmail: true,
+  linksToPublicApi: true,
+});
+useProjectSecret(config.secretArn);
+const contacts = new ContactStore({ contacts: config.tables.contacts, contactLookups: config.tables.contactLookups, consents: config.tables.consents });
+const forms = new FormStore(config.tables.forms);
+const markers = new IdempotencyMarkers(config.tables.idempotency);
+const { publicBaseUrl } = config;
 
 /** Identical submissions of one address within this window get one confirmation email, not one each. */
 const REPEAT_WINDOW_SECONDS = 15 * 60;
@@ -55,7 +63,7 @@ export const handler = eventQueueConsumer([
     });
     const email = confirmationEmail(form, `${publicBaseUrl}/f/confirm/${token}`, { consent: consentPending, changes: Boolean(detail.heldChangeId) });
     try {
-      await sendEmail({ to: contact.email, ...email, tags: { touchloop_kind: 'confirmation', form_id: form.id, contact_id: contact.id } });
+      await sendEmail({ to: contact.email, ...email, tags: { touchloop_kind: 'confirmation', form_id: form.id, contact_id: contact.id } }, config.email);
     } catch (error) {
       // Not sent: let the retry send it rather than find the repeat marker.
       await markers.release(repeatKey);

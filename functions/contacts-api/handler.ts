@@ -2,19 +2,21 @@ import * as z from 'zod';
 import { ContactBody, CountryField, EmailField, evidenceToGrants, PatchBody, phoneOrIssue, toContactInput } from '../../shared/contacts/api-schemas.ts';
 import type { ContactInput } from '../../shared/contacts/model.ts';
 import { runImport } from '../../shared/contacts/import.ts';
-import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
+import { CONTACT_TABLES, contactsFrom } from '../../shared/contacts/wiring.ts';
 import { contactResource, timelineEntryResource } from '../../shared/contacts/resources.ts';
 import { behaviourSummary } from '../../shared/activity/activity.ts';
 import type { ErasureHook } from '../../shared/contacts/contact-service.ts';
 import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
 import { parseSendId, SendStore } from '../../shared/campaigns/send-store.ts';
-import { requireEnv } from '../../shared/config.ts';
+import { functionConfig } from '../../shared/config.ts';
+import { useProjectSecret } from '../../shared/aws/secrets.ts';
 import { ConflictError, NotFoundError } from '../../shared/errors.ts';
 import { httpApi, json, noContent, route, type JwtClaims } from '../../shared/http/api.ts';
-import { publishEvents } from '../../shared/aws/event-bus.ts';
 
-const campaigns = new CampaignStore(requireEnv('TABLE_CAMPAIGNS'));
-const sends = new SendStore(requireEnv('TABLE_SENDS'));
+const config = functionConfig('contacts-api', { tables: { ...CONTACT_TABLES, campaigns: true, sends: true }, queues: {}, publishesEvents: true, usesSecret: true });
+useProjectSecret(config.secretArn);
+const campaigns = new CampaignStore(config.tables.campaigns);
+const sends = new SendStore(config.tables.sends);
 /** Erasure also moves the person's send records (every run of every campaign, holdouts included) to their pseudonym. */
 const pseudonymiseSends: ErasureHook = async (contactId, pseudonym, { sendIds }) => {
   const fromTimeline = sendIds.flatMap((s) => {
@@ -23,7 +25,7 @@ const pseudonymiseSends: ErasureHook = async (contactId, pseudonym, { sendIds })
   });
   await sends.pseudonymise(contactId, pseudonym, [...(await campaigns.runs()), ...fromTimeline]);
 };
-const { store, service, suppressions, timeline, eventBusName } = contactsFromEnv({ erasureHooks: [pseudonymiseSends] });
+const { store, service, suppressions, timeline, publish } = contactsFrom(config, { erasureHooks: [pseudonymiseSends] });
 
 const IdParams = z.object({ id: z.uuid('must be a contact id') });
 const actorOf = (claims: JwtClaims | undefined): string | undefined => (typeof claims?.sub === 'string' ? claims.sub : undefined);
@@ -170,7 +172,7 @@ export const handler = httpApi({
     bodyFormat: 'raw',
     maxBodyBytes: 10 * 1024 * 1024,
     handle: async ({ rawBody, headers, claims }) => {
-      const result = await runImport(rawBody, headers['content-type'], { service, store, publish: (events) => publishEvents(events, eventBusName) }, actorOf(claims));
+      const result = await runImport(rawBody, headers['content-type'], { service, store, publish }, actorOf(claims));
       return json(200, result);
     },
   }),

@@ -1,12 +1,13 @@
 import * as z from 'zod';
-import { requireEnv } from '../../shared/config.ts';
+import { functionConfig } from '../../shared/config.ts';
 import { NotFoundError } from '../../shared/errors.ts';
 import { FormDefinitionInput } from '../../shared/forms/definition.ts';
 import { FormStore } from '../../shared/forms/form-store.ts';
 import { httpApi, json, route } from '../../shared/http/api.ts';
 
-const forms = new FormStore(requireEnv('TABLE_FORMS'));
-const publicBaseUrl = requireEnv('PUBLIC_BASE_URL');
+const config = functionConfig('forms-api', { tables: { forms: true }, queues: {}, linksToPublicApi: true });
+const forms = new FormStore(config.tables.forms);
+const { publicBaseUrl } = config;
 
 const links = (id: string) => ({ submit: `${publicBaseUrl}/f/${id}`, embed: `${publicBaseUrl}/f/${id}/embed` });
 

@@ -1,8 +1,7 @@
 import * as z from 'zod';
-import { publishEvents } from '../../shared/aws/event-bus.ts';
-import { keyedHash, readSecret } from '../../shared/aws/secrets.ts';
-import { optionalEnv, requireEnv } from '../../shared/config.ts';
-import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
+import { keyedHash, readSecret, useProjectSecret } from '../../shared/aws/secrets.ts';
+import { functionConfig } from '../../shared/config.ts';
+import { CONTACT_TABLES, contactsFrom } from '../../shared/contacts/wiring.ts';
 import { AppError, TooManyRequestsError, type ValidationIssue } from '../../shared/errors.ts';
 import { verifyCaptcha } from '../../shared/forms/captcha.ts';
 import { confirmSubmission, DOI_TOKEN_PURPOSE } from '../../shared/forms/confirmation.ts';
@@ -16,13 +15,21 @@ import { readFields } from '../../shared/http/fields.ts';
 import { RateLimiter } from '../../shared/rate-limit.ts';
 import { InvalidTokenError, verifyToken } from '../../shared/tokens.ts';
 
-const forms = new FormStore(requireEnv('TABLE_FORMS'));
-const rateLimiter = new RateLimiter(requireEnv('TABLE_RATE_LIMITS'));
-const contacts = contactsFromEnv();
-const publicBaseUrl = requireEnv('PUBLIC_BASE_URL');
+const config = functionConfig('forms-public', {
+  tables: { ...CONTACT_TABLES, forms: true, rateLimits: true },
+  queues: {},
+  publishesEvents: true,
+  usesSecret: true,
+  linksToPublicApi: true,
+  verifiesCaptcha: true,
+});
+useProjectSecret(config.secretArn);
+const forms = new FormStore(config.tables.forms);
+const rateLimiter = new RateLimiter(config.tables.rateLimits);
+const contacts = contactsFrom(config);
+const { publicBaseUrl } = config;
 const ownOrigin = new URL(publicBaseUrl).origin;
-const captchaSecretArn = optionalEnv('CAPTCHA_SECRET_ARN', '');
-const captchaVerifyUrl = optionalEnv('CAPTCHA_VERIFY_URL', '') || undefined;
+const { secretArn: captchaSecretArn, verifyUrl: captchaVerifyUrl } = config.captcha;
 
 /** Public submissions are small; anything larger is not a form post. */
 export const MAX_SUBMISSION_BYTES = 16 * 1024;
@@ -106,7 +113,7 @@ export const handler = httpApi({
         const outcome = await submitForm(form, fields, { ip: sourceIp, userAgent, ...(origin ? { origin } : {}) }, {
           contacts: contacts.service,
           rateLimiter,
-          publish: (events) => publishEvents(events, contacts.eventBusName),
+          publish: contacts.publish,
           hash: keyedHash,
           verifyCaptcha: async (f, token, ip) => {
             if (!f.captcha) return;

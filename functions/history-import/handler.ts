@@ -1,13 +1,16 @@
 import { HistoryImport, importHistory } from '../../shared/imports/history-import.ts';
-import { requireEnv } from '../../shared/config.ts';
+import { functionConfig } from '../../shared/config.ts';
+import { useProjectSecret } from '../../shared/aws/secrets.ts';
 import { LeadScorer } from '../../shared/contacts/lead-scoring.ts';
-import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
+import { CONTACT_TABLES, contactsFrom } from '../../shared/contacts/wiring.ts';
 import { httpApi, json, route } from '../../shared/http/api.ts';
 import { IdempotencyMarkers } from '../../shared/idempotency.ts';
 
-const contacts = contactsFromEnv();
-const scorer = new LeadScorer(requireEnv('TABLE_CONTACTS'), new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY')));
-const tables = { campaigns: requireEnv('TABLE_CAMPAIGNS'), sends: requireEnv('TABLE_SENDS') };
+const config = functionConfig('history-import', { tables: { ...CONTACT_TABLES, campaigns: true, sends: true, idempotency: true }, queues: {}, publishesEvents: true, usesSecret: true });
+useProjectSecret(config.secretArn);
+const contacts = contactsFrom(config);
+const scorer = new LeadScorer(config.tables.contacts, new IdempotencyMarkers(config.tables.idempotency));
+const tables = { campaigns: config.tables.campaigns, sends: config.tables.sends };
 
 export const handler = httpApi({
   'POST /v1/campaigns/import': route({

@@ -1,9 +1,10 @@
 import { ConsentChanged, ContactUpdated } from '../../events/contacts.ts';
-import { requireEnv } from '../../shared/config.ts';
+import { functionConfig } from '../../shared/config.ts';
 import { Timeline } from '../../shared/contacts/timeline.ts';
 import { eventQueueConsumer, on } from '../../shared/queue/event-consumer.ts';
 
-const timeline = new Timeline(requireEnv('TABLE_INTERACTIONS'), requireEnv('TABLE_CONTACTS'), requireEnv('TABLE_ACTIVITY'));
+const config = functionConfig('interaction-recorder', { tables: { interactions: true, contacts: true, activity: true }, queues: { interactions: true } });
+const timeline = new Timeline(config.tables.interactions, config.tables.contacts, config.tables.activity);
 
 /**
  * Domain events become entries on the contact's timeline, once each (keyed by the EventBridge

@@ -1,10 +1,11 @@
 import { ConsentChanged, LeadCaptured } from '../../events/contacts.ts';
-import { requireEnv } from '../../shared/config.ts';
+import { functionConfig } from '../../shared/config.ts';
 import { LeadScorer } from '../../shared/contacts/lead-scoring.ts';
 import { IdempotencyMarkers } from '../../shared/idempotency.ts';
 import { eventQueueConsumer, on } from '../../shared/queue/event-consumer.ts';
 
-const scorer = new LeadScorer(requireEnv('TABLE_CONTACTS'), new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY')));
+const config = functionConfig('lead-scorer', { tables: { contacts: true, idempotency: true }, queues: { leadScoring: true } });
+const scorer = new LeadScorer(config.tables.contacts, new IdempotencyMarkers(config.tables.idempotency));
 
 /** Lead points from behaviour (see LEAD_POINTS), once per event. */
 export const handler = eventQueueConsumer([

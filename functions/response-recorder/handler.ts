@@ -4,19 +4,28 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { SesEventDetail } from '../../events/ses.ts';
 import { SmsEventDetail } from '../../events/sms.ts';
 import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
-import { intEnv, requireEnv } from '../../shared/config.ts';
+import { functionConfig, intSetting } from '../../shared/config.ts';
+import { useProjectSecret } from '../../shared/aws/secrets.ts';
 import { LeadScorer } from '../../shared/contacts/lead-scoring.ts';
-import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
+import { CONTACT_TABLES, contactsFrom } from '../../shared/contacts/wiring.ts';
 import { IdempotencyMarkers } from '../../shared/idempotency.ts';
 import { logger } from '../../shared/logger.ts';
 import { EventBridgeEnvelope } from '../../events/envelope.ts';
 import { recordSesEvent, recordSmsStatus, ResponseTally } from '../../shared/responses/recorder.ts';
 import { fromEumEvent } from '../../shared/responses/sms-events.ts';
 
-const contacts = contactsFromEnv();
-const campaigns = new CampaignStore(requireEnv('TABLE_CAMPAIGNS'));
-const scorer = new LeadScorer(requireEnv('TABLE_CONTACTS'), new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY')));
-const softBounce = { limit: intEnv('SOFT_BOUNCE_LIMIT', 3, 1, 100), windowDays: intEnv('SOFT_BOUNCE_WINDOW_DAYS', 30, 1, 365) };
+const config = functionConfig('response-recorder', {
+  tables: { ...CONTACT_TABLES, campaigns: true, idempotency: true },
+  queues: { providerEvents: true },
+  publishesEvents: true,
+  usesSecret: true,
+  settings: { softBounce: { limit: intSetting('SOFT_BOUNCE_LIMIT', 3, 1, 100), windowDays: intSetting('SOFT_BOUNCE_WINDOW_DAYS', 30, 1, 365) } },
+});
+useProjectSecret(config.secretArn);
+const contacts = contactsFrom(config);
+const campaigns = new CampaignStore(config.tables.campaigns);
+const scorer = new LeadScorer(config.tables.contacts, new IdempotencyMarkers(config.tables.idempotency));
+const { softBounce } = config.settings;
 const deps = { timeline: contacts.timeline, contacts: contacts.store, service: contacts.service, scorer, campaigns, softBounce };
 const processor = new BatchProcessor(EventType.SQS);
 

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { optionalEnv, requireEnv } from '../../shared/config.ts';
+import { functionConfig, intSetting } from '../../shared/config.ts';
 import { TimeZoneField } from '../../shared/contacts/api-schemas.ts';
 import { NotFoundError } from '../../shared/errors.ts';
 import { httpApi, json, noContent, route, type JwtClaims } from '../../shared/http/api.ts';
@@ -8,9 +8,14 @@ import { SegmentService } from '../../shared/segments/segment-service.ts';
 import { SegmentStore } from '../../shared/segments/segment-store.ts';
 import { segmentUsage } from '../../shared/segments/usage.ts';
 
-const store = new SegmentStore({ segments: requireEnv('TABLE_SEGMENTS'), segmentStats: requireEnv('TABLE_SEGMENT_STATS') });
-const service = new SegmentService(store, { contactsTable: requireEnv('TABLE_CONTACTS'), activityTable: requireEnv('TABLE_ACTIVITY'), scanSegments: Number(optionalEnv('AUDIENCE_SCAN_SEGMENTS', '4')) });
-const usage = segmentUsage();
+const config = functionConfig('segments-api', {
+  tables: { segments: true, segmentStats: true, contacts: true, activity: true, campaigns: true },
+  queues: {},
+  settings: { scanSegments: intSetting('AUDIENCE_SCAN_SEGMENTS', 4, 1, 1000) },
+});
+const store = new SegmentStore({ segments: config.tables.segments, segmentStats: config.tables.segmentStats });
+const service = new SegmentService(store, { contactsTable: config.tables.contacts, activityTable: config.tables.activity, scanSegments: config.settings.scanSegments });
+const usage = segmentUsage(config.tables.campaigns);
 
 const Definition = z.strictObject({
   name: z.string().trim().min(1).max(200),

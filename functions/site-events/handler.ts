@@ -1,9 +1,9 @@
 import * as z from 'zod';
-import { keyedHash } from '../../shared/aws/secrets.ts';
+import { keyedHash, useProjectSecret } from '../../shared/aws/secrets.ts';
 import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
-import { requireEnv } from '../../shared/config.ts';
+import { functionConfig } from '../../shared/config.ts';
 import { LeadScorer } from '../../shared/contacts/lead-scoring.ts';
-import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
+import { CONTACT_TABLES, contactsFrom } from '../../shared/contacts/wiring.ts';
 import { AppError, NotFoundError, TooManyRequestsError, ValidationError, issuesFromZod, type ValidationIssue } from '../../shared/errors.ts';
 import { corsHeaders, preflightHeaders, requestOrigin } from '../../shared/forms/cors.ts';
 import { httpApi, json, route, type HttpResult } from '../../shared/http/api.ts';
@@ -15,12 +15,19 @@ import { readClickId } from '../../shared/links/tracking.ts';
 import { PublicConversionInput, publicOccurredAt, type Site } from '../../shared/sites/site.ts';
 import { SiteStore } from '../../shared/sites/site-store.ts';
 
-const contacts = contactsFromEnv();
-const sites = new SiteStore(requireEnv('TABLE_SITES'));
-const rateLimiter = new RateLimiter(requireEnv('TABLE_RATE_LIMITS'));
-const markers = new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY'));
-const scorer = new LeadScorer(requireEnv('TABLE_CONTACTS'), markers);
-const campaigns = new CampaignStore(requireEnv('TABLE_CAMPAIGNS'));
+const config = functionConfig('site-events', {
+  tables: { ...CONTACT_TABLES, sites: true, rateLimits: true, idempotency: true, campaigns: true },
+  queues: {},
+  publishesEvents: true,
+  usesSecret: true,
+});
+useProjectSecret(config.secretArn);
+const contacts = contactsFrom(config);
+const sites = new SiteStore(config.tables.sites);
+const rateLimiter = new RateLimiter(config.tables.rateLimits);
+const markers = new IdempotencyMarkers(config.tables.idempotency);
+const scorer = new LeadScorer(config.tables.contacts, markers);
+const campaigns = new CampaignStore(config.tables.campaigns);
 const Params = z.object({ siteKey: z.string().max(64) });
 const MAX_BYTES = 8 * 1024;
 

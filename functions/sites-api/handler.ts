@@ -1,12 +1,13 @@
 import * as z from 'zod';
-import { requireEnv } from '../../shared/config.ts';
+import { functionConfig } from '../../shared/config.ts';
 import { NotFoundError } from '../../shared/errors.ts';
 import { httpApi, json, route } from '../../shared/http/api.ts';
 import { SiteInput, SitePatch, type Site } from '../../shared/sites/site.ts';
 import { SiteStore } from '../../shared/sites/site-store.ts';
 
-const sites = new SiteStore(requireEnv('TABLE_SITES'));
-const publicBaseUrl = requireEnv('PUBLIC_BASE_URL');
+const config = functionConfig('sites-api', { tables: { sites: true }, queues: {}, linksToPublicApi: true });
+const sites = new SiteStore(config.tables.sites);
+const { publicBaseUrl } = config;
 const Params = z.object({ id: z.string().max(64) });
 
 const view = (site: Site) => ({ site, links: { conversions: `${publicBaseUrl}/e/${site.id}` } });

@@ -1,7 +1,7 @@
 import * as z from 'zod';
-import { senderAddressFromEnv } from '../../shared/campaigns/messages.ts';
 import { previewUnsubscribeUrl } from '../../shared/links/unsubscribe-link.ts';
-import { requireEnv } from '../../shared/config.ts';
+import { functionConfig, senderAddressSetting } from '../../shared/config.ts';
+import { useProjectSecret } from '../../shared/aws/secrets.ts';
 import { ContactStore } from '../../shared/contacts/contact-store.ts';
 import { NotFoundError } from '../../shared/errors.ts';
 import { httpApi, json, route } from '../../shared/http/api.ts';
@@ -10,10 +10,18 @@ import { smsSegments } from '../../shared/templates/sms-segments.ts';
 import { TemplateInput, validateTemplate } from '../../shared/templates/template.ts';
 import { TemplateStore } from '../../shared/templates/template-store.ts';
 
-const templates = new TemplateStore(requireEnv('TABLE_TEMPLATES'));
-const contacts = new ContactStore({ contacts: requireEnv('TABLE_CONTACTS'), contactLookups: requireEnv('TABLE_CONTACT_LOOKUPS'), consents: requireEnv('TABLE_CONSENTS') });
-const publicBaseUrl = requireEnv('PUBLIC_BASE_URL');
-const senderAddress = senderAddressFromEnv();
+const config = functionConfig('templates-api', {
+  tables: { templates: true, contacts: true, contactLookups: true, consents: true },
+  queues: {},
+  usesSecret: true,
+  linksToPublicApi: true,
+  settings: { senderAddress: senderAddressSetting() },
+});
+useProjectSecret(config.secretArn);
+const templates = new TemplateStore(config.tables.templates);
+const contacts = new ContactStore({ contacts: config.tables.contacts, contactLookups: config.tables.contactLookups, consents: config.tables.consents });
+const { publicBaseUrl } = config;
+const { senderAddress } = config.settings;
 
 const IdParams = z.object({ id: z.uuid('must be a template id') });
 

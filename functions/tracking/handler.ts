@@ -1,8 +1,9 @@
 import * as z from 'zod';
 import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
-import { requireEnv } from '../../shared/config.ts';
+import { functionConfig } from '../../shared/config.ts';
+import { useProjectSecret } from '../../shared/aws/secrets.ts';
 import { LeadScorer } from '../../shared/contacts/lead-scoring.ts';
-import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
+import { CONTACT_TABLES, contactsFrom } from '../../shared/contacts/wiring.ts';
 import { renderResultPage } from '../../shared/forms/embed.ts';
 import { html, httpApi, route } from '../../shared/http/api.ts';
 import { IdempotencyMarkers } from '../../shared/idempotency.ts';
@@ -11,10 +12,12 @@ import { recordClick, recordOpen, type EngagementDeps } from '../../shared/respo
 import { PIXEL_GIF, readClickToken, readOpenToken, signClickId, withClickId } from '../../shared/links/tracking.ts';
 import { SiteStore } from '../../shared/sites/site-store.ts';
 
-const contacts = contactsFromEnv();
-const markers = new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY'));
-const engagement: EngagementDeps = { timeline: contacts.timeline, markers, scorer: new LeadScorer(requireEnv('TABLE_CONTACTS'), markers), campaigns: new CampaignStore(requireEnv('TABLE_CAMPAIGNS')) };
-const sites = new SiteStore(requireEnv('TABLE_SITES'));
+const config = functionConfig('tracking', { tables: { ...CONTACT_TABLES, idempotency: true, sites: true, campaigns: true }, queues: {}, publishesEvents: true, usesSecret: true });
+useProjectSecret(config.secretArn);
+const contacts = contactsFrom(config);
+const markers = new IdempotencyMarkers(config.tables.idempotency);
+const engagement: EngagementDeps = { timeline: contacts.timeline, markers, scorer: new LeadScorer(config.tables.contacts, markers), campaigns: new CampaignStore(config.tables.campaigns) };
+const sites = new SiteStore(config.tables.sites);
 const Params = z.object({ token: z.string().max(8192) });
 const noStore = { 'cache-control': 'no-store, private' };
 

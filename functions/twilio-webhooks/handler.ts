@@ -1,10 +1,10 @@
 import { NormalisedInboundSms } from '../../events/sms.ts';
 import { sendToQueue } from '../../shared/aws/queue.ts';
-import { readSecret } from '../../shared/aws/secrets.ts';
+import { readSecret, useProjectSecret } from '../../shared/aws/secrets.ts';
 import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
+import { functionConfig } from '../../shared/config.ts';
 import { LeadScorer } from '../../shared/contacts/lead-scoring.ts';
-import { optionalEnv, requireEnv } from '../../shared/config.ts';
-import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
+import { CONTACT_TABLES, contactsFrom } from '../../shared/contacts/wiring.ts';
 import { AppError } from '../../shared/errors.ts';
 import { IdempotencyMarkers } from '../../shared/idempotency.ts';
 import { httpApi, json, route, type HttpRequest } from '../../shared/http/api.ts';
@@ -12,17 +12,26 @@ import { recordSmsStatus, ResponseTally, type ResponseDeps } from '../../shared/
 import { fromTwilioCallback } from '../../shared/responses/sms-events.ts';
 import { validTwilioSignature } from '../../shared/responses/twilio.ts';
 
-const contacts = contactsFromEnv();
-const publicBaseUrl = requireEnv('PUBLIC_BASE_URL');
-const inboundQueueUrl = requireEnv('QUEUE_URL_SMS_INBOUND');
-const secretArn = optionalEnv('TWILIO_SECRET_ARN', '');
-const markers = new IdempotencyMarkers(requireEnv('TABLE_IDEMPOTENCY'));
+const config = functionConfig('twilio-webhooks', {
+  tables: { ...CONTACT_TABLES, idempotency: true, campaigns: true },
+  queues: { smsInbound: true },
+  publishesEvents: true,
+  usesSecret: true,
+  linksToPublicApi: true,
+  receivesTwilioWebhooks: true,
+});
+useProjectSecret(config.secretArn);
+const contacts = contactsFrom(config);
+const { publicBaseUrl } = config;
+const inboundQueueUrl = config.queues.smsInbound;
+const secretArn = config.twilioSecretArn;
+const markers = new IdempotencyMarkers(config.tables.idempotency);
 const responses: ResponseDeps & { campaigns: CampaignStore } = {
   timeline: contacts.timeline,
   contacts: contacts.store,
   service: contacts.service,
-  scorer: new LeadScorer(requireEnv('TABLE_CONTACTS'), markers),
-  campaigns: new CampaignStore(requireEnv('TABLE_CAMPAIGNS')),
+  scorer: new LeadScorer(config.tables.contacts, markers),
+  campaigns: new CampaignStore(config.tables.campaigns),
   markers,
 };
 

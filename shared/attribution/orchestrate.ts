@@ -1,31 +1,39 @@
 import type { AttributionScanTask } from '../../events/attribution.ts';
 import { sendToQueue } from '../aws/queue.ts';
-import { optionalEnv, requireEnv } from '../config.ts';
 import { logger } from '../logger.ts';
 import { refreshSegmentStats } from '../segments/stats-refresh.ts';
 import { SegmentStore } from '../segments/segment-store.ts';
 import { AttributionStore, buildReport, loadCampaigns, mergeParts, scanAttributionSegment, type AttributionTables, type RunRecord } from './run.ts';
 
-export function attributionFromEnv() {
+/** What an attribution run needs of a function's configuration (API, nightly start, workers). */
+export interface AttributionConfig {
+  tables: AttributionTables & { segments: string; segmentStats: string; activity: string };
+  queues: { attributionScan: string };
+  /** Parallel scan segments of the interactions table per run. */
+  scanSegments: number;
+}
+
+export function attributionFrom(config: AttributionConfig) {
+  const { tables: t } = config;
   const tables: AttributionTables = {
-    interactions: requireEnv('TABLE_INTERACTIONS'),
-    contacts: requireEnv('TABLE_CONTACTS'),
-    campaigns: requireEnv('TABLE_CAMPAIGNS'),
-    sends: requireEnv('TABLE_SENDS'),
-    attribution: requireEnv('TABLE_ATTRIBUTION'),
-    attributionRuns: requireEnv('TABLE_ATTRIBUTION_RUNS'),
-    attributionParts: requireEnv('TABLE_ATTRIBUTION_PARTS'),
-    reports: requireEnv('TABLE_REPORTS'),
+    interactions: t.interactions,
+    contacts: t.contacts,
+    campaigns: t.campaigns,
+    sends: t.sends,
+    attribution: t.attribution,
+    attributionRuns: t.attributionRuns,
+    attributionParts: t.attributionParts,
+    reports: t.reports,
   };
   return {
     tables,
     store: new AttributionStore(tables),
-    segments: Number(optionalEnv('ATTRIBUTION_SCAN_SEGMENTS', '4')),
-    queueUrl: () => requireEnv('QUEUE_URL_ATTRIBUTION_SCAN'),
-    segmentTables: { segments: requireEnv('TABLE_SEGMENTS'), segmentStats: requireEnv('TABLE_SEGMENT_STATS'), activity: requireEnv('TABLE_ACTIVITY') },
+    segments: config.scanSegments,
+    queueUrl: () => config.queues.attributionScan,
+    segmentTables: { segments: t.segments, segmentStats: t.segmentStats, activity: t.activity },
   };
 }
-export type AttributionDeps = ReturnType<typeof attributionFromEnv>;
+export type AttributionDeps = ReturnType<typeof attributionFrom>;
 
 /** Starts a run over [from, to): the run record, then one scan task per segment (workers do the rest). */
 export async function startAttributionRun(from: Date, to: Date, deps: AttributionDeps, send = sendToQueue): Promise<RunRecord> {

@@ -1,5 +1,4 @@
 import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
-import { optionalEnv, requireEnv } from '../config.ts';
 
 const client = new SESv2Client({});
 
@@ -13,13 +12,19 @@ export interface OutgoingEmail {
   headers?: Record<string, string>;
 }
 
-/** Sends one email through SES v2 from EMAIL_FROM with the project's configuration set; returns the SES message id. */
-export async function sendEmail(email: OutgoingEmail, ses = client): Promise<string> {
+/** Who sends: the From address and the project's configuration set (from the function's configuration). */
+export interface EmailSender {
+  from: string;
+  configurationSet: string | undefined;
+}
+
+/** Sends one email through SES v2 from the sender's address with its configuration set; returns the SES message id. */
+export async function sendEmail(email: OutgoingEmail, sender: EmailSender, ses = client): Promise<string> {
   const result = await ses.send(
     new SendEmailCommand({
-      FromEmailAddress: requireEnv('EMAIL_FROM'),
+      FromEmailAddress: sender.from,
       Destination: { ToAddresses: [email.to] },
-      ConfigurationSetName: optionalEnv('SES_CONFIGURATION_SET', '') || undefined,
+      ConfigurationSetName: sender.configurationSet,
       EmailTags: Object.entries(email.tags ?? {}).map(([Name, Value]) => ({ Name, Value })),
       Content: {
         Simple: {

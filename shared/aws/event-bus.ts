@@ -1,6 +1,5 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { OutgoingEvent } from '../../events/contract.ts';
-import { requireEnv } from '../config.ts';
 
 const client = new EventBridgeClient({});
 
@@ -15,11 +14,11 @@ export class EventPublishError extends Error {
 }
 
 /**
- * Puts domain events on the Touchloop bus, ten per PutEvents call (the API's limit). Entries
+ * Puts domain events on the Touchloop bus (its name from the function's configuration), ten per PutEvents call (the API's limit). Entries
  * EventBridge reports as failed are retried once, then raised, so a caller inside a queue
  * consumer fails its record and the queue redelivers.
  */
-export async function publishEvents(events: OutgoingEvent[], eventBusName = requireEnv('EVENT_BUS_NAME'), eventBridge = client): Promise<void> {
+export async function publishEvents(events: OutgoingEvent[], eventBusName: string, eventBridge = client): Promise<void> {
   for (let i = 0; i < events.length; i += 10) {
     let entries: PutEventsRequestEntry[] = events.slice(i, i + 10).map((e) => ({
       EventBusName: eventBusName,

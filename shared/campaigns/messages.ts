@@ -1,4 +1,3 @@
-import { optionalEnv } from '../config.ts';
 import type { Contact } from '../contacts/model.ts';
 import { contactContext, renderEmail, renderSms } from '../templates/render.ts';
 import type { Template } from '../templates/template.ts';
@@ -47,5 +46,3 @@ export async function buildMessage(options: BuildOptions): Promise<OutgoingMessa
   const rendered = renderSms(template, ctx, { marketing: campaign.marketing });
   return { to: contact.phone, body: rendered.body, tags, segments: rendered.segments.segments };
 }
-
-export const senderAddressFromEnv = (): string => optionalEnv('SENDER_POSTAL_ADDRESS', 'Touchloop, 1 Example Street, Example City');

@@ -1,23 +1,29 @@
-import { requireEnv } from '../config.ts';
 import { SegmentService } from '../segments/segment-service.ts';
 import { SegmentStore } from '../segments/segment-store.ts';
 import type { FanoutDeps } from './fanout.ts';
-import { campaignsFromEnv } from './wiring.ts';
+import { campaignsFrom } from './wiring.ts';
 
-/** The launch pipeline's dependencies from the environment (launcher, audience workers, dispatcher). */
-export function fanoutFromEnv(): FanoutDeps {
-  const { campaigns, sends, queueUrl, scanSegments } = campaignsFromEnv();
-  const segments = new SegmentStore({ segments: requireEnv('TABLE_SEGMENTS'), segmentStats: requireEnv('TABLE_SEGMENT_STATS') });
-  const contactsTable = requireEnv('TABLE_CONTACTS');
-  const activityTable = requireEnv('TABLE_ACTIVITY');
+/** What the launch pipeline needs of a function's configuration (launcher, audience workers, dispatcher). */
+export interface FanoutConfig {
+  tables: { campaigns: string; sends: string; segments: string; segmentStats: string; contacts: string; activity: string };
+  queues: { audienceScan: string; emailSends: string; smsSends: string };
+  /** Parallel scan segments of an audience. */
+  scanSegments: number;
+}
+
+/** The launch pipeline's dependencies. */
+export function fanoutFrom(config: FanoutConfig): FanoutDeps {
+  const { campaigns, sends } = campaignsFrom(config);
+  const { tables, queues, scanSegments } = config;
+  const segments = new SegmentStore({ segments: tables.segments, segmentStats: tables.segmentStats });
   return {
     campaigns,
     sends,
     segments,
-    segmentService: new SegmentService(segments, { contactsTable, activityTable, scanSegments }),
-    contactsTable,
-    activityTable,
+    segmentService: new SegmentService(segments, { contactsTable: tables.contacts, activityTable: tables.activity, scanSegments }),
+    contactsTable: tables.contacts,
+    activityTable: tables.activity,
     scanSegments,
-    queueUrls: { audienceScan: queueUrl('AUDIENCE_SCAN'), email: queueUrl('EMAIL_SENDS'), sms: queueUrl('SMS_SENDS') },
+    queueUrls: { audienceScan: queues.audienceScan, email: queues.emailSends, sms: queues.smsSends },
   };
 }

@@ -1,6 +1,6 @@
 import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { isInThePast } from '../clock.ts';
-import { requireEnv } from '../config.ts';
+import type { SchedulingConfig } from '../config.ts';
 import type { ValidationIssue } from '../errors.ts';
 import { nextFireTime, toAwsAtExpression } from '../schedule-expression.ts';
 import { earliestInstantAnywhere, instantAtLocalTime } from './decisions.ts';
@@ -8,16 +8,7 @@ import type { Campaign, Schedule } from './model.ts';
 
 const client = new SchedulerClient({});
 
-export interface SchedulingConfig {
-  group: string;
-  roleArn: string;
-  /** The launches queue: schedules deliver a LaunchMessage to it. */
-  targetArn: string;
-}
-
-export function schedulingFromEnv(): SchedulingConfig {
-  return { group: requireEnv('SCHEDULE_GROUP'), roleArn: requireEnv('SCHEDULER_ROLE_ARN'), targetArn: requireEnv('LAUNCH_QUEUE_ARN') };
-}
+export type { SchedulingConfig };
 
 export const scheduleNameOf = (campaignId: string): string => `campaign-${campaignId}`;
 

@@ -1,31 +1,38 @@
 import { SendBatch } from '../../events/campaigns.ts';
 import { delayRedelivery } from '../aws/queue.ts';
-import { optionalEnv, requireEnv } from '../config.ts';
-import { contactsFromEnv } from '../contacts/wiring.ts';
+import { contactsFrom, type ContactsConfig } from '../contacts/wiring.ts';
 import { logger } from '../logger.ts';
 import { messageQueueConsumer } from '../queue/message-consumer.ts';
 import { TemplateStore } from '../templates/template-store.ts';
 import { TokenBucket } from './decisions.ts';
-import { senderAddressFromEnv } from './messages.ts';
 import type { Channel } from './model.ts';
 import { ProviderThrottledError, type MessageProvider } from './providers/provider.ts';
 import { sendBatch, SendDeadlineError, SendInFlightError } from './sender.ts';
-import { campaignsFromEnv } from './wiring.ts';
+import { campaignsFrom } from './wiring.ts';
 
 /**
  * The queue consumer of one channel's sends. Pacing: a token bucket per invocation at the
  * campaign's rate divided by the queue's maximum concurrency (so all invocations together stay
  * at the rate). Throttled messages come back with exponential back-off (visibility timeout).
  */
-export function senderHandler(channel: Channel, provider: () => Promise<MessageProvider>) {
-  const { campaigns, sends } = campaignsFromEnv();
-  const contacts = contactsFromEnv();
-  const templates = new TemplateStore(requireEnv('TABLE_TEMPLATES'));
-  const queueUrl = requireEnv(channel === 'email' ? 'QUEUE_URL_EMAIL_SENDS' : 'QUEUE_URL_SMS_SENDS');
-  const concurrency = Number(optionalEnv('SEND_CONCURRENCY', '5'));
-  const defaultRate = Number(optionalEnv(channel === 'email' ? 'EMAIL_SEND_RATE' : 'SMS_SEND_RATE', channel === 'email' ? '14' : '1'));
-  const publicBaseUrl = requireEnv('PUBLIC_BASE_URL');
-  const senderAddress = senderAddressFromEnv();
+export interface SenderConfig extends ContactsConfig {
+  tables: ContactsConfig['tables'] & { campaigns: string; sends: string; templates: string };
+  /** The channel's own sends queue (a throttled message's redelivery is pushed back on it). */
+  queueUrl: string;
+  publicBaseUrl: string;
+  /** The postal address marketing messages show. */
+  senderAddress: string;
+  /** The queue's maximum concurrency: the campaign's rate is shared among this many invocations. */
+  concurrency: number;
+  /** Messages per second when a campaign sets no rate of its own. */
+  defaultRate: number;
+}
+
+export function senderHandler(channel: Channel, config: SenderConfig, provider: () => Promise<MessageProvider>) {
+  const { campaigns, sends } = campaignsFrom(config);
+  const contacts = contactsFrom(config);
+  const templates = new TemplateStore(config.tables.templates);
+  const { queueUrl, concurrency, defaultRate, publicBaseUrl, senderAddress } = config;
   let providerInstance: Promise<MessageProvider> | undefined;
   const buckets = new Map<string, TokenBucket>();
 

@@ -1,6 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient, queryAll } from '../aws/dynamodb.ts';
-import { requireEnv } from '../config.ts';
 import { ConflictError } from '../errors.ts';
 
 /** Campaign statuses during which the segment they target must not disappear. */
@@ -10,7 +9,7 @@ const ACTIVE_STATUSES = ['scheduled', 'running', 'paused'];
  * Which campaigns use a segment (campaigns table, index `bySegment`: segmentId + status).
  * Deleting a segment that a scheduled, running or paused campaign targets is refused.
  */
-export function segmentUsage(table = requireEnv('TABLE_CAMPAIGNS'), db: DynamoDBDocumentClient = documentClient) {
+export function segmentUsage(table: string, db: DynamoDBDocumentClient = documentClient) {
   return {
     async activeCampaigns(segmentId: string): Promise<Array<{ id: string; name: string; status: string }>> {
       const found: Array<{ id: string; name: string; status: string }> = [];

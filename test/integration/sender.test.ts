@@ -14,7 +14,7 @@ import { dueShardOf, SendStore, sendIdOf, sendPk, type SendRecord } from '../../
 import { sendBatch, SendInFlightError, type SenderDeps } from '../../shared/campaigns/sender.ts';
 import { emailLookupKey, newContact, phoneLookupKey } from '../../shared/contacts/contact-store.ts';
 import type { Contact } from '../../shared/contacts/model.ts';
-import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
+import { contactsFrom, type ContactsConfig } from '../../shared/contacts/wiring.ts';
 import { hourOf } from '../../shared/activity/activity.ts';
 import type { Template } from '../../shared/templates/template.ts';
 import { TemplateStore } from '../../shared/templates/template-store.ts';
@@ -33,7 +33,7 @@ let t: TestRuntime;
 let campaigns: CampaignStore;
 let sends: SendStore;
 let templates: TemplateStore;
-let contacts: ReturnType<typeof contactsFromEnv>;
+let contacts: ReturnType<typeof contactsFrom>;
 let emailTemplate: Template;
 let smsTemplate: Template;
 
@@ -43,7 +43,7 @@ beforeAll(async () => {
   campaigns = new CampaignStore(tables.campaigns!);
   sends = new SendStore(tables.sends!);
   templates = new TemplateStore(tables.templates!);
-  contacts = contactsFromEnv();
+  contacts = contactsFrom({ tables: tables as ContactsConfig['tables'], eventBus: process.env.EVENT_BUS_NAME! });
   emailTemplate = await templates.create({
     channel: 'email',
     name: 'Spring sale',
