@@ -136,16 +136,8 @@ export function defineTopology<TTable extends string, TQueue extends string, con
   return topology;
 }
 
-/** `contactLookups` → `CONTACT_LOOKUPS`: the env-var suffix for a resource name. */
-export function envSuffix(name: string): string {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .replace(/[^A-Za-z0-9]+/g, '_')
-    .toUpperCase();
-}
-
-export const tableEnvVar = (table: string): string => `TABLE_${envSuffix(table)}`;
-export const queueEnvVar = (queue: string): string => `QUEUE_URL_${envSuffix(queue)}`;
+// The names of the variables that carry the wiring are a contract with the handlers: it lives in events/.
+export { envSuffix, queueEnvVar, tableEnvVar } from '../events/wiring.ts';
 
 /** Visibility timeout of a queue: at least six times its consumer's timeout (AWS guidance). */
 export function queueVisibilityTimeoutSeconds(topology: Topology, queue: string): number {

@@ -1,5 +1,5 @@
 import type { FunctionDeclarations } from '../infra/topology.ts';
-import { queueEnvVar, tableEnvVar } from '../infra/topology-types.ts';
+import { queueEnvVar, tableEnvVar } from '../events/wiring.ts';
 
 /**
  * The one place Lambda code reads its environment. A handler calls `functionConfig` once, at

@@ -1,0 +1,68 @@
+/**
+ * The layout's rules, checked on the source: folders in shared/ point one way (no cycles between
+ * them), contracts in events/ depend on nothing of ours, shared/ never reaches into functions/ or
+ * infra/, and the README's list of adapters (modules that call AWS through the SDK) is the real one.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { repoRoot } from '../../infra/paths.ts';
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(path.join(repoRoot, dir)).flatMap((name) => {
+    const rel = path.join(dir, name);
+    return statSync(path.join(repoRoot, rel)).isDirectory() ? filesUnder(rel) : rel.endsWith('.ts') ? [rel] : [];
+  });
+}
+
+/** Value imports of a module (type-only imports carry no dependency at run time). */
+function importsOf(file: string): string[] {
+  const source = readFileSync(path.join(repoRoot, file), 'utf8');
+  return [...source.matchAll(/^import\s+(?!type\s)[^'"]*?from\s+'([^']+)'|^export\s+[^'"]*?from\s+'([^']+)'/gm)].map((m) => m[1] ?? m[2]!);
+}
+const resolve = (from: string, specifier: string) => (specifier.startsWith('.') ? path.normalize(path.join(path.dirname(from), specifier)) : specifier);
+const folderOf = (file: string) => {
+  const parts = file.split('/');
+  return parts.length > 2 ? `${parts[0]}/${parts[1]}` : `${parts[0]}/(root)`;
+};
+
+const shared = filesUnder('shared');
+
+describe('layout', () => {
+  test('folders in shared/ point one way: no cycle between them', () => {
+    const edges = new Map<string, Set<string>>();
+    for (const file of shared) {
+      for (const target of importsOf(file).map((s) => resolve(file, s)).filter((t) => t.startsWith('shared/'))) {
+        const [a, b] = [folderOf(file), folderOf(target)];
+        if (a !== b) edges.set(a, new Set([...(edges.get(a) ?? []), b]));
+      }
+    }
+    expect(edges.size).toBeGreaterThan(5); // the check reads real imports
+    const cycles: string[] = [];
+    const visit = (node: string, trail: string[]) => {
+      for (const next of edges.get(node) ?? []) {
+        if (trail.includes(next)) cycles.push([...trail.slice(trail.indexOf(next)), next].join(' → '));
+        else visit(next, [...trail, next]);
+      }
+    };
+    for (const node of edges.keys()) visit(node, [node]);
+    expect([...new Set(cycles)]).toEqual([]);
+  });
+
+  test('events/ depends on nothing of ours; shared/ never reaches into functions/ or infra/; a handler never imports another', () => {
+    for (const file of filesUnder('events')) expect(importsOf(file).map((s) => resolve(file, s)).filter((t) => /^(shared|functions|infra)\//.test(t)), file).toEqual([]);
+    for (const file of shared) expect(importsOf(file).map((s) => resolve(file, s)).filter((t) => /^(functions|infra)\//.test(t)), file).toEqual([]);
+    for (const file of filesUnder('functions')) {
+      const own = file.split('/')[1];
+      expect(importsOf(file).map((s) => resolve(file, s)).filter((t) => t.startsWith('functions/') && t.split('/')[1] !== own), file).toEqual([]);
+    }
+  });
+
+  test("the README lists exactly the adapters: the modules of shared/ that call AWS through the SDK", () => {
+    const adapters = shared.filter((file) => importsOf(file).some((s) => s.startsWith('@aws-sdk/'))).sort();
+    const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    const section = /<!-- adapters -->([\s\S]*?)<!-- \/adapters -->/.exec(readme)?.[1] ?? '';
+    const listed = [...section.matchAll(/`(shared\/[^`]+\.ts)`/g)].map((m) => m[1]!).sort();
+    expect(listed, 'README "Pure code and adapters" (between <!-- adapters --> markers)').toEqual(adapters);
+  });
+});
