@@ -81,7 +81,8 @@ test('npm start brings every component up, answers /health, writes the dev token
   expect(processes.length).toBeGreaterThanOrEqual(3); // npm, node, java at least
   // Ctrl-C in a terminal signals the whole foreground process group.
   process.kill(-child.pid!, 'SIGINT');
-  await new Promise<void>((resolve) => child!.once('exit', () => resolve()));
+  // 'close', not 'exit': it comes once the output pipes are drained too, so the last lines are in `output`.
+  await new Promise<void>((resolve) => child!.once('close', () => resolve()));
   // npm can exit a moment before its children are reaped: wait for them rather than for a fixed time.
   while (processes.some(isAlive)) await new Promise((r) => setTimeout(r, 100));
   expect(processes.filter(isAlive)).toEqual([]);
