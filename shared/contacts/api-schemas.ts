@@ -173,12 +173,13 @@ export const PatchContact = PatchBody.transform((body, ctx) => {
 });
 export type PatchContact = z.output<typeof PatchContact>;
 
+/** An address as a query or body names it: an email, or a phone in international form or local to the country. */
+const AddressFields = { email: EmailField.optional(), phone: z.string().max(40).optional(), country: CountryField.optional() };
+
 /** GET /v1/contacts: a lookup by address, or a page. */
 export const ContactsQuery = z
   .strictObject({
-    email: EmailField.optional(),
-    phone: z.string().max(40).optional(),
-    country: CountryField.optional(),
+    ...AddressFields,
     limit: z.coerce.number().int().min(1).max(200).default(50),
     cursor: z.string().optional(),
   })
@@ -188,9 +189,7 @@ export type ContactsQuery = z.output<typeof ContactsQuery>;
 /** POST /v1/suppressions: one address on one channel. */
 export const SuppressionBody = z
   .strictObject({
-    email: EmailField.optional(),
-    phone: z.string().max(40).optional(),
-    country: CountryField.optional(),
+    ...AddressFields,
     channel: z.enum(['email', 'sms']),
     reason: z.enum(['unsubscribed', 'opted_out', 'manual', 'bounced', 'complained']),
     note: z.string().max(500).optional(),
