@@ -3,12 +3,9 @@ import { sendEmail } from '../../shared/aws/email.ts';
 import { keyedHash, useProjectSecret } from '../../shared/aws/secrets.ts';
 import { functionConfig } from '../../shared/config.ts';
 import { ContactStore } from '../../shared/contacts/contact-store.ts';
-import { WITHDRAWAL_REASONS } from '../../shared/contacts/suppressions.ts';
-import { confirmationEmail } from '../../shared/forms/confirmation-email.ts';
-import { createConfirmationToken } from '../../shared/forms/confirmation.ts';
+import { mailConfirmation, type ConfirmationMailingDeps } from '../../shared/forms/confirmation-mailing.ts';
 import { FormStore } from '../../shared/forms/form-store.ts';
 import { IdempotencyMarkers } from '../../shared/idempotency.ts';
-import { logger } from '../../shared/logger.ts';
 import { eventQueueConsumer, on } from '../../shared/queue/event-consumer.ts';
 
 const config = functionConfig('confirmation-mailer', {
@@ -19,56 +16,14 @@ const config = functionConfig('confirmation-mailer', {
   linksToPublicApi: true,
 });
 useProjectSecret(config.secretArn);
-const contacts = new ContactStore({ contacts: config.tables.contacts, contactLookups: config.tables.contactLookups, consents: config.tables.consents });
-const forms = new FormStore(config.tables.forms);
-const markers = new IdempotencyMarkers(config.tables.idempotency);
-const { publicBaseUrl } = config;
+const deps: ConfirmationMailingDeps = {
+  contacts: new ContactStore({ contacts: config.tables.contacts, contactLookups: config.tables.contactLookups, consents: config.tables.consents }),
+  forms: new FormStore(config.tables.forms),
+  markers: new IdempotencyMarkers(config.tables.idempotency),
+  hash: keyedHash,
+  sendEmail: (email) => sendEmail(email, config.email),
+  publicBaseUrl: config.publicBaseUrl,
+};
 
-/** Identical submissions of one address within this window get one confirmation email, not one each. */
-const REPEAT_WINDOW_SECONDS = 15 * 60;
-
-/**
- * Sends the confirmation email for a lead whose email consent is pending (double opt-in, or a
- * withdrawn address asking to come back) or whose submission holds changes for an existing
- * contact. At least once: the event's marker is written after SES accepted the email, so a
- * crash in between means a second email rather than none. Repeats of the same request (a
- * double click, a flood of one address) share one email per window: its link confirms the
- * pending consent for all of them.
- */
-export const handler = eventQueueConsumer([
-  on(LeadCaptured, async (detail, meta) => {
-    if (!detail.confirmationNeeded || (!detail.consentRecordId && !detail.heldChangeId)) return;
-    const markerKey = `doi-mail#${meta.eventId}`;
-    if (await markers.has(markerKey)) return;
-    const [contact, form] = await Promise.all([contacts.get(detail.contactId, true), forms.get(detail.formId)]);
-    const withdrawn = WITHDRAWAL_REASONS.some((r) => contact?.suppressed?.email?.includes(r));
-    const consentPending = Boolean(detail.consentRecordId && (contact?.consent.email?.status === 'pending' || withdrawn));
-    if (!contact?.email || !form || (!consentPending && !detail.heldChangeId)) {
-      logger.info('no confirmation needed any more', { contactId: detail.contactId, formId: detail.formId });
-      return;
-    }
-    // Same request, same email: a change by its digest, a consent request by the time the address's consent state last changed.
-    const what = detail.heldChangeId ? `change:${detail.heldChangeDigest ?? detail.heldChangeId}` : `consent:${contact.consent.email?.updatedAt ?? ''}`;
-    const repeatKey = `doi-mail#${contact.id}#${form.id}#${what}#${Math.floor(Date.parse(detail.occurredAt) / 1000 / REPEAT_WINDOW_SECONDS)}`;
-    if (!(await markers.claim(repeatKey, REPEAT_WINDOW_SECONDS * 2))) {
-      logger.info('a confirmation for this address and form went out moments ago', { contactId: contact.id, formId: form.id });
-      return;
-    }
-    const token = await createConfirmationToken({
-      c: contact.id,
-      ...(consentPending ? { r: detail.consentRecordId, ...(detail.consentRecordAt ? { a: detail.consentRecordAt } : {}) } : {}),
-      ...(detail.heldChangeId ? { p: detail.heldChangeId } : {}),
-      h: await keyedHash('address', contact.email),
-      f: form.id,
-    });
-    const email = confirmationEmail(form, `${publicBaseUrl}/f/confirm/${token}`, { consent: consentPending, changes: Boolean(detail.heldChangeId) });
-    try {
-      await sendEmail({ to: contact.email, ...email, tags: { touchloop_kind: 'confirmation', form_id: form.id, contact_id: contact.id } }, config.email);
-    } catch (error) {
-      // Not sent: let the retry send it rather than find the repeat marker.
-      await markers.release(repeatKey);
-      throw error;
-    }
-    await markers.claim(markerKey);
-  }),
-]);
+/** Confirmation emails for double opt-in and held changes (shared/forms/confirmation-mailing.ts). */
+export const handler = eventQueueConsumer([on(LeadCaptured, (detail, meta) => mailConfirmation(detail, meta.eventId, deps))]);

@@ -1,8 +1,11 @@
-import { smsProviderFrom } from '../../shared/campaigns/providers/index.ts';
-import { senderHandler } from '../../shared/campaigns/sender-handler.ts';
-import { functionConfig, intSetting, senderAddressSetting } from '../../shared/config.ts';
+import { SendBatch } from '../../events/campaigns.ts';
 import { useProjectSecret } from '../../shared/aws/secrets.ts';
+import { smsProviderFrom } from '../../shared/campaigns/providers/index.ts';
+import { channelSender } from '../../shared/campaigns/sender.ts';
+import { senderFrom } from '../../shared/campaigns/wiring.ts';
+import { functionConfig, intSetting, senderAddressSetting } from '../../shared/config.ts';
 import { CONTACT_TABLES } from '../../shared/contacts/wiring.ts';
+import { deliveryOf, messageQueueConsumer } from '../../shared/queue/message-consumer.ts';
 
 const config = functionConfig('sms-sender', {
   tables: { ...CONTACT_TABLES, campaigns: true, sends: true, templates: true },
@@ -18,6 +21,7 @@ const config = functionConfig('sms-sender', {
   },
 });
 useProjectSecret(config.secretArn);
+const send = channelSender('sms', senderFrom({ ...config, ...config.settings }, () => smsProviderFrom(config.sms)));
 
 /** SMS sends through End User Messaging SMS or Twilio, chosen per deployment (SMS_PROVIDER). */
-export const handler = senderHandler('sms', { ...config, queueUrl: config.queues.smsSends, ...config.settings }, () => smsProviderFrom(config.sms));
+export const handler = messageQueueConsumer(SendBatch, (batch, meta) => send(batch, deliveryOf(meta, config.queues.smsSends)));

@@ -7,9 +7,9 @@ import { logger } from '../logger.ts';
 import { toEvalContact } from '../segments/contact-view.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
 import type { CampaignStore, CounterDeltas } from './campaign-store.ts';
-import { checkEligibility, frequencyCapSince, type TokenBucket } from './decisions.ts';
+import { checkEligibility, frequencyCapSince, TokenBucket } from './decisions.ts';
 import { buildMessage } from './messages.ts';
-import type { Campaign } from './model.ts';
+import type { Campaign, Channel } from './model.ts';
 import { ProviderAmbiguousError, ProviderPermanentError, ProviderThrottledError, type MessageProvider } from './providers/provider.ts';
 import type { SendRecord, SendStore } from './send-store.ts';
 
@@ -28,6 +28,54 @@ export interface SenderDeps {
   leaseSeconds?: number;
   /** Recipients of one message handled at the same time (default 8). */
   parallelism?: number;
+}
+
+/** One channel's sender: the send dependencies but the token buckets (one per campaign) and the provider (made once, on first use). */
+export interface ChannelSenderDeps extends Omit<SenderDeps, 'bucket' | 'provider'> {
+  provider: () => Promise<MessageProvider>;
+  /** The queue's maximum concurrency: the campaign's rate is shared among this many invocations. */
+  concurrency: number;
+  /** Messages per second when a campaign sets no rate of its own. */
+  defaultRate: number;
+}
+
+/** How the message being handled was delivered, and how to have it delivered again later. */
+export interface Delivery {
+  receiveCount: number;
+  remainingMs: () => number;
+  redeliverIn: (seconds: number) => Promise<void>;
+}
+
+/**
+ * The consumer of one channel's sends queue. Pacing: a token bucket per invocation at the
+ * campaign's rate divided by the queue's maximum concurrency (so all invocations together stay
+ * at the rate). Out of time, the rest of a message goes again at once; throttled or in flight
+ * elsewhere, it comes back with exponential back-off (visibility timeout).
+ */
+export function channelSender(channel: Channel, deps: ChannelSenderDeps): (batch: SendBatch, delivery: Delivery) => Promise<void> {
+  const { provider, concurrency, defaultRate, ...sendDeps } = deps;
+  let providerInstance: Promise<MessageProvider> | undefined;
+  const buckets = new Map<string, TokenBucket>();
+  return async (batch, delivery) => {
+    providerInstance ??= provider();
+    const campaign = await deps.campaigns.get(batch.campaignId, false);
+    const rate = (campaign?.limits.sendRatePerSecond[channel] ?? defaultRate) / concurrency;
+    let bucket = buckets.get(batch.campaignId);
+    if (!bucket) buckets.set(batch.campaignId, (bucket = new TokenBucket(rate)));
+    try {
+      await sendBatch(batch, { ...sendDeps, provider: await providerInstance, bucket }, undefined, delivery.remainingMs);
+    } catch (error) {
+      if (error instanceof SendDeadlineError) {
+        // Nothing claimed: the rest of the message goes again at once.
+        await delivery.redeliverIn(0).catch(() => undefined);
+      } else if (error instanceof ProviderThrottledError || error instanceof SendInFlightError) {
+        const backoff = Math.min(900, 5 * 2 ** Math.min(delivery.receiveCount, 8));
+        logger.warn('send batch will be retried', { reason: (error as Error).name, backoffSeconds: backoff, campaignId: batch.campaignId });
+        await delivery.redeliverIn(backoff).catch(() => undefined);
+      }
+      throw error;
+    }
+  };
 }
 
 /** Another worker holds this send right now: retry the message later. */

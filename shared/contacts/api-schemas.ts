@@ -150,3 +150,56 @@ export function evidenceToGrants(
   }
   return grants;
 }
+
+/** POST /v1/contacts: the store input and the consent evidence; phone problems become issues at `phone`. */
+export const UpsertBody = ContactBody.transform((body, ctx) => {
+  const input: ContactInput = toContactInput(body, ctx);
+  if (!input.email && !input.phone && body.phone === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['email'], message: 'a contact needs an email or a phone' });
+  }
+  for (const channel of ['email', 'sms'] as const) {
+    if (body.consent?.[channel] && !(channel === 'email' ? body.email : body.phone)) {
+      ctx.addIssue({ code: 'custom', path: ['consent', channel], message: `needs ${channel === 'email' ? 'an email' : 'a phone'}` });
+    }
+  }
+  return { input, consent: body.consent };
+});
+export type UpsertBody = z.output<typeof UpsertBody>;
+
+/** PATCH /v1/contacts/{id}: the phone normalised (null removes it). */
+export const PatchContact = PatchBody.transform((body, ctx) => {
+  const phone = body.phone === null ? null : body.phone === undefined ? undefined : phoneOrIssue(body.phone, body.country ?? undefined, ctx)?.e164;
+  return { ...body, phone };
+});
+export type PatchContact = z.output<typeof PatchContact>;
+
+/** An address as a query or body names it: an email, or a phone in international form or local to the country. */
+const AddressFields = { email: EmailField.optional(), phone: z.string().max(40).optional(), country: CountryField.optional() };
+
+/** GET /v1/contacts: a lookup by address, or a page. */
+export const ContactsQuery = z
+  .strictObject({
+    ...AddressFields,
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.string().optional(),
+  })
+  .transform((q, ctx) => ({ ...q, phone: q.phone === undefined ? undefined : phoneOrIssue(q.phone, q.country, ctx)?.e164 }));
+export type ContactsQuery = z.output<typeof ContactsQuery>;
+
+/** POST /v1/suppressions: one address on one channel. */
+export const SuppressionBody = z
+  .strictObject({
+    ...AddressFields,
+    channel: z.enum(['email', 'sms']),
+    reason: z.enum(['unsubscribed', 'opted_out', 'manual', 'bounced', 'complained']),
+    note: z.string().max(500).optional(),
+  })
+  .transform((body, ctx) => {
+    const address = body.channel === 'email' ? body.email : phoneOrIssue(body.phone, body.country, ctx)?.e164;
+    if (body.channel === 'email' && !body.email) ctx.addIssue({ code: 'custom', path: ['email'], message: 'is required for the email channel' });
+    if (body.channel === 'sms' && !body.phone) ctx.addIssue({ code: 'custom', path: ['phone'], message: 'is required for the sms channel' });
+    if (body.channel === 'email' && body.phone) ctx.addIssue({ code: 'custom', path: ['phone'], message: 'does not go with the email channel' });
+    if (body.channel === 'sms' && body.email) ctx.addIssue({ code: 'custom', path: ['email'], message: 'does not go with the sms channel' });
+    return { ...body, address: address ?? '' };
+  });
+export type SuppressionBody = z.output<typeof SuppressionBody>;

@@ -1,5 +1,7 @@
 import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import type { ConsentChanged, LeadCaptured } from '../../events/contacts.ts';
+import type { DetailOf } from '../../events/contract.ts';
 import { documentClient } from '../aws/dynamodb.ts';
 import type { IdempotencyMarkers } from '../idempotency.ts';
 
@@ -61,4 +63,16 @@ export class LeadScorer {
       throw error;
     }
   }
+}
+
+/** One award per contact, form and UTC day: a flood of posts of someone's address (or a double click) is one submission's worth. */
+export async function scoreLeadCaptured(lead: DetailOf<typeof LeadCaptured>, scorer: Pick<LeadScorer, 'award'>): Promise<void> {
+  await scorer.award(lead.contactId, `${lead.contactId}#${lead.formId}#${lead.occurredAt.slice(0, 10)}`, 'form_submitted');
+}
+
+/** A confirmed consent earns its points once per event: an email address confirmed by its owner (from pending), an SMS consent. */
+export async function scoreConsentChange(change: DetailOf<typeof ConsentChanged>, eventId: string, scorer: Pick<LeadScorer, 'award'>): Promise<void> {
+  if (change.to !== 'confirmed') return;
+  if (change.channel === 'email' && change.from === 'pending') await scorer.award(change.contactId, eventId, 'email_confirmed');
+  if (change.channel === 'sms') await scorer.award(change.contactId, eventId, 'sms_consented');
 }

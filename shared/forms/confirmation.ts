@@ -2,7 +2,7 @@ import type { ConsentLog } from '../contacts/consents.ts';
 import type { ContactService } from '../contacts/contact-service.ts';
 import type { ContactStore } from '../contacts/contact-store.ts';
 import { OWNER_CONFIRMATION_LIFTS, WITHDRAWAL_REASONS } from '../contacts/suppressions.ts';
-import { signToken } from '../tokens.ts';
+import { InvalidTokenError, signToken, verifyToken } from '../tokens.ts';
 
 export const DOI_TOKEN_PURPOSE = 'doi';
 /** Confirmation links stay valid for a week. */
@@ -85,4 +85,18 @@ export async function confirmSubmission(payload: Record<string, unknown>, meta: 
   }
   if (outcomes.includes('confirmed')) return 'confirmed';
   return outcomes.includes('already-confirmed') ? 'already-confirmed' : 'invalid';
+}
+
+/** A followed confirmation link: what confirmSubmission made of it, or why the link itself is not one. */
+export type LinkOutcome = ConfirmOutcome | 'expired' | 'not-a-link';
+
+export async function confirmLink(token: string, meta: { ip: string; userAgent: string }, deps: ConfirmDeps): Promise<LinkOutcome> {
+  let payload: Record<string, unknown>;
+  try {
+    payload = await verifyToken(DOI_TOKEN_PURPOSE, token);
+  } catch (error) {
+    if (error instanceof InvalidTokenError) return error.message === 'expired' ? 'expired' : 'not-a-link';
+    throw error;
+  }
+  return confirmSubmission(payload, meta, deps);
 }

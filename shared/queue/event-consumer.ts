@@ -1,9 +1,7 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import middy from '@middy/core';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSRecord } from 'aws-lambda';
 import type { DetailOf, EventContract } from '../../events/contract.ts';
 import { EventBridgeEnvelope } from '../../events/envelope.ts';
-import { logger } from '../logger.ts';
+import { sqsConsumer } from './message-consumer.ts';
 
 export interface EventMeta {
   /** EventBridge's id for the event: the idempotency key of everything derived from it. */
@@ -33,26 +31,11 @@ export class UnroutableEventError extends Error {
  */
 export function eventQueueConsumer(handlers: EventHandler[]) {
   const byKey = new Map(handlers.map((h) => [`${h.contract.source}|${h.contract.detailType}`, h]));
-  const recordHandler = async (record: SQSRecord): Promise<void> => {
-    try {
-      const envelope = EventBridgeEnvelope.parse(JSON.parse(record.body));
-      const handler = byKey.get(`${envelope.source}|${envelope['detail-type']}`);
-      if (!handler) throw new UnroutableEventError(`No handler for ${envelope.source} ${envelope['detail-type']}`);
-      const detail = handler.contract.detail.parse(envelope.detail);
-      await handler.handle(detail, { eventId: envelope.id, time: envelope.time, record });
-    } catch (error) {
-      // Recorded here with the message id; the queue retries it and its DLQ keeps it if it keeps failing.
-      logger.error('record failed', { messageId: record.messageId, receiveCount: record.attributes.ApproximateReceiveCount, error: error as Error });
-      throw error;
-    }
-  };
-  const processor = new BatchProcessor(EventType.SQS);
-  return middy<SQSEvent, SQSBatchResponse>().handler(async (event: SQSEvent, context: Context) => {
-    logger.addContext(context);
-    const response = await processPartialResponse(event, recordHandler, processor, { context });
-    if (response.batchItemFailures.length > 0) {
-      logger.warn('records failed', { failed: response.batchItemFailures.length, of: event.Records.length });
-    }
-    return response;
+  return sqsConsumer(async (record) => {
+    const envelope = EventBridgeEnvelope.parse(JSON.parse(record.body));
+    const handler = byKey.get(`${envelope.source}|${envelope['detail-type']}`);
+    if (!handler) throw new UnroutableEventError(`No handler for ${envelope.source} ${envelope['detail-type']}`);
+    const detail = handler.contract.detail.parse(envelope.detail);
+    await handler.handle(detail, { eventId: envelope.id, time: envelope.time, record });
   });
 }

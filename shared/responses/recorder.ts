@@ -1,4 +1,7 @@
-import type { SesEventDetail } from '../../events/ses.ts';
+import type * as z from 'zod';
+import type { EventBridgeEnvelope } from '../../events/envelope.ts';
+import { SesEventDetail } from '../../events/ses.ts';
+import { SmsEventDetail } from '../../events/sms.ts';
 import type { CampaignStore } from '../campaigns/campaign-store.ts';
 import type { ContactService } from '../contacts/contact-service.ts';
 import type { ContactStore } from '../contacts/contact-store.ts';
@@ -7,7 +10,7 @@ import type { Timeline } from '../contacts/timeline.ts';
 import type { IdempotencyMarkers } from '../idempotency.ts';
 import { countSince, hourOf, indexActivity } from '../activity/activity.ts';
 import { interpretSesEvent } from './ses-events.ts';
-import { interpretSmsStatus, type SmsStatusReport } from './sms-events.ts';
+import { fromEumEvent, interpretSmsStatus, type SmsStatusReport } from './sms-events.ts';
 
 /** Soft bounces that suppress an address: this many within the window (defaults; set per deployment). */
 export const SOFT_BOUNCE_LIMIT = 3;
@@ -108,4 +111,11 @@ export async function recordSmsStatus(report: SmsStatusReport, deps: ResponseDep
     await deps.service.suppress('sms', response.address, response.suppress, { at: now.toISOString(), source: response.id });
   }
   return outcome;
+}
+
+/** An event from the providers' rule (SES sending events, End User Messaging SMS delivery status), recorded by its source. */
+export async function recordProviderEvent(envelope: z.infer<typeof EventBridgeEnvelope>, deps: ResponseDeps, tally: ResponseTally): Promise<void> {
+  if (envelope.source === 'aws.ses') await recordSesEvent(SesEventDetail.parse(envelope.detail), deps, tally);
+  else if (envelope.source === 'aws.sms-voice') await recordSmsStatus(fromEumEvent(SmsEventDetail.parse(envelope.detail)), deps, tally);
+  else throw new Error(`unexpected source ${envelope.source}`);
 }
