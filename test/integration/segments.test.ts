@@ -149,6 +149,25 @@ describe('segments', () => {
     expect((await t.api('DELETE', `/v1/segments/${id}`)).status).toBe(204);
     expect((await t.api('GET', `/v1/segments/${id}`)).status).toBe(404);
   });
+
+  test('a segment whose referenced segment was deleted does not stop the attribution run: it completes and the other statistics are refreshed (found by the route fuzz)', async () => {
+    // Prepare: B refers to A, A is deleted (no campaign uses it); C is an ordinary segment.
+    const create = async (name: string, rule: unknown) => (await t.api<{ segment: { id: string } }>('POST', '/v1/segments', { body: { name, rule } })).body.segment.id;
+    const a = await create('Referenced', { field: 'country', op: 'eq', value: 'GB' });
+    const b = await create('Referring', { segment: a });
+    const c = await create('Ordinary', { field: 'attributes.plan', op: 'eq', value: 'pro' });
+    expect((await t.api('DELETE', `/v1/segments/${a}`)).status).toBe(204);
+    // Act
+    const from = new Date(Date.now() - 86_400_000).toISOString();
+    const run = await t.api<{ run: { runId: string } }>('POST', '/v1/attribution/runs', { body: { from, to: new Date().toISOString() } });
+    await t.runtime.idle();
+    // Assess
+    expect((await t.api<{ run: { status: string } }>('GET', `/v1/attribution/runs/${run.body.run.runId}`)).body.run.status).toBe('completed');
+    const stats = async (id: string) => (await t.api<{ stats: { size: number } | null }>('GET', `/v1/segments/${id}`)).body.stats;
+    expect(await stats(c)).toMatchObject({ size: seeded.filter((s) => s.attributes.plan === 'pro').length });
+    expect(await stats(b)).toBeNull();
+    expect(t.runtime.deadLetterQueues.get('attributionScan')!.stats().visible).toBe(0);
+  });
 });
 
 describe('behaviour counters', () => {
