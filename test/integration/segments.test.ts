@@ -138,6 +138,21 @@ describe('segments', () => {
     expect(paths).toContain('timezone');
   });
 
+  test('rule numbers DynamoDB cannot store → 400 at their paths, not a 500 from the write (found by the route fuzz)', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ score: 'lead', op: 'gte', value: 1e300 }, 'rule.value'],
+      [{ score: 'engagement', op: 'gt', value: 1e-300 }, 'rule.value'],
+      [{ score: 'lead', op: 'between', values: [0, 1e300] }, 'rule.values[1]'],
+      [{ field: 'attributes.seats', op: 'eq', value: 2 ** 60 }, 'rule.value'],
+      [{ and: [{ field: 'attributes.seats', op: 'between', values: [1e-300, 2] }] }, 'rule.and[0].values[0]'],
+    ];
+    for (const [rule, path] of cases) {
+      const response = await t.api<{ error: { issues: Array<{ path: string }> } }>('POST', '/v1/segments', { body: { name: 'numbers', rule } });
+      expect(response.status, `${JSON.stringify(rule)}: ${response.text}`).toBe(400);
+      expect(response.body.error.issues.map((i) => i.path)).toEqual([path]);
+    }
+  });
+
   test('a segment used by a scheduled campaign cannot be deleted; otherwise it can', async () => {
     const seg = await t.api<{ segment: { id: string } }>('POST', '/v1/segments', { body: { name: 'Deletable', rule: { field: 'country', op: 'eq', value: 'GB' } } });
     const id = seg.body.segment.id;
