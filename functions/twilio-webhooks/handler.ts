@@ -2,7 +2,7 @@ import { sendToQueue } from '../../shared/aws/queue.ts';
 import { readSecret } from '../../shared/aws/secrets.ts';
 import { sendIdOf } from '../../shared/campaigns/send-store.ts';
 import { optionalEnv, requireEnv } from '../../shared/config.ts';
-import { normalizePhone } from '../../shared/contacts/phone.ts';
+import { InvalidPhoneError, normalizePhone } from '../../shared/contacts/phone.ts';
 import { contactsFromEnv } from '../../shared/contacts/wiring.ts';
 import { AppError } from '../../shared/errors.ts';
 import { IdempotencyMarkers } from '../../shared/idempotency.ts';
@@ -28,6 +28,20 @@ async function verified(request: HttpRequest<unknown, Record<string, string | un
   return params;
 }
 
+/** Twilio message SIDs are "SM"/"MM" and 32 hex digits; anything far from that shape is not one (and would not fit a timeline key). */
+const MESSAGE_SID = /^[A-Za-z0-9]{1,64}$/;
+const CONTACT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The number a permanent failure suppresses, read before anything is written: one that is no phone number is a 400. */
+function recipientOf(to: string): string {
+  try {
+    return normalizePhone(to).e164;
+  } catch (error) {
+    if (error instanceof InvalidPhoneError) throw new AppError(400, 'bad_request', 'To is not a phone number');
+    throw error;
+  }
+}
+
 const twiml = () => ({ status: 200, headers: { 'content-type': 'text/xml' }, rawBody: '<?xml version="1.0" encoding="UTF-8"?><Response/>' });
 
 export const handler = httpApi({
@@ -38,6 +52,7 @@ export const handler = httpApi({
     handle: async (request) => {
       const p = await verified(request);
       if (!p.MessageSid || !p.From) throw new AppError(400, 'bad_request', 'MessageSid and From are required');
+      if (!MESSAGE_SID.test(p.MessageSid)) throw new AppError(400, 'bad_request', 'MessageSid is not a message SID');
       await sendToQueue(inboundQueueUrl, [
         { body: JSON.stringify({ provider: 'twilio', messageId: p.MessageSid, from: p.From, to: p.To ?? '', body: p.Body ?? '', receivedAt: new Date().toISOString() }) },
       ]);
@@ -54,7 +69,11 @@ export const handler = httpApi({
       const q = request.event.queryStringParameters ?? {};
       const status = p.MessageStatus ?? '';
       if (!['delivered', 'undelivered', 'failed'].includes(status) || !p.MessageSid) return json(200, { recorded: false });
+      if (!MESSAGE_SID.test(p.MessageSid)) throw new AppError(400, 'bad_request', 'MessageSid is not a message SID');
       const contactId = q.touchloop_contact;
+      // The ids ride in the callback URL Touchloop built; one that is not a contact id is refused before anything is written.
+      if (contactId && !CONTACT_ID.test(contactId)) throw new AppError(400, 'bad_request', 'touchloop_contact is not a contact id');
+      const suppress = p.ErrorCode && TWILIO_PERMANENT_ERRORS.has(p.ErrorCode) && p.To ? recipientOf(p.To) : undefined;
       // Callbacks carry no time of their own: the first arrival's time keeps a repeat on the same timeline key.
       const occurredAt = await markers.firstSeenAt(`twilio-status#${p.MessageSid}#${status}`, undefined, 30 * 24 * 3600);
       if (contactId) {
@@ -70,8 +89,8 @@ export const handler = httpApi({
           data: { providerMessageId: p.MessageSid, status, ...(p.ErrorCode ? { errorCode: p.ErrorCode } : {}) },
         });
       }
-      if (p.ErrorCode && TWILIO_PERMANENT_ERRORS.has(p.ErrorCode) && p.To) {
-        await contacts.service.suppress('sms', normalizePhone(p.To).e164, p.ErrorCode === '21610' ? 'opted_out' : 'bounced', { at: occurredAt, source: `twilio:${p.MessageSid}` });
+      if (suppress) {
+        await contacts.service.suppress('sms', suppress, p.ErrorCode === '21610' ? 'opted_out' : 'bounced', { at: occurredAt, source: `twilio:${p.MessageSid}` });
       }
       return json(200, { recorded: true });
     },
