@@ -10,7 +10,7 @@ import { IdempotencyMarkers } from '../../shared/idempotency.ts';
 import { httpApi, json, route, type HttpRequest } from '../../shared/http/api.ts';
 import { recordSmsStatus, ResponseTally, type ResponseDeps } from '../../shared/responses/recorder.ts';
 import { fromTwilioCallback } from '../../shared/responses/sms-events.ts';
-import { validTwilioSignature } from '../../shared/responses/twilio.ts';
+import { TWILIO_MESSAGE_SID, validTwilioSignature } from '../../shared/responses/twilio.ts';
 
 const config = functionConfig('twilio-webhooks', {
   tables: { ...CONTACT_TABLES, idempotency: true, campaigns: true },
@@ -48,6 +48,7 @@ async function verified(request: HttpRequest<unknown, Record<string, string | un
   return params;
 }
 
+/** Twilio message SIDs are "SM"/"MM" and 32 hex digits; anything far from that shape is not one (and would not fit a timeline key). */
 const twiml = () => ({ status: 200, headers: { 'content-type': 'text/xml' }, rawBody: '<?xml version="1.0" encoding="UTF-8"?><Response/>' });
 
 export const handler = httpApi({
@@ -58,6 +59,7 @@ export const handler = httpApi({
     handle: async (request) => {
       const p = await verified(request);
       if (!p.MessageSid || !p.From) throw new AppError(400, 'bad_request', 'MessageSid and From are required');
+      if (!TWILIO_MESSAGE_SID.test(p.MessageSid)) throw new AppError(400, 'bad_request', 'MessageSid is not a message SID');
       const message: NormalisedInboundSms = { provider: 'twilio', messageId: p.MessageSid, from: p.From, to: p.To ?? '', body: p.Body ?? '', receivedAt: new Date().toISOString() };
       await sendToQueue(inboundQueueUrl, [{ body: JSON.stringify(NormalisedInboundSms.parse(message)) }]);
       return twiml();

@@ -13,8 +13,15 @@ export interface GatewayRoute extends HttpRoute {
   invoke: (event: APIGatewayProxyEventV2) => Promise<unknown>;
 }
 
-/** A request the runtime answers itself (health, local-only routes) before API routes. */
-export type LocalRouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
+/**
+ * A route the runtime answers itself (health, local-only helpers), matched before the API's
+ * routes and never deployed to AWS. Path parameters arrive as matched, still percent-encoded.
+ */
+export interface LocalRoute {
+  method: string;
+  path: string;
+  handle: (req: IncomingMessage, res: ServerResponse, url: URL, params: Record<string, string>) => Promise<void>;
+}
 
 interface CompiledRoute {
   route: GatewayRoute;
@@ -97,16 +104,18 @@ export interface GatewayOptions {
  */
 export class LocalHttpGateway {
   private readonly routes: CompiledRoute[];
+  private readonly localRoutes: Array<{ route: LocalRoute; segments: string[] }>;
   private running: RunningServer | undefined;
   private readonly log: (line: string) => void;
 
   constructor(
     routes: GatewayRoute[],
     private readonly auth: LocalAuth,
-    private readonly localRoutes: LocalRouteHandler,
+    localRoutes: LocalRoute[],
     options: GatewayOptions = {},
   ) {
     this.routes = routes.map(compile).sort((a, b) => b.score - a.score);
+    this.localRoutes = localRoutes.map((route) => ({ route, segments: route.path.split('/').filter(Boolean) }));
     this.log = options.log ?? ((line) => console.log(line));
   }
 
@@ -123,6 +132,11 @@ export class LocalHttpGateway {
 
   listRoutes(): Array<{ routeKey: string; functionName: string; public: boolean }> {
     return this.routes.map((r) => ({ routeKey: r.routeKey, functionName: r.route.functionName, public: r.route.public === true }));
+  }
+
+  /** The routes the runtime answers itself, as route keys (`POST /_local/sms/inbound`). */
+  listLocalRoutes(): string[] {
+    return this.localRoutes.map(({ route }) => `${route.method} ${route.path}`);
   }
 
   async start(port: number, host = '127.0.0.1'): Promise<void> {
@@ -142,9 +156,12 @@ export class LocalHttpGateway {
     res.once('close', () => this.log(requestLogLine(method, url?.pathname ?? (req.url ?? '/'), res.statusCode, performance.now() - started, target)));
     if (!url) return sendJson(res, 400, { message: 'Bad Request' });
     try {
-      if (await this.localRoutes(req, res, url)) {
+      const parts = url.pathname.split('/').filter(Boolean);
+      for (const { route, segments } of this.localRoutes) {
+        const params = route.method === method ? matchPath(segments, parts) : undefined;
+        if (!params) continue;
         target = RUNTIME_TARGET;
-        return;
+        return await route.handle(req, res, url, params);
       }
       await this.route(req, res, url, method, (name) => (target = name));
     } catch (error) {

@@ -13,7 +13,7 @@ import { createLocalAuth, type LocalAuth } from './auth.ts';
 import { LocalAwsEndpoint } from './aws-endpoint.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
 import { LocalEventBus, type BusEvent } from './event-bus.ts';
-import { LocalHttpGateway, type GatewayRoute } from './http-gateway.ts';
+import { LocalHttpGateway, type GatewayRoute, type LocalRoute } from './http-gateway.ts';
 import { readRequestBody, sendJson } from './http-util.ts';
 import { functionArn, LOCAL_ACCOUNT, LOCAL_REGION, LocalFunction } from './lambda.ts';
 import { freePort, LOOPBACK } from './ports.ts';
@@ -290,60 +290,59 @@ export class LocalRuntime {
       mkdirSync(options.stateDir, { recursive: true });
       writeFileSync(path.join(options.stateDir, 'dev-token'), `${this.devToken}\n`, { mode: 0o600 });
     }
-    this.gateway = new LocalHttpGateway(routes, this.auth, async (req, res, url) => {
-      if (req.method === 'GET' && url.pathname === '/health') {
-        const health = await this.health();
-        sendJson(res, health.status === 'ok' ? 200 : 503, health);
-        return true;
-      }
-      if (req.method === 'GET' && url.pathname === '/_local/jwks.json') {
-        sendJson(res, 200, { keys: [this.auth.publicJwk] });
-        return true;
-      }
-      if (req.method === 'POST' && url.pathname === '/_local/sms/inbound') {
-        // Stands in for the provider: an inbound SMS as End User Messaging SMS publishes it to the topic.
-        const target = Object.entries(topology.queues).find(([, def]) => def.snsTopic === 'sms-inbound')?.[0];
-        const input = parseLocalInboundSms(await readRequestBody(req, 64 * 1024).catch(() => undefined));
-        if (!target) {
-          sendJson(res, 404, { error: { code: 'not_found', message: 'no queue subscribes to the sms-inbound topic' } });
-          return true;
-        }
-        if ('issues' in input) {
-          sendJson(res, 400, { error: { code: 'validation_failed', message: `send a JSON object such as ${LOCAL_SMS_EXAMPLE}`, issues: input.issues } });
-          return true;
-        }
-        const inboundMessageId = randomBytes(8).toString('hex');
-        this.queues.get(target)!.send(
-          JSON.stringify({
-            Type: 'Notification',
-            MessageId: randomBytes(8).toString('hex'),
-            TopicArn: `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:sms-inbound`,
-            Timestamp: new Date().toISOString(),
-            Message: JSON.stringify({ originationNumber: input.from, destinationNumber: input.to ?? '+15555550100', messageKeyword: 'KEYWORD', messageBody: input.body, inboundMessageId }),
-          }),
-        );
-        sendJson(res, 202, { inboundMessageId });
-        return true;
-      }
-      const run = /^\/_local\/schedules\/([^/]+)\/run$/.exec(url.pathname);
-      if (req.method === 'POST' && run) {
-        const name = decodeOrUndefined(run[1]!);
-        if (name === undefined) {
-          sendJson(res, 400, { error: { code: 'validation_failed', message: 'The request path is not valid', issues: [{ path: 'params.name', message: 'is not valid percent-encoded UTF-8' }] } });
-          return true;
-        }
-        const group = this.scheduler.get(name, SCHEDULE_GROUP) ? SCHEDULE_GROUP : (url.searchParams.get('group') ?? 'default');
-        if (!this.scheduler.get(name, group)) {
-          sendJson(res, 404, { error: { code: 'not_found', message: `schedule ${name} not found` } });
-          return true;
-        }
-        await this.scheduler.runNow(name, group);
-        sendJson(res, 202, { fired: name, group });
-        return true;
-      }
-      return false;
-    }, { log: this.log });
+    this.gateway = new LocalHttpGateway(routes, this.auth, this.localRoutes(), { log: this.log });
     await this.gateway.start(apiPort, host);
+  }
+
+  /** What the runtime answers itself, before the topology's routes: health and the local-only helpers. */
+  private localRoutes(): LocalRoute[] {
+    return [
+      {
+        method: 'GET',
+        path: '/health',
+        handle: async (_req, res) => {
+          const health = await this.health();
+          sendJson(res, health.status === 'ok' ? 200 : 503, health);
+        },
+      },
+      { method: 'GET', path: '/_local/jwks.json', handle: async (_req, res) => sendJson(res, 200, { keys: [this.auth.publicJwk] }) },
+      {
+        method: 'POST',
+        path: '/_local/sms/inbound',
+        handle: async (req, res) => {
+          // Stands in for the provider: an inbound SMS as End User Messaging SMS publishes it to the topic.
+          const target = Object.entries(this.topology.queues).find(([, def]) => def.snsTopic === 'sms-inbound')?.[0];
+          const input = parseLocalInboundSms(await readRequestBody(req, 64 * 1024).catch(() => undefined));
+          if (!target) return sendJson(res, 404, { error: { code: 'not_found', message: 'no queue subscribes to the sms-inbound topic' } });
+          if ('issues' in input) return sendJson(res, 400, { error: { code: 'validation_failed', message: `send a JSON object such as ${LOCAL_SMS_EXAMPLE}`, issues: input.issues } });
+          const inboundMessageId = randomBytes(8).toString('hex');
+          this.queues.get(target)!.send(
+            JSON.stringify({
+              Type: 'Notification',
+              MessageId: randomBytes(8).toString('hex'),
+              TopicArn: `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:sms-inbound`,
+              Timestamp: new Date().toISOString(),
+              Message: JSON.stringify({ originationNumber: input.from, destinationNumber: input.to ?? '+15555550100', messageKeyword: 'KEYWORD', messageBody: input.body, inboundMessageId }),
+            }),
+          );
+          sendJson(res, 202, { inboundMessageId });
+        },
+      },
+      {
+        method: 'POST',
+        path: '/_local/schedules/{name}/run',
+        handle: async (_req, res, url, params) => {
+          const name = decodeOrUndefined(params.name!);
+          if (name === undefined) {
+            return sendJson(res, 400, { error: { code: 'validation_failed', message: 'The request path is not valid', issues: [{ path: 'params.name', message: 'is not valid percent-encoded UTF-8' }] } });
+          }
+          const group = this.scheduler.get(name, SCHEDULE_GROUP) ? SCHEDULE_GROUP : (url.searchParams.get('group') ?? 'default');
+          if (!this.scheduler.get(name, group)) return sendJson(res, 404, { error: { code: 'not_found', message: `schedule ${name} not found` } });
+          await this.scheduler.runNow(name, group);
+          sendJson(res, 202, { fired: name, group });
+        },
+      },
+    ];
   }
 
   /** Invokes a function asynchronously the way EventBridge/Scheduler do: retries, then the target DLQ. */
@@ -409,6 +408,11 @@ export class LocalRuntime {
       if (this.bus.pending === 0 && this.pendingInvocations.size === 0 && [...this.queues.values()].every((q) => isQuiet(q))) return;
       if (Date.now() > deadline) throw new Error('local runtime did not settle in time');
     }
+  }
+
+  /** The routes the runtime answers itself (not in the topology, not on AWS), as route keys. */
+  describeLocalRoutes(): string[] {
+    return this.gateway.listLocalRoutes();
   }
 
   describeWiring(): Wiring {

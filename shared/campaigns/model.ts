@@ -1,12 +1,15 @@
 import * as z from 'zod';
 import { parseScheduleExpression } from '../schedule-expression.ts';
 import { isValidTimeZone } from '../contacts/timezone.ts';
+import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
 import type { Forecast } from '../segments/preview.ts';
 
 export const Channel = z.enum(['email', 'sms']);
 export type Channel = z.infer<typeof Channel>;
 
 const TimeZone = z.string().refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin');
+/** A number the campaign stores: within its bounds and within what DynamoDB and the SDK hold (1e300 or 1e-300 → 400, not a failed write). */
+const Amount = (schema: z.ZodNumber) => schema.refine(isStorableNumber, NUMBER_RANGE);
 const Clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time like 21:00');
 const LocalDateTime = z
   .string()
@@ -47,7 +50,7 @@ export const CampaignGoal = z
     event: z.string().trim().min(1).max(100).default('purchase'),
     attributionWindowDays: z.int().min(1).max(90).default(7),
     model: z.enum(['last_touch', 'first_touch', 'linear', 'time_decay']).default('last_touch'),
-    halfLifeDays: z.number().positive().max(90).optional(),
+    halfLifeDays: Amount(z.number().positive().max(90)).optional(),
   })
   .prefault({});
 
@@ -61,13 +64,13 @@ export const CampaignInput = z
       .array(
         z.strictObject({
           name: z.string().trim().min(1).max(100),
-          weight: z.number().positive().max(1000),
+          weight: Amount(z.number().positive().max(1000)),
           templates: z.strictObject({ email: z.uuid('must be a template id').optional(), sms: z.uuid('must be a template id').optional() }),
         }),
       )
       .min(1)
       .max(10),
-    holdoutPercent: z.number().min(0).max(50).default(10),
+    holdoutPercent: Amount(z.number().min(0).max(50)).default(10),
     schedule: Schedule,
     limits: z
       .strictObject({
@@ -75,14 +78,14 @@ export const CampaignInput = z
         frequencyCap: z.strictObject({ perDay: z.int().min(1).max(100).optional(), perWeek: z.int().min(1).max(500).optional() }).optional(),
         /** Per channel; SMS defaults to 21:00–08:00 in the contact's time zone. */
         quietHours: PerChannel(QuietHours.nullable()).default({}),
-        sendRatePerSecond: PerChannel(z.number().positive().max(10_000)).default({}),
+        sendRatePerSecond: PerChannel(Amount(z.number().positive().max(10_000))).default({}),
         maxRecipients: z.int().min(1).optional(),
         /** Total message cost at which sending stops (same currency as costPerMessage). */
-        budget: z.number().positive().optional(),
+        budget: Amount(z.number().positive()).optional(),
       })
       .prefault({}),
     goal: CampaignGoal,
-    costPerMessage: PerChannel(z.number().min(0).max(10)).prefault({}),
+    costPerMessage: PerChannel(Amount(z.number().min(0).max(10))).prefault({}),
     /** Whether the messages are marketing (unsubscribe footer, STOP line, quiet hours) — default true. */
     marketing: z.boolean().default(true),
   })

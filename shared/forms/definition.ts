@@ -4,6 +4,7 @@
  */
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import * as z from 'zod';
+import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
 
 export const FieldType = z.enum(['email', 'phone', 'text', 'number', 'boolean', 'select', 'date']);
 export type FieldType = z.infer<typeof FieldType>;
@@ -108,7 +109,7 @@ const ConsentWording = z.strictObject({
   version: z.string().trim().min(1).max(64),
 });
 
-const AttributeValue = z.union([z.string().max(2000), z.number().refine(Number.isFinite, 'must be a finite number'), z.boolean()]);
+const AttributeValue = z.union([z.string().max(2000), z.number().refine(isStorableNumber, NUMBER_RANGE), z.boolean()]);
 
 export const FormDefinitionInput = z
   .strictObject({

@@ -105,7 +105,17 @@ function check<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'body
   return { ok: false, issues: issuesFromZod(result.error.issues, where === 'body' ? undefined : where) };
 }
 
+/**
+ * DynamoDB refuses to store an item over 400 KB (a body within the route's limit can still make
+ * one: long texts in 3- and 4-byte characters, many attributes). Nothing was written — a put or
+ * transaction fails whole — so it is the caller's 413, not a server error.
+ */
+function isItemTooLarge(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ValidationException' && /^Item size (to update )?has exceeded the maximum allowed size/.test(error.message);
+}
+
 export function errorResponse(error: unknown, context: Pick<Context, 'awsRequestId'>): APIGatewayProxyResultV2 {
+  if (isItemTooLarge(error)) error = new AppError(413, 'payload_too_large', 'What this request would store is larger than one item may be (400 KB); send less');
   if (error instanceof AppError) {
     const payload: Record<string, unknown> = { code: error.code, message: error.message };
     if (error instanceof ValidationError) payload.issues = error.issues;

@@ -30,7 +30,7 @@ export const HistoryImport = z.strictObject({
     name: z.string().trim().min(1).max(200),
     launchedAt: Instant,
     goal: CampaignGoal,
-    costPerMessage: z.strictObject({ email: z.number().min(0).max(10).optional(), sms: z.number().min(0).max(10).optional() }).prefault({}),
+    costPerMessage: z.strictObject({ email: z.number().min(0).max(10).refine(isStorableNumber, NUMBER_RANGE).optional(), sms: z.number().min(0).max(10).refine(isStorableNumber, NUMBER_RANGE).optional() }).prefault({}),
   }),
   sends: z
     .array(z.strictObject({ contact: ContactRef, channel: z.enum(['email', 'sms']), sentAt: Instant, holdout: z.boolean().default(false), variant: z.string().trim().min(1).max(100).default('A') }))

@@ -1,7 +1,8 @@
 import type { SmsEventDetail } from '../../events/sms.ts';
 import { sendIdOf } from '../campaigns/send-store.ts';
 import { normalizePhone } from '../contacts/phone.ts';
-import { TWILIO_PERMANENT_ERRORS } from './twilio.ts';
+import { ValidationError, type ValidationIssue } from '../errors.ts';
+import { TWILIO_MESSAGE_SID, TWILIO_PERMANENT_ERRORS } from './twilio.ts';
 
 /**
  * A delivery status from any SMS provider, in one shape: providers are adapters (fromEumEvent,
@@ -75,12 +76,24 @@ export function fromEumEvent(detail: SmsEventDetail): SmsStatusReport {
   };
 }
 
-/** A Twilio status callback: its form parameters and the ids in the callback URL's query. Twilio callbacks carry no time. */
+const CONTACT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A Twilio status callback: its form parameters and the ids in the callback URL's query (Twilio
+ * callbacks carry no time). A signed callback can still carry what nothing may store — a SID that
+ * is none, a contact id Touchloop never made, a number that is none on a permanent error — and is
+ * refused (400) before anything is written.
+ */
 export function fromTwilioCallback(params: Record<string, string>, query: Record<string, string | undefined>): SmsStatusReport | undefined {
   const status = params.MessageStatus ?? '';
   if (!params.MessageSid) return undefined;
   const outcome = status === 'delivered' ? 'delivered' : status === 'undelivered' || status === 'failed' ? 'failed' : 'pending';
   const errorCode = params.ErrorCode;
+  const issues: ValidationIssue[] = [];
+  if (!TWILIO_MESSAGE_SID.test(params.MessageSid)) issues.push({ path: 'MessageSid', message: 'is not a message SID' });
+  if (query.touchloop_contact && !CONTACT_ID.test(query.touchloop_contact)) issues.push({ path: 'touchloop_contact', message: 'is not a contact id' });
+  if (outcome === 'failed' && errorCode && TWILIO_PERMANENT_ERRORS.has(errorCode) && params.To && !e164(params.To)) issues.push({ path: 'To', message: 'is not a phone number' });
+  if (issues.length) throw new ValidationError(issues);
   return {
     provider: 'twilio',
     messageId: params.MessageSid,

@@ -20,3 +20,6 @@ export function validTwilioSignature(authToken: string, url: string, params: Rec
 
 /** Twilio message statuses that mean the number cannot take SMS (suppressed like a hard bounce). */
 export const TWILIO_PERMANENT_ERRORS = new Set(['21211', '21214', '21610', '21612', '21614', '30003', '30005', '30006']);
+
+/** A Twilio message SID as the webhooks accept it (letters and digits; anything else is refused before a write). */
+export const TWILIO_MESSAGE_SID = /^[A-Za-z0-9]{1,64}$/;

@@ -59,6 +59,7 @@ import * as z from 'zod';
 import type { Channel, ConsentStatus } from '../contacts/model.ts';
 import { ValidationError, issuesFromZod, type ValidationIssue } from '../errors.ts';
 import { assertValidTimeZone, instantOfWallClock, wallClockOf } from '../schedule-expression.ts';
+import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
 import type { Scores } from '../scoring/model.ts';
 import { ACTIVITY_RETENTION_DAYS, countSince, hourOf } from '../activity/activity.ts';
 import { reachable, type EvalContact } from './contact-view.ts';
@@ -402,7 +403,11 @@ function checkOperand(ctx: IssueSink, shape: ValueShape, value: unknown, path: P
     if (value.length === 0) return fail('must not be empty (use "exists": false for a missing value)');
     return value.length <= MAX_TEXT || fail(`must be at most ${MAX_TEXT} characters`);
   }
-  if (typeof value === 'number') return ((shape === 'scalar' || shape === 'comparable' || shape === 'any') && Number.isFinite(value)) || fail();
+  if (typeof value === 'number') {
+    if (shape !== 'scalar' && shape !== 'comparable' && shape !== 'any') return fail();
+    // The rule is stored: a number DynamoDB (or the SDK) cannot hold is refused here, not by the write.
+    return isStorableNumber(value) || fail(NUMBER_RANGE);
+  }
   if (typeof value === 'boolean') return shape === 'scalar' || shape === 'any' || fail();
   if (isPlainObject(value) && (shape === 'date' || shape === 'comparable' || shape === 'any')) {
     const result = DateValueSchema.safeParse(value);
@@ -561,7 +566,7 @@ const ScoreSchema = z
     values: z.unknown().optional(),
   })
   .transform((raw, ctx): ScoreRule => {
-    const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+    const isNumber = (v: unknown): v is number => typeof v === 'number';
     const [needed, unused] = raw.op === 'between' ? (['values', 'value'] as const) : (['value', 'values'] as const);
     let ok = true;
     if (raw[unused] !== undefined) {
@@ -574,6 +579,7 @@ const ScoreSchema = z
     }
     if (raw.op !== 'between') {
       if (!isNumber(raw.value)) return reject(ctx, ['value'], 'must be a number');
+      if (!isStorableNumber(raw.value)) return reject(ctx, ['value'], NUMBER_RANGE);
       return ok ? { score: raw.score, op: raw.op, value: raw.value } : z.NEVER;
     }
     const values = raw.values;
@@ -581,6 +587,8 @@ const ScoreSchema = z
       return reject(ctx, ['values'], 'must be [low, high], two numbers');
     }
     const [low, high] = values as [number, number];
+    const unstorable = values.findIndex((v) => !isStorableNumber(v as number));
+    if (unstorable >= 0) return reject(ctx, ['values', unstorable], NUMBER_RANGE);
     if (low > high) return reject(ctx, ['values'], 'the low value must not be above the high value');
     return ok ? { score: raw.score, op: 'between', values: [low, high] } : z.NEVER;
   });

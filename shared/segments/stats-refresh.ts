@@ -1,4 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ValidationError } from '../errors.ts';
+import { logger } from '../logger.ts';
 import { streamAudience } from './audience.ts';
 import { AudienceSummary } from './preview.ts';
 import { SegmentService } from './segment-service.ts';
@@ -13,7 +15,20 @@ export async function refreshSegmentStats(store: SegmentStore, options: { contac
   const segments = await store.list();
   if (!segments.length) return 0;
   const service = new SegmentService(store, { contactsTable: options.contactsTable, activityTable: options.activityTable, scanSegments: options.scanSegments, db: options.db });
-  const compiled = await Promise.all(segments.map(async (segment) => ({ segment, rule: await service.compile(segment, now, segment.id), summary: new AudienceSummary(now, 0) })));
+  const compiled = (
+    await Promise.all(
+      segments.map(async (segment) => {
+        try {
+          return [{ segment, rule: await service.compile(segment, now, segment.id), summary: new AudienceSummary(now, 0) }];
+        } catch (error) {
+          // A segment that refers to a deleted segment cannot be evaluated: its statistics wait, the others' (and the run) go on.
+          if (!(error instanceof ValidationError)) throw error;
+          logger.warn('segment statistics not refreshed', { segmentId: segment.id, issues: error.issues });
+          return [];
+        }
+      }),
+    )
+  ).flat();
   for await (const page of streamAudience({ table: options.contactsTable, activityTable: options.activityTable, test: () => true, totalSegments: options.scanSegments, db: options.db, now })) {
     for (const member of page.members) {
       for (const c of compiled) if (c.rule.test(member.contact)) c.summary.add(member.contact, member.item);

@@ -52,8 +52,14 @@ export class SiteStore {
   }
 
   async delete(id: string): Promise<void> {
-    const result = await this.db.send(new DeleteCommand({ TableName: this.table, Key: { id }, ReturnValues: 'ALL_OLD' }));
-    if (!result.Attributes) throw new NotFoundError('site', id);
+    // Conditional: deleting a site that does not exist is refused by DynamoDB, so a 404 writes nothing.
+    try {
+      if (!SITE_KEY_PATTERN.test(id)) throw new NotFoundError('site', id);
+      await this.db.send(new DeleteCommand({ TableName: this.table, Key: { id }, ConditionExpression: 'attribute_exists(id)' }));
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new NotFoundError('site', id);
+      throw error;
+    }
     this.originsCache = undefined;
   }
 

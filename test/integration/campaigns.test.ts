@@ -314,6 +314,34 @@ describe('scheduling', () => {
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.issues.map((i) => i.path).sort()).toEqual(['segmentId', 'variants[0].templates.email']);
   });
+
+  test('numbers DynamoDB cannot store (1e300, 1e-300) → 400 at their paths, not a 500 from the write (found by the route fuzz)', async () => {
+    // Prepare
+    const segmentId = await createSegment({ reachable: 'email' }, 'numbers');
+    const templateId = await createTemplate({ channel: 'email', name: 'numbers', subject: 's', html: '<p>x</p>', text: 'x' });
+    const base = { name: 'Numbers', segmentId, channels: ['email'], variants: [{ name: 'A', weight: 1, templates: { email: templateId } }], schedule: { type: 'immediate' } };
+    const cases: Array<[string, Record<string, unknown>]> = [
+      ['limits.budget', { limits: { budget: 1e300 } }],
+      ['limits.budget', { limits: { budget: 1e-300 } }],
+      ['holdoutPercent', { holdoutPercent: 1e-300 }],
+      ['variants[0].weight', { variants: [{ name: 'A', weight: 1e-300, templates: { email: templateId } }] }],
+      ['goal.halfLifeDays', { goal: { halfLifeDays: 1e-300 } }],
+      ['limits.sendRatePerSecond.email', { limits: { sendRatePerSecond: { email: 1e-300 } } }],
+      ['costPerMessage.email', { costPerMessage: { email: 1e-300 } }],
+    ];
+    for (const [path, change] of cases) {
+      // Act
+      const response = await t.api<{ error: { issues: Array<{ path: string }> } }>('POST', '/v1/campaigns', { body: { ...base, ...change } });
+      // Assess
+      expect(response.status, `${path}: ${response.text}`).toBe(400);
+      expect(response.body.error.issues.map((i) => i.path)).toEqual([path]);
+    }
+    const imported = await t.api<{ error: { issues: Array<{ path: string }> } }>('POST', '/v1/campaigns/import', {
+      body: { campaign: { externalId: 'numbers', name: 'n', launchedAt: '2026-01-01T00:00:00Z', costPerMessage: { sms: 1e-300 } }, sends: [{ contact: { email: 'n@example.com' }, channel: 'email', sentAt: '2026-01-01T00:00:00Z' }] },
+    });
+    expect(imported.status).toBe(400);
+    expect(imported.body.error.issues.map((i) => i.path)).toEqual(['campaign.costPerMessage.sms']);
+  });
 });
 
 describe('one-click unsubscribe', () => {

@@ -64,6 +64,17 @@ describe('contacts API', () => {
     expect(response.body.error.issues.map((i) => i.path).sort()).toEqual(expect.arrayContaining(['consent.sms.wordingVersion', 'phone', 'timezone']));
   });
 
+  test('attributes within every limit but over the 400 KB an item holds → 413 and no contact, not a 500 from the write', async () => {
+    // 100 attributes of 2048 four-byte characters: 800 KB stored, a body under the 1 MiB limit.
+    const attributes = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`a${i}`, '😀'.repeat(2048)]));
+    const created = await t.api<{ error: { code: string } }>('POST', '/v1/contacts', { body: { email: 'too-big@example.com', attributes } });
+    expect(created.status).toBe(413);
+    expect(created.body.error.code).toBe('payload_too_large');
+    expect((await t.api<{ items: unknown[] }>('GET', '/v1/contacts?email=too-big@example.com')).body.items).toEqual([]);
+    const id = (await t.api<{ contact: { id: string } }>('POST', '/v1/contacts', { body: { email: 'grows@example.com' } })).body.contact.id;
+    expect((await t.api('PATCH', `/v1/contacts/${id}`, { body: { attributes } })).status).toBe(413);
+  });
+
   test('PATCH changes fields; moving to an address another contact holds → 409; attributes set to null are removed', async () => {
     const a = await createContact({ email: 'patch-a@example.com', attributes: { city: 'Leeds', tier: 1 } });
     await createContact({ email: 'patch-b@example.com' });

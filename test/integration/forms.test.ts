@@ -94,6 +94,12 @@ describe('form definitions', () => {
     });
     expect(bad.status).toBe(400);
     expect(bad.body.error.issues.map((i) => i.path)).toEqual(expect.arrayContaining(['allowedOrigins[0]', 'fields[0].options']));
+    // A number DynamoDB cannot store is refused at its path, not by the write (found by the route fuzz).
+    for (const value of [1e300, 1e-300, 2 ** 60]) {
+      const unstorable = await t.api<{ error: { issues: Array<{ path: string }> } }>('POST', '/v1/forms', { body: { ...baseForm, attributes: { campaign: value } } });
+      expect(unstorable.status, String(value)).toBe(400);
+      expect(unstorable.body.error.issues.map((i) => i.path)).toEqual(['attributes.campaign']);
+    }
     expect((await t.api('POST', '/v1/forms', { body: baseForm, token: null })).status).toBe(401);
   });
 

@@ -138,6 +138,21 @@ describe('segments', () => {
     expect(paths).toContain('timezone');
   });
 
+  test('rule numbers DynamoDB cannot store → 400 at their paths, not a 500 from the write (found by the route fuzz)', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ score: 'lead', op: 'gte', value: 1e300 }, 'rule.value'],
+      [{ score: 'engagement', op: 'gt', value: 1e-300 }, 'rule.value'],
+      [{ score: 'lead', op: 'between', values: [0, 1e300] }, 'rule.values[1]'],
+      [{ field: 'attributes.seats', op: 'eq', value: 2 ** 60 }, 'rule.value'],
+      [{ and: [{ field: 'attributes.seats', op: 'between', values: [1e-300, 2] }] }, 'rule.and[0].values[0]'],
+    ];
+    for (const [rule, path] of cases) {
+      const response = await t.api<{ error: { issues: Array<{ path: string }> } }>('POST', '/v1/segments', { body: { name: 'numbers', rule } });
+      expect(response.status, `${JSON.stringify(rule)}: ${response.text}`).toBe(400);
+      expect(response.body.error.issues.map((i) => i.path)).toEqual([path]);
+    }
+  });
+
   test('a segment used by a scheduled campaign cannot be deleted; otherwise it can', async () => {
     const seg = await t.api<{ segment: { id: string } }>('POST', '/v1/segments', { body: { name: 'Deletable', rule: { field: 'country', op: 'eq', value: 'GB' } } });
     const id = seg.body.segment.id;
@@ -148,6 +163,25 @@ describe('segments', () => {
     await documentClient.send(new PutCommand({ TableName: t.runtime.tableNames.campaigns, Item: { id: 'c-1', name: 'Spring sale', segmentId: id, status: 'completed' } }));
     expect((await t.api('DELETE', `/v1/segments/${id}`)).status).toBe(204);
     expect((await t.api('GET', `/v1/segments/${id}`)).status).toBe(404);
+  });
+
+  test('a segment whose referenced segment was deleted does not stop the attribution run: it completes and the other statistics are refreshed (found by the route fuzz)', async () => {
+    // Prepare: B refers to A, A is deleted (no campaign uses it); C is an ordinary segment.
+    const create = async (name: string, rule: unknown) => (await t.api<{ segment: { id: string } }>('POST', '/v1/segments', { body: { name, rule } })).body.segment.id;
+    const a = await create('Referenced', { field: 'country', op: 'eq', value: 'GB' });
+    const b = await create('Referring', { segment: a });
+    const c = await create('Ordinary', { field: 'attributes.plan', op: 'eq', value: 'pro' });
+    expect((await t.api('DELETE', `/v1/segments/${a}`)).status).toBe(204);
+    // Act
+    const from = new Date(Date.now() - 86_400_000).toISOString();
+    const run = await t.api<{ run: { runId: string } }>('POST', '/v1/attribution/runs', { body: { from, to: new Date().toISOString() } });
+    await t.runtime.idle();
+    // Assess
+    expect((await t.api<{ run: { status: string } }>('GET', `/v1/attribution/runs/${run.body.run.runId}`)).body.run.status).toBe('completed');
+    const stats = async (id: string) => (await t.api<{ stats: { size: number } | null }>('GET', `/v1/segments/${id}`)).body.stats;
+    expect(await stats(c)).toMatchObject({ size: seeded.filter((s) => s.attributes.plan === 'pro').length });
+    expect(await stats(b)).toBeNull();
+    expect(t.runtime.deadLetterQueues.get('attributionScan')!.stats().visible).toBe(0);
   });
 });
 

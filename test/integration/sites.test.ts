@@ -1,12 +1,16 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { DynamoDbMeter } from '../helpers/dynamodb-meter.ts';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts';
 
 let t: TestRuntime;
+let meter: DynamoDbMeter;
 beforeAll(async () => {
-  t = await startTestRuntime();
+  meter = new DynamoDbMeter(inject('dynamodbEndpoint'));
+  t = await startTestRuntime({ dynamodbEndpoint: await meter.start() });
 });
 afterAll(async () => {
   await t?.stop();
+  await meter?.stop();
 });
 
 const SHOP = 'https://shop.example.com';
@@ -62,6 +66,20 @@ describe('sites API', () => {
     expect((await t.api('GET', `/v1/sites/${created.site.id}`)).status).toBe(404);
     expect((await t.api('DELETE', `/v1/sites/${created.site.id}`)).status).toBe(404);
     expect((await report(created.site.id, '{}', fromShop)).status).toBe(404);
+  });
+
+  test('deleting a site that is gone or never was → 404, and nothing is written (found by the route fuzz)', async () => {
+    // Prepare
+    const gone = (await createSite({ name: 'Gone', allowedOrigins: [SHOP] })).site.id;
+    expect((await t.api('DELETE', `/v1/sites/${gone}`)).status).toBe(204);
+    for (const id of [gone, 'site_AAAAAAAAAAAAAAAAAAAAAA', 'not-a-site-key', '%2F']) {
+      const writesBefore = { ...meter.units.writesByTable };
+      // Act
+      const response = await t.api('DELETE', `/v1/sites/${id}`);
+      // Assess
+      expect(response.status, id).toBe(404);
+      expect(meter.units.writesByTable, id).toEqual(writesBefore);
+    }
   });
 });
 

@@ -53,4 +53,18 @@ describe('Twilio webhooks', () => {
     expect((await post(path, { MessageSid: 'SM3', MessageStatus: 'undelivered', ErrorCode: '21610', To: phone })).status).toBe(200);
     expect((await t.api<{ suppressed: { sms: { reasons: string[] } | null } }>('GET', `/v1/contacts/${id}`)).body.suppressed.sms?.reasons).toEqual(['opted_out']);
   });
+
+  test('a signed status callback whose To is no phone number, MessageSid no message SID or touchloop_contact no contact id → 400, nothing recorded (found by the route fuzz)', async () => {
+    // Prepare
+    const id = (await t.api<{ contact: { id: string } }>('POST', '/v1/contacts', { body: { phone: '+447400555890' } })).body.contact.id;
+    const timeline = async () => (await t.api<{ items: Array<{ type: string }> }>('GET', `/v1/contacts/${id}/timeline?limit=50`)).body.items.filter((i) => i.type === 'delivery_failed');
+    // Act
+    const badTo = await post(`/webhooks/twilio/status?touchloop_campaign=camp-t&touchloop_run=1&touchloop_contact=${id}`, { MessageSid: 'SM4', MessageStatus: 'failed', ErrorCode: '21610', To: 'not a number' });
+    const badContact = await post(`/webhooks/twilio/status?touchloop_contact=${'A'.repeat(3000)}`, { MessageSid: 'SM5', MessageStatus: 'failed', To: '+447400555890' });
+    const badSid = await post(`/webhooks/twilio/status?touchloop_contact=${id}`, { MessageSid: 'x'.repeat(10_000), MessageStatus: 'failed', To: '+447400555890' });
+    const badInboundSid = await post('/webhooks/twilio/sms', { MessageSid: 'SM 1', From: '+447400555890', To: '+15555550100', Body: 'STOP' });
+    // Assess
+    expect([badTo.status, badContact.status, badSid.status, badInboundSid.status]).toEqual([400, 400, 400, 400]);
+    expect(await timeline()).toEqual([]);
+  });
 });

@@ -47,6 +47,12 @@ const handler = httpApi({
       throw new Error('secret database detail');
     },
   }),
+  'GET /huge': route({
+    handle: async () => {
+      // What the SDK throws when DynamoDB refuses an item over 400 KB.
+      throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' });
+    },
+  }),
   'GET /conflict': route({ handle: async () => Promise.reject(new ConflictError('already launched', 'invalid_transition')) }),
   'GET /slow-down': route({ handle: async () => Promise.reject(new TooManyRequestsError(30)) }),
   'GET /things/{id}': route({
@@ -104,6 +110,10 @@ describe('httpApi', () => {
     const limited = await call(event('GET /slow-down'));
     expect(limited.status).toBe(429);
     expect(limited.headers['retry-after']).toBe('30');
+  });
+
+  test('an item too large for DynamoDB → 413, not 500: nothing was written and the caller sent too much', async () => {
+    expect(await call(event('GET /huge'))).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
   });
 
   test('a route key the function does not serve → 404', async () => {
