@@ -17,7 +17,7 @@ export { repoRoot };
 
 /**
  * The most a function's bundle may weigh (minified, without source maps): the largest measured
- * (852 KB, sms-inbound, 2026-12-06) plus a little room. The synth test fails above it, so a
+ * (888 KB, sms-inbound, 2026-12-06) plus a little room. The synth test fails above it, so a
  * dependency pulled in by accident shows. Lower it as bundles shrink; the issue's goal is 250 KB.
  */
 export const BUNDLE_BUDGET_BYTES = 900 * 1024;
