@@ -79,7 +79,7 @@ export async function processAttributionTask(
     await send(deps.queueUrl(), [{ body: JSON.stringify({ ...task, startKey: lastKey }) }]);
     return 'continued';
   }
-  if (!(await deps.store.segmentDone(task.runId))) return 'segment-done';
+  if (!(await deps.store.segmentDone(task.runId, task.segment))) return 'segment-done';
 
   const merged = mergeParts(await deps.store.parts(task.runId));
   // The last segment's worker finishes the run: reports and the completion carry the time they were written.

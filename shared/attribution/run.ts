@@ -113,7 +113,10 @@ export class AttributionStore {
   }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
-    return (await this.db.send(new GetCommand({ TableName: this.tables.attributionRuns, Key: { runId }, ConsistentRead: true }))).Item as RunRecord | undefined;
+    const item = (await this.db.send(new GetCommand({ TableName: this.tables.attributionRuns, Key: { runId }, ConsistentRead: true }))).Item as (RunRecord & { doneSegments?: Set<number> }) | undefined;
+    if (!item) return undefined;
+    const { doneSegments, ...run } = item;
+    return { ...run, segmentsDone: doneSegments?.size ?? run.segmentsDone };
   }
 
   async savePart(runId: string, partId: string, part: RunPart): Promise<void> {
@@ -128,13 +131,18 @@ export class AttributionStore {
     return out;
   }
 
-  /** One scan segment finished; true for the call that finished the last one (it finalises the run). */
-  async segmentDone(runId: string): Promise<boolean> {
+  /**
+   * A scan segment finished; true once every segment has (the caller then finalises the run). The
+   * finished segments are a set, so a redelivered last message — the finalisation failed once —
+   * finds the run still complete and finalises it again (every step of that is idempotent), where a
+   * counter would have passed the total and left the run running for ever.
+   */
+  async segmentDone(runId: string, segment: number): Promise<boolean> {
     const result = await this.db.send(
-      new UpdateCommand({ TableName: this.tables.attributionRuns, Key: { runId }, UpdateExpression: 'ADD segmentsDone :one', ExpressionAttributeValues: { ':one': 1 }, ReturnValues: 'ALL_NEW' }),
+      new UpdateCommand({ TableName: this.tables.attributionRuns, Key: { runId }, UpdateExpression: 'ADD doneSegments :segment', ExpressionAttributeValues: { ':segment': new Set([segment]) }, ReturnValues: 'ALL_NEW' }),
     );
-    const run = result.Attributes as RunRecord;
-    return run.segmentsDone === run.segmentsTotal;
+    const run = result.Attributes as RunRecord & { doneSegments: Set<number> };
+    return run.status === 'running' && run.doneSegments.size >= run.segmentsTotal;
   }
 
   async completeRun(runId: string, totals: Pick<RunRecord, 'contacts' | 'conversions' | 'interactions' | 'readUnits'>, now = new Date()): Promise<void> {

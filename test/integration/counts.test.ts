@@ -266,7 +266,7 @@ describe('history imported in several requests', () => {
 });
 
 describe("an attribution run's completion", () => {
-  test('completedAt is when the run completed, not when its last part started', async () => {
+  const deps = (): AttributionDeps => {
     const names = t.runtime.tableNames;
     const tables: AttributionTables = {
       interactions: names.interactions!,
@@ -278,24 +278,41 @@ describe("an attribution run's completion", () => {
       attributionParts: names.attributionParts!,
       reports: names.reports!,
     };
-    const deps: AttributionDeps = {
-      tables,
-      store: new AttributionStore(tables),
-      segments: 1,
-      queueUrl: () => 'unused',
-      segmentTables: { segments: names.segments!, segmentStats: names.segmentStats!, activity: names.activity! },
-    };
-    const from = new Date(Date.parse(today()) - DAY);
-    const run = await deps.store.createRun(from, new Date(today()), 1);
+    return { tables, store: new AttributionStore(tables), segments: 1, queueUrl: () => 'unused', segmentTables: { segments: names.segments!, segmentStats: names.segmentStats!, activity: names.activity! } };
+  };
+  const runRecord = async (d: AttributionDeps, runId: string) => (await documentClient.send(new GetCommand({ TableName: d.tables.attributionRuns, Key: { runId } }))).Item as RunRecord;
+
+  test('completedAt is when the run completed, not when its last part started', async () => {
+    const d = deps();
+    const run = await d.store.createRun(new Date(Date.parse(today()) - DAY), new Date(today()), 1);
     // The clock moves on while the last part does its work (merging, reports, segment statistics).
     const started = new Date();
     const finished = new Date(started.getTime() + 7 * 60_000);
     let calls = 0;
     const clock = () => (calls++ === 0 ? started : finished);
-    const outcome = await processAttributionTask({ runId: run.runId, from: run.from, to: run.to, segment: 0, totalSegments: 1 }, deps, () => 600_000, async () => 0, clock);
+    const outcome = await processAttributionTask({ runId: run.runId, from: run.from, to: run.to, segment: 0, totalSegments: 1 }, d, () => 600_000, async () => 0, clock);
     expect(outcome).toBe('run-done');
-    const stored = (await documentClient.send(new GetCommand({ TableName: tables.attributionRuns, Key: { runId: run.runId } }))).Item as RunRecord;
+    const stored = await runRecord(d, run.runId);
     expect(stored.status).toBe('completed');
     expect(stored.completedAt).toBe(finished.toISOString());
+  });
+
+  test('a last message redelivered after its finalisation failed completes the run; a duplicate of a finished one changes nothing', async () => {
+    const d = deps();
+    const run = await d.store.createRun(new Date(Date.parse(today()) - DAY), new Date(today()), 2);
+    const task = (segment: number) => ({ runId: run.runId, from: run.from, to: run.to, segment, totalSegments: 2 });
+    // A redelivered first segment must not count twice (it would finish the run before segment 1).
+    expect(await processAttributionTask(task(0), d, () => 600_000, async () => 0)).toBe('segment-done');
+    expect(await processAttributionTask(task(0), d, () => 600_000, async () => 0)).toBe('segment-done');
+    expect((await runRecord(d, run.runId)).status).toBe('running');
+    // The last segment's finalisation fails once (a throttled write, a timeout); SQS redelivers the message.
+    const failing: AttributionDeps = { ...d, store: Object.assign(Object.create(d.store) as AttributionStore, { completeRun: async () => Promise.reject(new Error('throttled')) }) };
+    await expect(processAttributionTask(task(1), failing, () => 600_000, async () => 0)).rejects.toThrow('throttled');
+    expect(await processAttributionTask(task(1), d, () => 600_000, async () => 0)).toBe('run-done');
+    const stored = await runRecord(d, run.runId);
+    expect(stored.status).toBe('completed');
+    expect((await d.store.getRun(run.runId))!.segmentsDone).toBe(2);
+    // Once completed, another copy of the message is only a finished segment.
+    expect(await processAttributionTask(task(1), d, () => 600_000, async () => 0)).toBe('segment-done');
   });
 });
