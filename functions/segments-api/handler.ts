@@ -78,6 +78,7 @@ export const handler = httpApi({
     handle: async ({ params, claims }) => {
       const current = await latestOr404(params.id);
       await usage.assertDeletable(params.id);
+      await service.assertNotReferenced(params.id);
       await store.putVersion(current, { name: current.name, rule: current.rule, timezone: current.timezone, createdBy: actorOf(claims), deleted: true });
       return noContent();
     },

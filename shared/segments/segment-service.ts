@@ -1,5 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ValidationError } from '../errors.ts';
+import { ConflictError, ValidationError } from '../errors.ts';
 import { streamAudience } from './audience.ts';
 import type { EvalContact } from './contact-view.ts';
 import { AudienceSummary, type PreviewResult } from './preview.ts';
@@ -29,6 +29,17 @@ export class SegmentService {
     private readonly store: SegmentStore,
     private readonly options: SegmentServiceOptions,
   ) {}
+
+  /**
+   * A segment that other live segments refer to cannot be deleted (409 segment_in_use, naming
+   * them): their rules would fail to compile, and so would the nightly statistics and any launch.
+   */
+  async assertNotReferenced(segmentId: string): Promise<void> {
+    const referring = (await this.store.list()).filter((s) => s.id !== segmentId && referencedSegments(s.rule).includes(segmentId));
+    if (referring.length) {
+      throw new ConflictError(`segment ${segmentId} is referred to by ${referring.map((s) => s.name).join(', ')}; change or delete those segments first`, 'segment_in_use');
+    }
+  }
 
   /** Latest versions of every segment the rule reaches, transitively; unknown ones → 400 at the rule path. */
   private async loadReferences(rule: RuleNode, self?: string): Promise<Map<string, SegmentVersion>> {

@@ -165,13 +165,20 @@ describe('segments', () => {
     expect((await t.api('GET', `/v1/segments/${id}`)).status).toBe(404);
   });
 
-  test('a segment whose referenced segment was deleted does not stop the attribution run: it completes and the other statistics are refreshed (found by the route fuzz)', async () => {
+  test('a segment whose referenced segment was deleted (before deletion checked references) does not stop the attribution run: it completes and the other statistics are refreshed (found by the route fuzz)', async () => {
     // Prepare: B refers to A, A is deleted (no campaign uses it); C is an ordinary segment.
     const create = async (name: string, rule: unknown) => (await t.api<{ segment: { id: string } }>('POST', '/v1/segments', { body: { name, rule } })).body.segment.id;
     const a = await create('Referenced', { field: 'country', op: 'eq', value: 'GB' });
     const b = await create('Referring', { segment: a });
     const c = await create('Ordinary', { field: 'attributes.plan', op: 'eq', value: 'pro' });
-    expect((await t.api('DELETE', `/v1/segments/${a}`)).status).toBe(204);
+    // The API refuses to delete a segment another one refers to…
+    const refused = await t.api('DELETE', `/v1/segments/${a}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ error: { code: 'segment_in_use', message: expect.stringContaining('Referring') } });
+    // …but a deletion from before that check leaves exactly this state: a tombstone version written directly.
+    const current = (await documentClient.send(new QueryCommand({ TableName: t.runtime.tableNames.segments!, KeyConditionExpression: 'id = :id', ExpressionAttributeValues: { ':id': a } }))).Items![0]!;
+    await documentClient.send(new PutCommand({ TableName: t.runtime.tableNames.segments!, Item: { ...current, version: Number(current.version) + 1, deleted: true, createdAt: new Date().toISOString() } }));
+    expect((await t.api('GET', `/v1/segments/${a}`)).status).toBe(404);
     // Act
     const from = new Date(Date.now() - 86_400_000).toISOString();
     const run = await t.api<{ run: { runId: string } }>('POST', '/v1/attribution/runs', { body: { from, to: new Date().toISOString() } });
