@@ -16,6 +16,12 @@ function packageOf(file: string): string {
   return match[1]!;
 }
 
+/** One function's bundle with the stack's esbuild settings (and optionally packages left out); its output's metafile entry. */
+async function bundle(entry: string, outfile: string, external: string[] = []) {
+  const result = await build({ entryPoints: [path.join(repoRoot, entry)], bundle: true, platform: 'node', format: 'esm', ...BUNDLE_SETTINGS, mainFields: [...BUNDLE_SETTINGS.mainFields], banner: { js: BUNDLE_SETTINGS.banner }, external, outfile, metafile: true, logLevel: 'error' });
+  return Object.values(result.metafile.outputs).find((o) => o.entryPoint)!;
+}
+
 /**
  * The functions' bundles as the CDK stack builds them (same esbuild settings, no source maps):
  * size per function, what the largest packages weigh across them, and the time a cold Node.js
@@ -30,8 +36,7 @@ export async function run(): Promise<void> {
   try {
     for (const [name, def] of Object.entries(topology.functions)) {
       const file = path.join(dir, `${name}.mjs`);
-      const result = await build({ entryPoints: [path.join(repoRoot, def.entry)], bundle: true, platform: 'node', format: 'esm', ...BUNDLE_SETTINGS, mainFields: [...BUNDLE_SETTINGS.mainFields], banner: { js: BUNDLE_SETTINGS.banner }, outfile: file, metafile: true, logLevel: 'error' });
-      const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint)!;
+      const output = await bundle(def.entry, file);
       sizes.push({ name, bytes: output.bytes, file });
       const perPackage = new Map<string, number>();
       for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) perPackage.set(packageOf(input), (perPackage.get(packageOf(input)) ?? 0) + bytesInOutput);
@@ -83,8 +88,7 @@ export async function run(): Promise<void> {
     for (const f of [medianBundle, perFunction[perFunction.length - 1]!]) {
       const file = path.join(dir, `${f.name}.external.mjs`);
       const def = topology.functions[f.name as keyof typeof topology.functions];
-      const result = await build({ entryPoints: [path.join(repoRoot, def.entry)], bundle: true, platform: 'node', format: 'esm', ...BUNDLE_SETTINGS, mainFields: [...BUNDLE_SETTINGS.mainFields], banner: { js: BUNDLE_SETTINGS.banner }, external: ['@aws-sdk/*', '@smithy/*'], outfile: file, metafile: true, logLevel: 'error' });
-      external.push({ name: f.name, bytes: Object.values(result.metafile.outputs).find((o) => o.entryPoint)!.bytes, importMs: importMs(file) });
+      external.push({ name: f.name, bytes: (await bundle(def.entry, file, ['@aws-sdk/*', '@smithy/*'])).bytes, importMs: importMs(file) });
     }
     print('The same with the AWS SDK left to the runtime (not what ships; for comparison)', external.flatMap((e) => [
       { name: `${e.name}: bundle`, value: e.bytes / 1024, unit: 'KB' },

@@ -6,9 +6,9 @@
  * launch: before any run has measured the campaign the measured part is empty and says so.
  */
 import type { Campaign } from '../campaigns/model.ts';
-import type { CampaignReport } from './run.ts';
+import { responseCounts, type CampaignReport, type ResponseCounts } from './run.ts';
 
-export interface LiveCounts {
+export interface LiveCounts extends ResponseCounts {
   /** When these counts were read. */
   asOf: string;
   targeted: number;
@@ -17,12 +17,6 @@ export interface LiveCounts {
   deferred: number;
   sent: number;
   failed: number;
-  delivered: number;
-  opened: number;
-  clicked: number;
-  unsubscribed: number;
-  bounced: number;
-  complained: number;
   /** Conversions of the campaign's goal whose last touch was this campaign's message, inside its window (live last touch). */
   converted: number;
   revenue: number;
@@ -55,12 +49,7 @@ export function liveCounts(campaign: Campaign & { responses?: Record<string, num
     deferred: Math.max(0, n(c.deferred)),
     sent: n(c.sent),
     failed: n(c.failed),
-    delivered: n(r.delivered),
-    opened: n(r.opened),
-    clicked: n(r.clicked),
-    unsubscribed: n(r.unsubscribed),
-    bounced: n(r.bounced) + n(r.bounced_soft),
-    complained: n(r.complained),
+    ...responseCounts(r),
     converted: n(r.converted),
     revenue: Math.round(n(r.revenue) * 100) / 100,
     spent: Math.round(n(campaign.spent) * 10_000) / 10_000,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { batchGetAll, documentClient, queryAll, scanAll } from '../aws/dynamodb.ts';
-import type { Campaign } from '../campaigns/model.ts';
+import { runsOf, type Campaign } from '../campaigns/model.ts';
 import { sendPk } from '../campaigns/send-store.ts';
 import type { Contact } from '../contacts/model.ts';
 import type { Interaction } from '../contacts/timeline.ts';
@@ -63,6 +63,22 @@ export interface RunPart {
 
 export const emptyPart = (): RunPart => ({ contacts: 0, interactions: 0, conversions: 0, readUnits: 0, credits: {}, campaigns: {} });
 
+/** Responses counted for a campaign (unique contacts per type in reports, events in live counts); bounced is hard and soft together. */
+export interface ResponseCounts {
+  delivered: number;
+  opened: number;
+  clicked: number;
+  unsubscribed: number;
+  bounced: number;
+  complained: number;
+}
+
+/** The response counts out of a map keyed by interaction type. */
+export function responseCounts(byType: Readonly<Record<string, number | undefined>>): ResponseCounts {
+  const n = (type: string) => byType[type] ?? 0;
+  return { delivered: n('delivered'), opened: n('opened'), clicked: n('clicked'), unsubscribed: n('unsubscribed'), bounced: n('bounced') + n('bounced_soft'), complained: n('complained') };
+}
+
 export interface CampaignReport {
   campaignId: string;
   name: string;
@@ -70,28 +86,24 @@ export interface CampaignReport {
   runId: string;
   range: { from: string; to: string };
   goal: Campaign['goal'];
-  funnel: { targeted: number; holdout: number; sent: number; delivered: number; opened: number; clicked: number; converted: number; unsubscribed: number; bounced: number; complained: number };
+  funnel: { targeted: number; holdout: number; sent: number; converted: number } & ResponseCounts;
   revenue: number;
   cost: number;
   roi: number | null;
   /** Per variant: treatment members (from the send records), unique responders by type, converters and revenue in the goal window, attributed credit and lift. */
-  variants: Array<{
-    variant: string;
-    members: number;
-    delivered: number;
-    opened: number;
-    clicked: number;
-    unsubscribed: number;
-    bounced: number;
-    complained: number;
-    converters: number;
+  variants: Array<
+    ResponseCounts & {
+      variant: string;
+      members: number;
+      converters: number;
     revenue: number;
-    attributedConversions: number;
-    attributedRevenue: number;
-    lift: LiftReport | null;
-  }>;
+      attributedConversions: number;
+      attributedRevenue: number;
+      lift: LiftReport | null;
+    }
+  >;
   /** Treatment members by the channel they were sent on; converters and revenue inside the goal window after the send. */
-  channels: Array<{ channel: string; sent: number; delivered: number; opened: number; clicked: number; unsubscribed: number; bounced: number; complained: number; converters: number; conversionRate: number | null; revenue: number }>;
+  channels: Array<ResponseCounts & { channel: string; sent: number; converters: number; conversionRate: number | null; revenue: number }>;
   lift: LiftReport | null;
   holdout: { members: number; converters: number; revenue: number };
   forecastVsActual: {
@@ -208,9 +220,8 @@ export class AttributionStore {
  * holdout member when a run held them out. Reads every run a recurring campaign has had.
  */
 async function enrolment(campaign: Campaign, tables: AttributionTables, db: DynamoDBDocumentClient): Promise<{ holdout: Set<string>; enrolled: NonNullable<CampaignInfo['enrolled']> }> {
-  const runs = [...new Set([...(campaign.runIds ?? []), ...(campaign.runId ? [campaign.runId] : [])])];
   const members = new Map<string, { sentAt?: string; variant: string; channel: string } | 'holdout'>();
-  for (const runId of runs) {
+  for (const runId of runsOf(campaign)) {
     for await (const item of queryAll(db, {
       TableName: tables.sends,
       KeyConditionExpression: 'pk = :pk',
@@ -476,29 +487,18 @@ export function buildReport(
       targeted: campaign.counters.targeted,
       holdout: campaign.counters.holdout,
       sent: campaign.counters.sent,
-      delivered: responders.delivered ?? 0,
-      opened: responders.opened ?? 0,
-      clicked: responders.clicked ?? 0,
+      ...responseCounts(responders),
       converted: round(attributedConversions),
-      unsubscribed: responders.unsubscribed ?? 0,
-      bounced: (responders.bounced ?? 0) + (responders.bounced_soft ?? 0),
-      complained: responders.complained ?? 0,
     },
     revenue: round(attributedRevenue, 2),
     cost: round(cost, 4),
     roi: cost > 0 ? round((attributedRevenue - cost) / cost) : null,
     variants: treatmentGroups.map(([variant, g]) => {
       const own = credits.filter((c) => c.variant === variant);
-      const r = acc?.variants?.[variant] ?? {};
       return {
         variant,
         members: g.members,
-        delivered: r.delivered ?? 0,
-        opened: r.opened ?? 0,
-        clicked: r.clicked ?? 0,
-        unsubscribed: r.unsubscribed ?? 0,
-        bounced: (r.bounced ?? 0) + (r.bounced_soft ?? 0),
-        complained: r.complained ?? 0,
+        ...responseCounts(acc?.variants?.[variant] ?? {}),
         converters: g.converters,
         revenue: round(g.revenue, 2),
         attributedConversions: round(own.reduce((s, c) => s + c.conversions, 0)),
@@ -508,20 +508,11 @@ export function buildReport(
     }),
     channels: [...new Set([...Object.keys(acc?.channels ?? {}), ...Object.keys(info.enrolled?.channels ?? {})])]
       .sort((a, b) => a.localeCompare(b))
-      .map((name) => [name, { ...(acc?.channels?.[name] ?? { members: 0, responders: {}, converters: 0, revenue: 0 }), members: info.enrolled?.channels[name] ?? acc?.channels?.[name]?.members ?? 0 }] as const)
-      .map(([name, c]) => ({
-        channel: name,
-        sent: c.members,
-        delivered: c.responders.delivered ?? 0,
-        opened: c.responders.opened ?? 0,
-        clicked: c.responders.clicked ?? 0,
-        unsubscribed: c.responders.unsubscribed ?? 0,
-        bounced: (c.responders.bounced ?? 0) + (c.responders.bounced_soft ?? 0),
-        complained: c.responders.complained ?? 0,
-        converters: c.converters,
-        conversionRate: c.members > 0 ? round(c.converters / c.members, 6) : null,
-        revenue: round(c.revenue, 2),
-      })),
+      .map((name) => {
+        const c = acc?.channels?.[name] ?? { members: 0, responders: {}, converters: 0, revenue: 0 };
+        const sent = info.enrolled?.channels[name] ?? c.members;
+        return { channel: name, sent, ...responseCounts(c.responders), converters: c.converters, conversionRate: sent > 0 ? round(c.converters / sent, 6) : null, revenue: round(c.revenue, 2) };
+      }),
     lift: lift(treatment),
     holdout: { members: holdout.members, converters: holdout.converters, revenue: round(holdout.revenue, 2) },
     forecastVsActual: { email: channel('email'), sms: channel('sms') },

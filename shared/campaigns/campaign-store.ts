@@ -3,7 +3,7 @@ import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } fr
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { documentClient, scanAll } from '../aws/dynamodb.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
-import { emptyCounters, type Campaign, type CampaignInput, type CampaignStatus } from './model.ts';
+import { emptyCounters, runsOf, type Campaign, type CampaignInput, type CampaignStatus } from './model.ts';
 
 /** Which lifecycle action may start from which status. */
 export const TRANSITIONS: Record<'launch' | 'pause' | 'resume' | 'cancel', { from: CampaignStatus[]; to: CampaignStatus }> = {
@@ -85,8 +85,7 @@ export class CampaignStore {
   async runs(): Promise<Array<{ campaignId: string; runId: string }>> {
     const out: Array<{ campaignId: string; runId: string }> = [];
     for await (const item of scanAll(this.db, { TableName: this.table, ProjectionExpression: 'id, runId, runIds' })) {
-      const ids = new Set<string>([...((item.runIds as Set<string> | undefined) ?? []), ...(item.runId ? [String(item.runId)] : [])]);
-      for (const runId of ids) out.push({ campaignId: String(item.id), runId });
+      for (const runId of runsOf(item as Pick<Campaign, 'runId' | 'runIds'>)) out.push({ campaignId: String(item.id), runId });
     }
     return out;
   }
@@ -263,24 +262,34 @@ export class CampaignStore {
   async addResponses(id: string, counts: Record<string, number>): Promise<void> {
     const entries = Object.entries(counts).filter(([, n]) => n);
     if (!entries.length) return;
+    const add = () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id },
+          UpdateExpression: `ADD ${entries.map((_, i) => `responses.#r${i} :n${i}`).join(', ')}`,
+          ConditionExpression: 'attribute_exists(responses)',
+          ExpressionAttributeNames: Object.fromEntries(entries.map(([type], i) => [`#r${i}`, type])),
+          ExpressionAttributeValues: Object.fromEntries(entries.map(([, n], i) => [`:n${i}`, n])),
+        }),
+      );
+    // One write once the map exists (every response after the campaign's first); the first creates it.
+    try {
+      await add();
+      return;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
     await this.db.send(
       new UpdateCommand({
         TableName: this.table,
         Key: { id },
-        UpdateExpression: `SET responses = if_not_exists(responses, :empty)`,
+        UpdateExpression: 'SET responses = if_not_exists(responses, :empty)',
         ConditionExpression: 'attribute_exists(id)',
         ExpressionAttributeValues: { ':empty': {} },
       }),
     );
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { id },
-        UpdateExpression: `ADD ${entries.map((_, i) => `responses.#r${i} :n${i}`).join(', ')}`,
-        ExpressionAttributeNames: Object.fromEntries(entries.map(([type], i) => [`#r${i}`, type])),
-        ExpressionAttributeValues: Object.fromEntries(entries.map(([, n], i) => [`:n${i}`, n])),
-      }),
-    );
+    await add();
   }
 
   async setForecast(id: string, forecast: NonNullable<Campaign['forecast']>): Promise<void> {

@@ -151,6 +151,9 @@ export interface Campaign extends CampaignInput {
   committed?: number;
 }
 
+/** Every run a campaign has had: those listed in runIds and the current one. */
+export const runsOf = (campaign: Pick<Campaign, 'runId' | 'runIds'>): string[] => [...new Set([...(campaign.runIds ?? []), ...(campaign.runId ? [campaign.runId] : [])])];
+
 export const emptyCounters = (): CampaignCounters => ({ targeted: 0, queued: 0, sent: 0, holdout: 0, deferred: 0, failed: 0, cancelled: 0, suppressed: {} });
 
 /** Default quiet hours for SMS when a campaign does not say: 21:00–08:00 local time. */

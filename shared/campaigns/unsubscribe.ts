@@ -46,8 +46,9 @@ export async function unsubscribe(target: UnsubscribeTarget, meta: { ip: string;
   const address = target.channel === 'email' ? contact?.email : contact?.phone;
   if (!contact || !address) return 'unknown-contact';
   const at = now.toISOString();
+  const campaignId = parseSendId(target.sendId)?.campaignId;
   // The suppression names the campaign, not the send: a send id carries the contact id, and suppressions outlive erasure.
-  await deps.service.suppress(target.channel, address, 'unsubscribed', { at, source: `unsubscribe:${parseSendId(target.sendId)?.campaignId ?? 'unknown'}` });
+  await deps.service.suppress(target.channel, address, 'unsubscribed', { at, source: `unsubscribe:${campaignId ?? 'unknown'}` });
   if (contact.consent[target.channel]?.status !== 'withdrawn') {
     await deps.service.changeConsent(contact.id, {
       channel: target.channel,
@@ -56,7 +57,6 @@ export async function unsubscribe(target: UnsubscribeTarget, meta: { ip: string;
     });
   }
   // The withdrawal above comes first: recording the response must never stand in its way.
-  const campaignId = parseSendId(target.sendId)?.campaignId;
   const occurredAt = await deps.markers.firstSeenAt(`unsubscribe-time#${target.sendId}`, at);
   const recorded = await deps.timeline.recordFast({
     contactId: contact.id,

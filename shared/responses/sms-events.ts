@@ -89,10 +89,11 @@ export function fromTwilioCallback(params: Record<string, string>, query: Record
   if (!params.MessageSid) return undefined;
   const outcome = status === 'delivered' ? 'delivered' : status === 'undelivered' || status === 'failed' ? 'failed' : 'pending';
   const errorCode = params.ErrorCode;
+  const to = e164(params.To);
   const issues: ValidationIssue[] = [];
   if (!TWILIO_MESSAGE_SID.test(params.MessageSid)) issues.push({ path: 'MessageSid', message: 'is not a message SID' });
   if (query.touchloop_contact && !CONTACT_ID.test(query.touchloop_contact)) issues.push({ path: 'touchloop_contact', message: 'is not a contact id' });
-  if (outcome === 'failed' && errorCode && TWILIO_PERMANENT_ERRORS.has(errorCode) && params.To && !e164(params.To)) issues.push({ path: 'To', message: 'is not a phone number' });
+  if (outcome === 'failed' && errorCode && TWILIO_PERMANENT_ERRORS.has(errorCode) && params.To && !to) issues.push({ path: 'To', message: 'is not a phone number' });
   if (issues.length) throw new ValidationError(issues);
   return {
     provider: 'twilio',
@@ -100,7 +101,7 @@ export function fromTwilioCallback(params: Record<string, string>, query: Record
     status,
     outcome,
     ...(errorCode && TWILIO_PERMANENT_ERRORS.has(errorCode) ? { permanent: errorCode === '21610' ? ('opted_out' as const) : ('bounced' as const) } : {}),
-    to: e164(params.To),
+    to,
     contactId: query.touchloop_contact,
     campaignId: query.touchloop_campaign,
     runId: query.touchloop_run,
