@@ -9,6 +9,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/li
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { documentClient } from '../../shared/aws/dynamodb.ts';
 import { processAttributionTask, type AttributionDeps } from '../../shared/attribution/orchestrate.ts';
+import type { CampaignReportView } from '../../shared/attribution/report-view.ts';
 import { AttributionStore, type AttributionTables, type RunRecord } from '../../shared/attribution/run.ts';
 import { sesEvent } from '../helpers/ses.ts';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts';
@@ -23,31 +24,8 @@ afterAll(async () => {
 
 const DAY = 86_400_000;
 
-interface Live {
-  asOf: string;
-  targeted: number;
-  holdout: number;
-  sent: number;
-  delivered: number;
-  opened: number;
-  clicked: number;
-  unsubscribed: number;
-  bounced: number;
-  complained: number;
-  converted: number;
-  revenue: number;
-}
-interface ReportView {
-  status: string;
-  live: Live;
-  measured: { runId: string; computedAt: string; range: { from: string; to: string } } | null;
-  runId: string | null;
-  funnel: { sent: number; opened: number; clicked: number; unsubscribed: number; complained: number; delivered: number } | null;
-  holdout: { members: number; converters: number } | null;
-  variants: Array<{ variant: string; members: number; unsubscribed: number; clicked: number; opened: number }>;
-  channels: Array<{ channel: string; sent: number; unsubscribed: number }>;
-  lift: { holdout: { rate: number } } | null;
-}
+/** The report as the API answers it (the type the handler builds it with). */
+type ReportView = CampaignReportView;
 interface Campaign {
   id: string;
   runId: string;
@@ -207,6 +185,41 @@ describe('an email campaign counted from launch to report', () => {
     expect(view.channels).toEqual([expect.objectContaining({ channel: 'email', sent: campaign.counters.sent, unsubscribed: 3 })]);
     expect(view.live.unsubscribed).toBe(3);
   }, 180_000);
+});
+
+describe('a flood of one link', () => {
+  test('50 identical clicks, pixel loads and one-click unsubscribes at once: every request answered, each lands once (timeline, lead points, live counts)', async () => {
+    const rows = ['email,tags,consent_email,consent_email_version', ...Array.from({ length: 3 }, (_, i) => `flood${i}@example.com,flood,yes,v1`)];
+    await t.api('POST', '/v1/contacts/import', { rawBody: rows.join('\n'), headers: { 'content-type': 'text/csv' } });
+    const template = (
+      await t.api<{ template: { id: string } }>('POST', '/v1/templates', {
+        body: { channel: 'email', name: 'Flood', subject: 'Hi', html: '<html><body><a href="https://shop.example.com/flood">Deal</a> <a href="{{unsubscribeUrl}}">Unsubscribe</a></body></html>', text: 'Deal' },
+      })
+    ).body.template.id;
+    const segment = (await t.api<{ segment: { id: string } }>('POST', '/v1/segments', { body: { name: 'Flood', rule: { field: 'tags', op: 'contains', value: 'flood' } } })).body.segment.id;
+    const before = await emailCount();
+    const campaign = await launch({ name: 'Flood', segmentId: segment, channels: ['email'], variants: [{ name: 'A', weight: 1, templates: { email: template } }], holdoutPercent: 0, schedule: { type: 'immediate' }, limits: { sendRatePerSecond: { email: 1000 } } });
+    const email = (await emailsSince(before))[0]!;
+    const contactId = (await t.api<{ items: Array<{ id: string }> }>('GET', `/v1/contacts?email=${email.destination.to[0]!}`)).body.items[0]!.id;
+    const lead = async () => (await t.api<{ contact: { scores: { lead?: number } } }>('GET', `/v1/contacts/${contactId}`)).body.contact.scores.lead ?? 0;
+    const leadBefore = await lead();
+
+    const many = (n: number, request: () => Promise<Response>) => Promise.all(Array.from({ length: n }, request)).then((rs) => rs.map((r) => r.status));
+    const clicks = await many(50, () => fetch(link(email, /href="([^"]+\/t\/c\/[^"]+)"/), { redirect: 'manual' }));
+    const opens = await many(50, () => fetch(link(email, /src="([^"]+\/t\/o\/[^"]+)"/)));
+    const unsubscribes = await many(50, () => fetch(link(email, /href="([^"]+\/u\/[^"]+)"/), { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } }));
+    expect(new Set(clicks)).toEqual(new Set([302]));
+    expect(new Set(opens)).toEqual(new Set([200]));
+    expect(new Set(unsubscribes)).toEqual(new Set([200]));
+    await t.runtime.idle();
+
+    const timeline = (await t.api<{ items: Array<{ type: string }> }>('GET', `/v1/contacts/${contactId}/timeline?limit=100`)).body.items;
+    expect(timeline.filter((i) => i.type === 'clicked')).toHaveLength(1);
+    expect(timeline.filter((i) => i.type === 'opened')).toHaveLength(1);
+    expect(timeline.filter((i) => i.type === 'unsubscribed')).toHaveLength(1);
+    expect((await lead()) - leadBefore).toBe(3);
+    expect((await report(campaign.id)).live).toMatchObject({ clicked: 1, opened: 1, unsubscribed: 1 });
+  }, 120_000);
 });
 
 describe('SMS STOP', () => {
