@@ -1,0 +1,51 @@
+import type { ValidationIssue } from '../errors.ts';
+
+/** What an import job imports; each kind has one chunk processor. */
+export const IMPORT_KINDS = ['contacts', 'history', 'pinpoint-endpoints', 'pinpoint-segment', 'pinpoint-templates'] as const;
+export type ImportKind = (typeof IMPORT_KINDS)[number];
+
+/** How an import file is written: CSV (first line the header) or newline-delimited JSON. */
+export const IMPORT_FILE_FORMATS = ['csv', 'ndjson'] as const;
+export type ImportFileFormat = (typeof IMPORT_FILE_FORMATS)[number];
+
+/** One row's outcome; `line` is the 1-based line of the file where the row starts. */
+export type ImportRowStatus = 'created' | 'updated' | 'unchanged' | 'failed';
+export interface ImportRowOutcome {
+  line: number;
+  status: ImportRowStatus;
+  /** The contact, campaign or template the row wrote or matched. */
+  id?: string;
+  issues?: ValidationIssue[];
+}
+
+/**
+ * A slice of an import file handed to one worker: whole rows only, never a row cut in two.
+ * `header` is the file's first line when the kind needs it in every chunk (a CSV header; the
+ * campaign line of a history file); the chunk's text then starts after it.
+ */
+export interface ImportChunk {
+  jobId: string;
+  kind: ImportKind;
+  format: ImportFileFormat;
+  /** 0-based chunk number within the job. */
+  index: number;
+  header?: string;
+  /** The chunk's rows as written in the file (lines joined by "\n"). */
+  text: string;
+  /** The file line number of the first line of `text`. */
+  firstLine: number;
+  /** Who started the job (the JWT subject), recorded as consent evidence and on audit fields. */
+  actor?: string;
+}
+
+/**
+ * Imports one chunk and says what happened to each of its rows.
+ *
+ * Replay-exact: a worker may crash at any point and the chunk is then processed again from the
+ * start. Called again with the same chunk (same jobId, lines), a processor must write nothing a
+ * second time, publish nothing that is not deduplicated downstream (deterministic event ids), and
+ * return the same outcome for every row as the first call would have, so that the job's summary
+ * counts each row exactly once. The usual way: each write carries its origin (job id and line),
+ * and a replay that finds its own earlier write reports the status that write had.
+ */
+export type ChunkProcessor = (chunk: ImportChunk) => Promise<ImportRowOutcome[]>;
