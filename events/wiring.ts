@@ -11,4 +11,5 @@ export function envSuffix(name: string): string {
 }
 
 export const tableEnvVar = (table: string): string => `TABLE_${envSuffix(table)}`;
+export const bucketEnvVar = (bucket: string): string => `BUCKET_${envSuffix(bucket)}`;
 export const queueEnvVar = (queue: string): string => `QUEUE_URL_${envSuffix(queue)}`;

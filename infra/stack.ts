@@ -17,6 +17,8 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { BlockPublicAccess, Bucket, BucketEncryption, EventType, HttpMethods } from 'aws-cdk-lib/aws-s3';
+import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
@@ -71,6 +73,7 @@ export class TouchloopStack extends Stack {
   readonly tables: Record<string, Table> = {};
   readonly queues: Record<string, Queue> = {};
   readonly deadLetterQueues: Record<string, Queue> = {};
+  readonly buckets: Record<string, Bucket> = {};
   readonly functions: Record<string, TouchloopFunction> = {};
   readonly bus: IEventBus;
   readonly api: HttpApi;
@@ -124,6 +127,46 @@ export class TouchloopStack extends Stack {
         topic.addSubscription(new SqsSubscription(this.queues[name]!, { deadLetterQueue: dlq }));
         new CfnOutput(this, `TopicArn-${def.snsTopic}`, { value: topic.topicArn, description: `SNS topic feeding the ${name} queue` });
       }
+    }
+
+    for (const [name, def] of Object.entries(topology.buckets ?? {})) {
+      const bucket = new Bucket(this, `Bucket-${name}`, {
+        blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+        encryption: BucketEncryption.S3_MANAGED,
+        enforceSSL: true,
+        lifecycleRules: [{ expiration: Duration.days(def.expireAfterDays), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+        removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN,
+        // Browsers (the marketers' console) upload through presigned PUT URLs from the API's own origins only.
+        cors: props.corsAllowOrigins?.length ? [{ allowedMethods: [HttpMethods.PUT, HttpMethods.GET], allowedOrigins: props.corsAllowOrigins, allowedHeaders: ['content-type'], maxAge: 3600 }] : undefined,
+      });
+      Tags.of(bucket).add('touchloop:bucket', name);
+      NagSuppressions.addResourceSuppressions(bucket, [
+        {
+          id: 'AwsSolutions-S1',
+          reason: `${def.description} Objects live ${def.expireAfterDays} days and are reached only through URLs the API presigns for authenticated marketers (API access logs record who asked); enable CloudTrail S3 data events on this bucket if object-level audit is required.`,
+        },
+      ]);
+      if (def.notify) {
+        const queue = this.queues[def.notify.queue];
+        if (!queue) throw new Error(`bucket ${name} notifies unknown queue ${def.notify.queue}`);
+        bucket.addEventNotification(EventType.OBJECT_CREATED, new SqsDestination(queue), { prefix: def.notify.prefix });
+      }
+      this.buckets[name] = bucket;
+    }
+    // S3 notifications are configured by a handler CDK adds once per stack (a custom resource).
+    const notificationsHandler = this.node.children.find((child) => child.node.id.startsWith('BucketNotificationsHandler'));
+    if (notificationsHandler) {
+      NagSuppressions.addResourceSuppressions(
+        notificationsHandler,
+        [
+          {
+            id: 'AwsSolutions-IAM4',
+            reason: "CDK's BucketNotificationsHandler (a custom resource that runs only at deploy time to set the imports bucket's notification to SQS) comes with the AWSLambdaBasicExecutionRole managed policy, which grants writing its own logs and nothing else.",
+            appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
+          },
+        ],
+        true,
+      );
     }
 
     // Undeliverable events and schedule invocations land here (each rule/schedule target names it).
@@ -216,6 +259,11 @@ export class TouchloopStack extends Stack {
         const t = this.tables[table];
         if (!t || !access) throw new Error(`${name} uses unknown table ${table}`);
         fn.useTable(table, t, access, (topology.tables[table]?.indexes ?? []).map((index) => index.name));
+      }
+      for (const [bucket, access] of Object.entries(def.buckets ?? {})) {
+        const b = this.buckets[bucket];
+        if (!b || !access) throw new Error(`${name} uses unknown bucket ${bucket}`);
+        fn.useBucket(bucket, b, access);
       }
       for (const queue of def.sendsTo ?? []) {
         const q = this.queues[queue];

@@ -38,6 +38,17 @@ export interface QueueDef {
 
 export type TableAccess = 'read' | 'write' | 'readWrite';
 
+export interface BucketDef<TQueue extends string = string> {
+  description: string;
+  /** Objects are deleted this many days after they are written (a lifecycle rule; locally, at start). */
+  expireAfterDays: number;
+  /** New objects under `prefix` are announced on `queue` as S3 event notifications (ObjectCreated). */
+  notify?: { prefix: string; queue: TQueue };
+}
+
+/** read: GetObject (and presigned GETs); write: PutObject (and presigned PUTs). */
+export type BucketAccess = 'read' | 'write' | 'readWrite';
+
 export interface HttpRoute {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
   /** API Gateway path syntax: `/v1/contacts/{id}`; `{proxy+}` greedy. */
@@ -76,6 +87,8 @@ export interface FunctionDef<TTable extends string = string, TQueue extends stri
   schedules?: ScheduleTrigger[];
   /** Tables the function uses, with the least access it needs; each sets env TABLE_<NAME>. */
   tables?: Partial<Record<TTable, TableAccess>>;
+  /** Buckets the function uses, with the least access it needs; each sets env BUCKET_<NAME>. */
+  buckets?: Partial<Record<string, BucketAccess>>;
   /** Queues the function sends to; each sets env QUEUE_URL_<NAME>. */
   sendsTo?: TQueue[];
   /** Puts events on the Touchloop bus (env EVENT_BUS_NAME). */
@@ -123,6 +136,8 @@ export interface Topology<
   queues: Record<TQueue, QueueDef>;
   functions: Record<TFunction, FunctionDef<TTable, TQueue>>;
   rules: Record<string, RuleDef<TQueue, TFunction>>;
+  /** S3 buckets the stack creates (the local runtime serves them from its AWS endpoint). */
+  buckets?: Record<string, BucketDef<TQueue>>;
 }
 
 /**
@@ -137,7 +152,7 @@ export function defineTopology<TTable extends string, TQueue extends string, con
 }
 
 // The names of the variables that carry the wiring are a contract with the handlers: it lives in events/.
-export { envSuffix, queueEnvVar, tableEnvVar } from '../events/wiring.ts';
+export { bucketEnvVar, envSuffix, queueEnvVar, tableEnvVar } from '../events/wiring.ts';
 
 /** Visibility timeout of a queue: at least six times its consumer's timeout (AWS guidance). */
 export function queueVisibilityTimeoutSeconds(topology: Topology, queue: string): number {

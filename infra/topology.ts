@@ -108,6 +108,22 @@ const declared = defineTopology({
       partitionKey: { name: 'key', type: 'S' },
       timeToLiveAttribute: 'expiresAt',
     },
+    imports: {
+      description:
+        'Import jobs: partition jobId, sort key "job" (kind, status, totals added once per chunk) or "chunk#<n>" (the chunk’s byte range or object, done or not). Sparse index recent (listKey, createdAt) lists jobs newest first. Expires 90 days after creation.',
+      partitionKey: { name: 'jobId', type: 'S' },
+      sortKey: { name: 'sk', type: 'S' },
+      indexes: [{ name: 'recent', partitionKey: { name: 'listKey', type: 'S' }, sortKey: { name: 'createdAt', type: 'S' } }],
+      timeToLiveAttribute: 'expiresAt',
+    },
+  },
+
+  buckets: {
+    imports: {
+      description: 'Import files uploaded through presigned URLs (uploads/<jobId>), regrouped chunks and per-row error files of import jobs.',
+      expireAfterDays: 7,
+      notify: { prefix: 'uploads/', queue: 'importUploads' },
+    },
   },
 
   queues: {
@@ -124,6 +140,8 @@ const declared = defineTopology({
       snsTopic: 'sms-inbound',
     },
     attributionScan: { description: 'One parallel-scan segment of the interactions table per attribution run message.', maxReceiveCount: 3 },
+    importUploads: { description: 'S3 notifications of import files arriving in the imports bucket: each starts (or resumes) splitting its job.', maxReceiveCount: 5 },
+    importChunks: { description: 'One chunk of an import job per message, imported by the workers in parallel.', maxReceiveCount: 5 },
     providerEvents: { description: 'Delivery events from providers (SES sending events) on their way to the timelines.', maxReceiveCount: 5 },
   },
 
@@ -371,6 +389,46 @@ const declared = defineTopology({
       tables: { ...contactTables, campaigns: 'readWrite', sends: 'readWrite', idempotency: 'write' },
       publishesEvents: true,
       usesSecret: true,
+    },
+    'imports-api': {
+      description: 'Import jobs: create one (a presigned upload URL for the file), follow its progress, download its failed rows.',
+      entry: 'functions/imports-api/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 15,
+      http: [
+        { method: 'POST', path: '/v1/imports' },
+        { method: 'GET', path: '/v1/imports' },
+        { method: 'GET', path: '/v1/imports/{id}' },
+        { method: 'GET', path: '/v1/imports/{id}/errors' },
+      ],
+      tables: { imports: 'readWrite' },
+      buckets: { imports: 'readWrite' },
+      linksToPublicApi: true,
+    },
+    'import-splitter': {
+      description: 'Splits an uploaded import file into chunks of whole rows (reading it once) and hands them to the workers; resumes a split cut short.',
+      entry: 'functions/import-splitter/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 900,
+      memoryMb: 2048,
+      queue: { queue: 'importUploads', batchSize: 1, maxConcurrency: 2 },
+      tables: { imports: 'readWrite' },
+      buckets: { imports: 'readWrite' },
+      sendsTo: ['importChunks'],
+      linksToPublicApi: true,
+    },
+    'import-worker': {
+      description: 'Imports one chunk of an import job (replay-exact), records its failed rows and adds its totals to the job once; the last chunk completes the job.',
+      entry: 'functions/import-worker/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 300,
+      memoryMb: 1769,
+      queue: { queue: 'importChunks', batchSize: 1, maxConcurrency: 10 },
+      tables: { ...contactTables, imports: 'readWrite', campaigns: 'readWrite', sends: 'readWrite', idempotency: 'readWrite', segments: 'readWrite', templates: 'readWrite' },
+      buckets: { imports: 'readWrite' },
+      publishesEvents: true,
+      usesSecret: true,
+      linksToPublicApi: true,
     },
     'attribution-api': {
       description: 'Attribution runs on demand and campaign reports (JSON and an HTML page with inline SVG charts).',

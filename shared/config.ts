@@ -1,5 +1,5 @@
 import type { FunctionDeclarations } from '../infra/topology.ts';
-import { queueEnvVar, tableEnvVar } from '../events/wiring.ts';
+import { bucketEnvVar, queueEnvVar, tableEnvVar } from '../events/wiring.ts';
 
 /**
  * The one place Lambda code reads its environment. A handler calls `functionConfig` once, at
@@ -25,6 +25,9 @@ export type QueueOf<N extends FunctionName> = Extract<
   string
 >;
 
+/** The buckets a function's entry declares. */
+export type BucketOf<N extends FunctionName> = Declared<N> extends { buckets: infer B } ? Extract<keyof B, string> : never;
+
 type Capability = 'publishesEvents' | 'usesSecret' | 'sendsEmail' | 'linksToPublicApi' | 'managesSchedules' | 'verifiesCaptcha' | 'sendsSms' | 'receivesTwilioWebhooks';
 type Declares<N extends FunctionName, C extends Capability> = Declared<N> extends { [K in C]: true | object } ? true : false;
 type If<N extends FunctionName, C extends Capability, T> = Declares<N, C> extends true ? T : unknown;
@@ -33,7 +36,7 @@ type If<N extends FunctionName, C extends Capability, T> = Declares<N, C> extend
 export type WiringSpec<N extends FunctionName> = {
   tables: { [K in TableOf<N>]: true };
   queues: { [K in QueueOf<N>]: true };
-} & { [C in Capability as Declares<N, C> extends true ? C : never]: true };
+} & ([BucketOf<N>] extends [never] ? unknown : { buckets: { [K in BucketOf<N>]: true } }) & { [C in Capability as Declares<N, C> extends true ? C : never]: true };
 
 export interface EmailConfig {
   /** EMAIL_FROM: the From address of every email. */
@@ -60,6 +63,7 @@ export type FunctionConfig<N extends FunctionName, S = Record<never, never>> = {
   name: N;
   tables: { readonly [K in TableOf<N>]: string };
   queues: { readonly [K in QueueOf<N>]: string };
+  buckets: { readonly [K in BucketOf<N>]: string };
   settings: S;
 } & If<N, 'publishesEvents', { eventBus: string }> &
   If<N, 'usesSecret', { secretArn: string }> &
@@ -125,6 +129,7 @@ export function functionConfig<N extends FunctionName, S = Record<never, never>>
     name,
     tables: Object.fromEntries(Object.keys(spec.tables).map((table) => [table, required(tableEnvVar(table))])),
     queues: Object.fromEntries(Object.keys(spec.queues).map((queue) => [queue, required(queueEnvVar(queue))])),
+    buckets: Object.fromEntries(Object.keys((spec as { buckets?: object }).buckets ?? {}).map((bucket) => [bucket, required(bucketEnvVar(bucket))])),
     settings: spec.settings ?? {},
   };
   if (has('publishesEvents')) config.eventBus = required('EVENT_BUS_NAME');

@@ -7,11 +7,12 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions, type NagPackSuppression } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { repoRoot } from '../paths.ts';
-import { queueEnvVar, tableEnvVar, type FunctionDef, type TableAccess } from '../topology-types.ts';
+import { bucketEnvVar, queueEnvVar, tableEnvVar, type BucketAccess, type FunctionDef, type TableAccess } from '../topology-types.ts';
 
 export { repoRoot };
 
@@ -147,6 +148,20 @@ export class TouchloopFunction extends Construct {
         appliesTo: [`Resource::<${logicalId}.Arn>/index/*`],
       });
     }
+    return this;
+  }
+
+  /** Grants object reads (GetObject) and/or writes (PutObject) in one bucket, nothing on the bucket itself, and sets BUCKET_<NAME>. */
+  useBucket(name: string, bucket: IBucket, access: BucketAccess): this {
+    const actions = [...(access !== 'write' ? ['s3:GetObject'] : []), ...(access !== 'read' ? ['s3:PutObject'] : [])];
+    this.fn.addToRolePolicy(new PolicyStatement({ actions, resources: [bucket.arnForObjects('*')] }));
+    this.fn.addEnvironment(bucketEnvVar(name), bucket.bucketName);
+    const logicalId = Stack.of(bucket).getLogicalId(bucket.node.defaultChild as CfnElement);
+    this.suppressOnPolicy({
+      id: 'AwsSolutions-IAM5',
+      reason: `Objects in the ${name} bucket are named at run time (one per import job, chunk and error file); the grant is ${actions.join(' and ')} on that bucket's objects only.`,
+      appliesTo: [`Resource::<${logicalId}.Arn>/*`],
+    });
     return this;
   }
 

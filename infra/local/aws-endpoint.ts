@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SQSMessageAttributes } from 'aws-lambda';
+import type { LocalBucket } from './buckets.ts';
 import type { LocalEventBus, PutEntry } from './event-bus.ts';
 import { listen, readRequestBody, sendJson, type RunningServer } from './http-util.ts';
 import { LOOPBACK } from './ports.ts';
@@ -71,6 +72,8 @@ export class LocalAwsEndpoint {
       queues: () => LocalQueue[];
       scheduler: LocalScheduler;
       secrets: Map<string, string>;
+      /** S3 buckets served path-style (/<bucket>/<key>), by name. */
+      buckets?: () => Map<string, LocalBucket>;
     },
   ) {}
 
@@ -93,6 +96,9 @@ export class LocalAwsEndpoint {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // S3 (path-style): bodies stream to disk, so they are not read here.
+    const s3 = this.bucketRequest(req);
+    if (s3) return s3.bucket.serve(req, res, s3.key, s3.url, (operation) => this.count(operation));
     const raw = await readRequestBody(req);
     const target = req.headers['x-amz-target'];
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -122,6 +128,22 @@ export class LocalAwsEndpoint {
         'x-amzn-query-error': `${shape.type};Sender`,
       });
     }
+  }
+
+  /** A request addressed to one of the local buckets, with its object key. */
+  private bucketRequest(req: IncomingMessage): { bucket: LocalBucket; key: string; url: URL } | undefined {
+    if (req.headers['x-amz-target']) return undefined;
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const [, name = '', ...rest] = url.pathname.split('/');
+    const bucket = this.deps.buckets?.().get(name);
+    if (!bucket) return undefined;
+    let key: string;
+    try {
+      key = decodeURIComponent(rest.join('/'));
+    } catch {
+      key = '';
+    }
+    return { bucket, key, url };
   }
 
   private reply(res: ServerResponse, contentType: string, body: unknown): void {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
@@ -8,9 +9,10 @@ import * as z from 'zod';
 import { issuesFromZod, type ValidationIssue } from '../../shared/errors.ts';
 import { repoRoot } from '../paths.ts';
 import { topology as defaultTopology } from '../topology.ts';
-import { queueEnvVar, queueVisibilityTimeoutSeconds, tableEnvVar, type Topology } from '../topology-types.ts';
+import { bucketEnvVar, queueEnvVar, queueVisibilityTimeoutSeconds, tableEnvVar, type Topology } from '../topology-types.ts';
 import { createLocalAuth, type LocalAuth } from './auth.ts';
 import { LocalAwsEndpoint } from './aws-endpoint.ts';
+import { LocalBucket } from './buckets.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
 import { LocalEventBus, type BusEvent } from './event-bus.ts';
 import { LocalHttpGateway, type GatewayRoute, type LocalRoute } from './http-gateway.ts';
@@ -56,6 +58,7 @@ export interface Wiring {
   rules: Array<{ name: string; bus: string; pattern: Record<string, unknown>; target: { queue: string } | { function: string } }>;
   schedules: Array<{ name: string; function: string; expression: string; timezone: string }>;
   tables: string[];
+  buckets: Array<{ name: string; notify?: { prefix: string; queue: string } }>;
 }
 
 export interface HealthReport {
@@ -86,6 +89,10 @@ export class LocalRuntime {
   devToken = '';
   auth!: LocalAuth;
   readonly tableNames: Record<string, string> = {};
+  /** The topology's S3 buckets, served by the local AWS endpoint, by bucket name. */
+  readonly buckets = new Map<string, LocalBucket>();
+  /** Where bucket objects live when no state directory is given (removed at stop). */
+  private scratchDir: string | undefined;
   /** Secrets Manager contents served by the local AWS endpoint, by ARN. */
   readonly secrets = new Map<string, string>();
   private gateway!: LocalHttpGateway;
@@ -108,7 +115,7 @@ export class LocalRuntime {
       invoke: (schedule, firedAt) => this.fireSchedule(schedule, firedAt),
       onError: (error, schedule) => this.log(`[scheduler] ${schedule.name}: ${(error as Error).message}`),
     });
-    this.awsEndpoint = new LocalAwsEndpoint({ bus: this.bus, queues: () => this.allQueues(), scheduler: this.scheduler, secrets: this.secrets });
+    this.awsEndpoint = new LocalAwsEndpoint({ bus: this.bus, queues: () => this.allQueues(), scheduler: this.scheduler, secrets: this.secrets, buckets: () => this.buckets });
   }
 
   static async start(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
@@ -161,6 +168,7 @@ export class LocalRuntime {
       AWS_ENDPOINT_URL_SQS: this.urls.aws,
       AWS_ENDPOINT_URL_SCHEDULER: this.urls.aws,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: this.urls.aws,
+      AWS_ENDPOINT_URL_S3: this.urls.aws,
       TOUCHLOOP_SECRET_ARN: PROJECT_SECRET_ARN,
       EVENT_BUS_NAME: BUS_NAME,
       PUBLIC_BASE_URL: this.urls.api,
@@ -204,6 +212,19 @@ export class LocalRuntime {
     env.SMS_PROVIDER = 'aws';
     env.SMS_ORIGINATION_IDENTITY = '+15555550100';
     env.SENDER_POSTAL_ADDRESS = 'Touchloop Local, 1 Example Street, Example City';
+    // Buckets, on disk under the state directory (or a scratch directory), announcing uploads to their queues.
+    const objectsDir = options.stateDir ? path.join(options.stateDir, 's3') : (this.scratchDir = mkdtempSync(path.join(tmpdir(), 'touchloop-s3-')));
+    for (const [name, def] of Object.entries(topology.buckets ?? {})) {
+      const bucketName = `${prefix}${name.toLowerCase()}`;
+      const notify = def.notify;
+      const queue = notify ? this.queues.get(notify.queue) : undefined;
+      if (notify && !queue) throw new Error(`bucket ${name} notifies unknown queue ${notify.queue}`);
+      this.buckets.set(
+        bucketName,
+        new LocalBucket({ name: bucketName, dir: path.join(objectsDir, bucketName), expireAfterDays: def.expireAfterDays, ...(notify && queue ? { notify: { prefix: notify.prefix, deliver: (event) => queue.send(event) } } : {}) }),
+      );
+      env[bucketEnvVar(name)] = bucketName;
+    }
     const targetDlq = new LocalQueue({ name: 'event-targets-dlq', url: `${this.urls.aws}/${LOCAL_ACCOUNT}/event-targets-dlq`, arn: queueArn('event-targets-dlq'), visibilityTimeoutSeconds: 30 });
     this.deadLetterQueues.set('event-targets', targetDlq);
     Object.assign(process.env, env, options.environment);
@@ -427,6 +448,7 @@ export class LocalRuntime {
         timezone: s.timezone,
       })),
       tables: Object.keys(this.tableNames),
+      buckets: Object.entries(this.topology.buckets ?? {}).map(([name, def]) => ({ name, ...(def.notify ? { notify: { prefix: def.notify.prefix, queue: def.notify.queue } } : {}) })),
     };
   }
 
@@ -473,6 +495,7 @@ export class LocalRuntime {
     }
     this.dynamodbClient?.destroy();
     await this.dynamodb?.stop();
+    if (this.scratchDir) rmSync(this.scratchDir, { recursive: true, force: true });
   }
 }
 

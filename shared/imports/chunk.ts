@@ -34,6 +34,13 @@ export interface ImportChunk {
   text: string;
   /** The file line number of the first line of `text`. */
   firstLine: number;
+  /**
+   * Present when the file was regrouped by key (rows of one key in one chunk): the file line of
+   * each row of `text`, in order (the rows are then not contiguous; `text` has no blank lines).
+   */
+  lineNumbers?: number[];
+  /** Kind-specific settings given when the job was created (e.g. a Pinpoint segment's name). */
+  options?: Record<string, string>;
   /** Who started the job (the JWT subject), recorded as consent evidence and on audit fields. */
   actor?: string;
 }

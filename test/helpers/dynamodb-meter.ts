@@ -49,6 +49,11 @@ function writtenTables(operation: string, request: Record<string, unknown>, resp
  */
 export class DynamoDbMeter {
   readonly units: Units = { read: 0, write: 0, requests: {}, writesByTable: {} };
+  /**
+   * Fault injection: when it returns true for a request, the proxy answers as DynamoDB does when
+   * it fails internally (HTTP 500), without passing the request on — a crash or outage at that point.
+   */
+  fault: ((operation: string, request: Record<string, unknown>) => boolean) | undefined;
   private server: Server | undefined;
 
   constructor(private readonly target: string) {}
@@ -74,6 +79,11 @@ export class DynamoDbMeter {
           body = Buffer.from(JSON.stringify({ ...requestJson, ReturnConsumedCapacity: 'TOTAL' }));
         }
         this.units.requests[operation] = (this.units.requests[operation] ?? 0) + 1;
+        if (this.fault?.(operation, requestJson)) {
+          const failure = JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'injected fault' });
+          res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(failure) }).end(failure);
+          return;
+        }
         // DynamoDB Local does not check signatures, so the rewritten body can keep the original headers.
         const headers = { ...req.headers, 'content-length': String(body.length), host: target.host };
         const upstream = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers }, (response) => {

@@ -92,7 +92,20 @@ export function wiringFromTemplate(template: Template, stackName = 'Touchloop'):
     const tags = (r.Properties.Tags as Array<{ Key: string; Value: string }> | undefined) ?? [];
     return tags.find((tag) => tag.Key === 'touchloop:table')?.Value ?? logicalId;
   });
-  return { routes, queueConsumers, rules, schedules, tables };
+  // Bucket notifications are a custom resource naming the bucket and the queue of each configuration.
+  const notifications = byType('Custom::S3BucketNotifications').map(([, r]) => r.Properties);
+  const buckets = byType('AWS::S3::Bucket').flatMap(([logicalId, r]) => {
+    const tags = (r.Properties.Tags as Array<{ Key: string; Value: string }> | undefined) ?? [];
+    const name = tags.find((tag) => tag.Key === 'touchloop:bucket')?.Value;
+    if (!name) return [];
+    const config = notifications.find((n) => ref(n.BucketName) === logicalId)?.NotificationConfiguration as
+      | { QueueConfigurations?: Array<{ QueueArn: unknown; Filter?: { Key?: { FilterRules?: Array<{ Name: string; Value: string }> } } }> }
+      | undefined;
+    const queueConfig = config?.QueueConfigurations?.[0];
+    const prefix = queueConfig?.Filter?.Key?.FilterRules?.find((rule) => rule.Name.toLowerCase() === 'prefix')?.Value;
+    return [{ name, ...(queueConfig ? { notify: { prefix: prefix ?? '', queue: queueNameOf(ref(queueConfig.QueueArn)) } } : {}) }];
+  });
+  return { routes, queueConsumers, rules, schedules, tables, buckets };
 }
 
 export interface NagFinding {

@@ -19,6 +19,7 @@ const sorted = (wiring: Wiring): Wiring => {
     rules: [...wiring.rules].sort(by((r) => r.name)),
     schedules: [...wiring.schedules].sort(by((s) => s.name)),
     tables: [...wiring.tables].sort(),
+    buckets: [...wiring.buckets].sort(by((b) => b.name)),
   };
 };
 

@@ -24,7 +24,9 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-COG2', // TOTP MFA optional unless -c marketerMfa=required
       'AwsSolutions-COG8', // Cognito threat protection needs the Plus plan
       'AwsSolutions-IAM5', // X-Ray, SMS, table indexes, campaign schedules, the schedules' invoke grants
+      'AwsSolutions-IAM4', // CDK's own bucket-notifications handler uses the basic execution managed policy
       'AwsSolutions-L1', // Node.js 22 pinned
+      'AwsSolutions-S1', // the imports bucket: short-lived objects behind presigned URLs, no server access log
       'AwsSolutions-SMG4', // the signing secret must not rotate
       'AwsSolutions-SQS3', // the event-target DLQ is itself a DLQ
     ]);

@@ -203,12 +203,12 @@ describe('contacts and lead capture resources', () => {
       .flatMap((s) => [s.Action].flat());
   };
 
-  test('rate-limit counters, idempotency markers and behaviour-counter months expire by TTL', () => {
-    for (const name of ['rateLimits', 'idempotency', 'activity']) {
+  test('rate-limit counters, idempotency markers, behaviour-counter months and import jobs expire by TTL', () => {
+    for (const name of ['rateLimits', 'idempotency', 'activity', 'imports']) {
       expect(topology.tables[name as keyof typeof topology.tables].timeToLiveAttribute).toBe('expiresAt');
     }
     const withTtl = Object.values(resources).filter((r) => r.Type === 'AWS::DynamoDB::Table' && r.Properties.TimeToLiveSpecification);
-    expect(withTtl).toHaveLength(3);
+    expect(withTtl).toHaveLength(4);
     for (const table of withTtl) expect(table.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
   });
 

@@ -1,0 +1,27 @@
+import type { ImportFileFormat, ImportKind } from './chunk.ts';
+
+/** How a kind's files are written and cut into chunks. */
+export interface ImportKindSpec {
+  formats: readonly ImportFileFormat[];
+  /** Whether the file's first row goes to every chunk as its header instead of being imported. */
+  header: (format: ImportFileFormat) => boolean;
+  /** Rows with the same key must be imported by the same worker (the file is then regrouped). */
+  partitionKey?: (row: string) => string | undefined;
+  /** What the kind's file holds, for error messages and the README. */
+  describes: string;
+}
+
+export const IMPORT_KIND_SPECS: Record<Extract<ImportKind, 'contacts' | 'history'>, ImportKindSpec> = {
+  contacts: {
+    formats: ['csv', 'ndjson'],
+    header: (format) => format === 'csv',
+    describes: 'contacts, one per row, as POST /v1/contacts/import takes them',
+  },
+  history: {
+    formats: ['ndjson'],
+    header: () => true,
+    describes: 'a past campaign: the first line {"campaign": {...}}, then one {"send"|"interaction"|"conversion": {...}} per line',
+  },
+};
+
+export const CONTENT_TYPES: Record<ImportFileFormat, string> = { csv: 'text/csv', ndjson: 'application/x-ndjson' };
