@@ -340,3 +340,61 @@ describe('campaign resources', () => {
     expect(() => withFunctionEnvironment(topology, 'nope', { X: '1' })).toThrow(/no function named nope/);
   });
 });
+
+describe('import resources', () => {
+  const bucketId = Object.entries(resources).find(([, r]) => r.Type === 'AWS::S3::Bucket')![0];
+  const policiesOf = (name: string) => {
+    const roleId = (lambdaFor(name).props.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    return Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && ((r.Properties.Roles ?? []) as Array<{ Ref: string }>).some((role) => role.Ref === roleId))
+      .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement);
+  };
+
+  test('the imports bucket: public access blocked, encrypted, TLS only, objects expire, retained by default', () => {
+    expect(Object.values(resources).filter((r) => r.Type === 'AWS::S3::Bucket')).toHaveLength(1);
+    template.hasResource('AWS::S3::Bucket', {
+      Properties: {
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: topology.buckets!.imports!.expireAfterDays, Status: 'Enabled' })] },
+      },
+      DeletionPolicy: 'Retain',
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  test('a new upload is announced on the importUploads queue, whose consumer is the splitter; chunks go to the workers', () => {
+    template.hasResourceProperties('Custom::S3BucketNotifications', {
+      BucketName: { Ref: bucketId },
+      NotificationConfiguration: {
+        QueueConfigurations: [{ Events: ['s3:ObjectCreated:*'], Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'uploads/' }] } }, QueueArn: Match.anyValue() }],
+      },
+    });
+    expect(topology.functions['import-splitter'].queue?.queue).toBe('importUploads');
+    expect(topology.functions['import-worker'].queue?.queue).toBe('importChunks');
+  });
+
+  test('functions get object reads and writes in the bucket they declare, nothing on the bucket itself, and its name', () => {
+    for (const [name, def] of Object.entries(topology.functions)) {
+      const s3 = policiesOf(name).filter((s) => [s.Action].flat().some((a) => a.startsWith('s3:')));
+      const env = (lambdaFor(name).props.Environment as { Variables: Record<string, unknown> }).Variables;
+      const access = (def as { buckets?: Record<string, string> }).buckets?.imports;
+      if (!access) {
+        expect(s3, name).toEqual([]);
+        expect(env.BUCKET_IMPORTS, name).toBeUndefined();
+        continue;
+      }
+      expect(env.BUCKET_IMPORTS, name).toEqual({ Ref: bucketId });
+      expect(s3, name).toEqual([
+        {
+          Effect: 'Allow',
+          Action: access === 'read' ? 's3:GetObject' : access === 'write' ? 's3:PutObject' : ['s3:GetObject', 's3:PutObject'],
+          Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] },
+        },
+      ]);
+    }
+  });
+});
