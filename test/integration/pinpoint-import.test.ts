@@ -222,6 +222,15 @@ describe('pinpoint-segment', () => {
     expect((await scanTable('segments')).length).toBe(before);
   });
 
+  test('a segment deleted in Touchloop comes back as its next version when the file is imported again', async () => {
+    const id = stableId(`pinpoint-segment:${segmentTag('Spring VIPs')}`);
+    const deleted = await t.api('DELETE', `/v1/segments/${id}`);
+    expect(deleted.status, deleted.text).toBeLessThan(300);
+    expect(await deps.segments.latest(id)).toBeUndefined();
+    await pinpointProcessor('pinpoint-segment', deps, { segmentName: 'Spring VIPs' })(segmentChunk('job-segment-3'));
+    expect(await deps.segments.latest(id)).toMatchObject({ version: 3, rule: { field: 'tags', op: 'contains', value: 'pinpoint:Spring VIPs' } });
+  });
+
   test('a header with a column Pinpoint does not know fails every row and writes no contact', async () => {
     const count = (await scanTable('contacts')).length;
     const outcomes = await pinpointProcessor('pinpoint-segment', deps, { segmentName: 'Broken' })(

@@ -162,6 +162,12 @@ describe('Pinpoint segment CSV', () => {
     });
   });
 
+  test('a row naming only a user is reported: Touchloop finds people by address', () => {
+    const header = ['ChannelType', 'Address', 'User.UserId'];
+    expect(endpointFromCsv(4, header, ['', '', 'user-zed'])).toEqual({ line: 4, issues: [{ path: 'Address', message: expect.stringContaining('names a user but no address') }] });
+    expect(endpointFromCsv(5, header, ['EMAIL', 'zed@example.com', 'user-zed'])).toMatchObject({ endpoint: { User: { UserId: 'user-zed' } } });
+  });
+
   test('a header without ChannelType/Address or with a column Pinpoint does not know is reported for every row', () => {
     expect(segmentHeaderProblems(['Address', 'Email'])).toEqual([
       { path: 'Email', message: expect.stringContaining('is not a column of a Pinpoint segment file') },

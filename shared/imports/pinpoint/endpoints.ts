@@ -159,6 +159,10 @@ export function endpointFromCsv(line: number, header: string[], cells: string[])
     else put(name.split('.'), cell);
   });
   if (issues.length) return { line, issues };
+  if (input.ChannelType === undefined && input.Address === undefined && (input.User as { UserId?: string } | undefined)?.UserId !== undefined) {
+    // Pinpoint accepts such rows for users whose endpoints it already has; Touchloop finds people by address.
+    return { line, issues: [{ path: 'Address', message: 'names a user but no address: give the row its ChannelType and Address (import the endpoint export first for the rest of the user)' }] };
+  }
   const parsed = PinpointEndpointSchema.safeParse(input);
   return parsed.success ? { line, endpoint: parsed.data } : { line, issues: issuesFromZod(parsed.error.issues) };
 }

@@ -154,7 +154,9 @@ function segmentLines(chunk: ImportChunk): EndpointLine[] {
     throw new BadRequestError(`The segment file could not be read as CSV: ${error instanceof Error ? error.message : String(error)}`, 'invalid_import');
   }
   let header = chunk.header !== undefined ? csvCells(chunk.header.replace(/^\ufeff/, '')) : undefined;
-  if (header === undefined) header = records.shift()?.cells.map((c, i) => (i === 0 ? c.replace(/^\ufeff/, '') : c)) ?? [];
+  // Without a header from the splitter only the file's first chunk has one: its first record.
+  if (header === undefined && chunk.firstLine === 1) header = records.shift()?.cells.map((c, i) => (i === 0 ? c.replace(/^\ufeff/, '') : c));
+  if (header === undefined) return records.map(({ line }) => ({ line, issues: [{ path: '', message: 'the chunk came without the CSV header line, so its columns are unknown' }] }));
   const problems = segmentHeaderProblems(header);
   return records.map(({ cells, line }) => (problems.length ? { line, issues: problems } : endpointFromCsv(line, header, cells)));
 }
