@@ -192,6 +192,31 @@ describe('pinpoint-endpoints', () => {
   });
 });
 
+describe('pinpoint-endpoints after an erasure', () => {
+  test('an old export does not bring an erased person back, even with the consent option', async () => {
+    const dee = (await contacts.store.findByEmail('dee@example.com'))!;
+    const erased = await t.api('DELETE', `/v1/contacts/${dee.id}`);
+    expect(erased.status, erased.text).toBeLessThan(300);
+    const deeLine = fixture('endpoints.ndjson').split('\n')[8]!.replace('"INACTIVE"', '"ACTIVE"');
+    const count = (await scanTable('contacts')).length;
+    const outcomes = await pinpointProcessor('pinpoint-endpoints', deps, { consent: { consent: 'confirmed', wordingVersion: 'pinpoint-2025' } })(
+      chunkOf('pinpoint-endpoints', 'job-after-erasure', deeLine, { firstLine: 9 }),
+    );
+    expect(outcomes).toEqual([
+      {
+        line: 9,
+        status: 'failed',
+        issues: [
+          { path: 'Address', message: expect.stringContaining('asked to be erased') },
+          { path: 'OptOut', message: expect.stringContaining('its person asked to be erased') },
+        ],
+      },
+    ]);
+    expect(await contacts.store.findByEmail('dee@example.com')).toBeUndefined();
+    expect((await scanTable('contacts')).length).toBe(count);
+  });
+});
+
 describe('pinpoint-segment', () => {
   const [header, ...rows] = fixture('segment.csv').trim().split('\n');
   const segmentChunk = (jobId: string) => chunkOf('pinpoint-segment', jobId, rows.join('\n'), { header, firstLine: 2 });

@@ -236,7 +236,7 @@ async function importEndpointLines(chunk: ImportChunk, parsed: EndpointLine[], d
 
   await forEachLimit(pending, CONCURRENCY, async (group) => {
     const result = resultOf.get(group);
-    const contactFailed = group.failure ?? (result?.status === 'failed' ? (result.issues ?? []) : undefined);
+    const contactFailed = group.failure ?? (result?.status === 'failed' ? (result.issues ?? []).map((i) => ({ path: pinpointPath(i.path), message: i.message })) : undefined);
     const status: ImportRowStatus = contactFailed ? 'failed' : (group.plan ?? result?.status ?? 'failed');
     const groupOutcomes = group.folded.roles.map(({ line, role }): ImportRowOutcome => {
       const extra = suppressionNotes.get(line) ?? [];
