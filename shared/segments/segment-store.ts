@@ -71,8 +71,9 @@ export class SegmentStore {
     return (result.Items ?? []) as SegmentVersion[];
   }
 
-  async create(input: Pick<SegmentVersion, 'name' | 'rule' | 'timezone' | 'createdBy'>, now = new Date()): Promise<SegmentVersion> {
-    const segment: SegmentVersion = { ...input, id: randomUUID(), version: 1, createdAt: now.toISOString() };
+  /** `id` is given by imports that create one segment per name; a taken id throws ConditionalCheckFailedException. */
+  async create(input: Pick<SegmentVersion, 'name' | 'rule' | 'timezone' | 'createdBy'>, now = new Date(), id: string = randomUUID()): Promise<SegmentVersion> {
+    const segment: SegmentVersion = { ...input, id, version: 1, createdAt: now.toISOString() };
     await this.db.send(new PutCommand({ TableName: this.tables.segments, Item: segment, ConditionExpression: 'attribute_not_exists(id)' }));
     return segment;
   }

@@ -12,8 +12,9 @@ export class TemplateStore {
     private readonly db: DynamoDBDocumentClient = documentClient,
   ) {}
 
-  async create(input: EmailTemplate | SmsTemplate, now = new Date()): Promise<Template> {
-    const template = { ...input, id: randomUUID(), createdAt: now.toISOString(), version: 1 } as Template;
+  /** `id` is given by imports that derive it from the content (the same template twice is one template); a taken id throws ConditionalCheckFailedException. */
+  async create(input: EmailTemplate | SmsTemplate, now = new Date(), id: string = randomUUID()): Promise<Template> {
+    const template = { ...input, id, createdAt: now.toISOString(), version: 1 } as Template;
     await this.db.send(new PutCommand({ TableName: this.table, Item: template, ConditionExpression: 'attribute_not_exists(id)' }));
     return template;
   }
