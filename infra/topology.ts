@@ -424,7 +424,7 @@ const declared = defineTopology({
       timeoutSeconds: 300,
       memoryMb: 1769,
       queue: { queue: 'importChunks', batchSize: 1, maxConcurrency: 10 },
-      tables: { ...contactTables, imports: 'readWrite', campaigns: 'readWrite', sends: 'readWrite', idempotency: 'readWrite', segments: 'readWrite', templates: 'readWrite' },
+      tables: { ...contactTables, imports: 'readWrite', campaigns: 'readWrite', sends: 'readWrite', idempotency: 'readWrite', segments: 'readWrite', segmentStats: 'read', templates: 'readWrite' },
       buckets: { imports: 'readWrite' },
       publishesEvents: true,
       usesSecret: true,

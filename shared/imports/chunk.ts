@@ -40,7 +40,7 @@ export interface ImportChunk {
    */
   lineNumbers?: number[];
   /** Kind-specific settings given when the job was created (e.g. a Pinpoint segment's name). */
-  options?: Record<string, string>;
+  options?: Record<string, unknown>;
   /** Who started the job (the JWT subject), recorded as consent evidence and on audit fields. */
   actor?: string;
 }

@@ -15,7 +15,7 @@ export interface ImportJob {
   format: ImportFileFormat;
   status: ImportJobStatus;
   /** Kind-specific settings given when the job was created (e.g. a Pinpoint segment's name). */
-  options: Record<string, string>;
+  options: Record<string, unknown>;
   /** upload: a file PUT to the presigned URL; request: the body of a synchronous import route that needed longer. */
   source: 'upload' | 'request';
   createdAt: string;

@@ -66,7 +66,7 @@ export interface CreatedImport {
 }
 
 /** A new job waiting for its file, and the presigned PUT that uploads it. */
-export async function createImportJob(input: { kind: ImportKind; format: ImportFileFormat; options?: Record<string, string> }, actor: string | undefined, deps: ImportJobDeps): Promise<CreatedImport> {
+export async function createImportJob(input: { kind: ImportKind; format: ImportFileFormat; options?: Record<string, unknown> }, actor: string | undefined, deps: ImportJobDeps): Promise<CreatedImport> {
   const spec = deps.kinds[input.kind];
   if (!spec) throw new ConflictError(`imports of kind ${input.kind} are not available in this deployment`, 'kind_unavailable');
   const id = randomUUID();
@@ -91,7 +91,7 @@ export async function createImportJob(input: { kind: ImportKind; format: ImportF
  * replay recognises them.
  */
 export async function jobFromRequest(
-  input: { kind: ImportKind; format: ImportFileFormat; body: string; id?: string; options?: Record<string, string> },
+  input: { kind: ImportKind; format: ImportFileFormat; body: string; id?: string; options?: Record<string, unknown> },
   actor: string | undefined,
   deps: ImportJobDeps,
 ): Promise<{ id: string; status: ImportJob['status']; url: string }> {
@@ -155,15 +155,15 @@ async function plan(job: ImportJob, spec: ImportKindSpec, deps: ImportJobDeps): 
   const stream = await deps.objects.stream(job.uploadKey);
   if (!stream) throw new SplitError('empty_file', 'the uploaded file is gone');
   const hasHeader = spec.header(job.format);
-  if (spec.partitionKey && !hasHeader) {
-    const { partitions, rows } = await partitionRows(stream as Readable, spec.partitionKey, { maxRows: MAX_JOB_ROWS, chunkRows: CHUNK_ROWS });
+  if (spec.partitionKey) {
+    const { partitions, rows, header } = await partitionRows(stream as Readable, spec.partitionKey, { maxRows: MAX_JOB_ROWS, chunkRows: CHUNK_ROWS, header: hasHeader });
     const chunks: StoredChunk[] = [];
     for (const [index, p] of partitions.entries()) {
       const objectKey = partitionKeyOf(job.id, index);
       await deps.objects.put(objectKey, p.text.join('\n'), CONTENT_TYPES[job.format]);
       chunks.push({ index, start: 0, end: 0, firstLine: p.lines[0]!, rows: p.lines.length, status: 'pending', objectKey, lineNumbers: p.lines });
     }
-    return { chunks, rows };
+    return { chunks, rows, ...(header !== undefined ? { header } : {}) };
   }
   const planned = await planChunks(stream as Readable, { format: job.format, header: hasHeader, maxRows: MAX_JOB_ROWS, chunkRows: CHUNK_ROWS, chunkBytes: CHUNK_BYTES, maxRowBytes: MAX_ROW_BYTES });
   return { chunks: planned.chunks.map((c) => ({ ...c, status: 'pending' as const })), rows: planned.rows, ...(planned.header !== undefined ? { header: planned.header } : {}) };

@@ -1,4 +1,5 @@
 import type { ImportFileFormat, ImportKind } from './chunk.ts';
+import { pinpointEndpointKey, pinpointSegmentRowKey } from './pinpoint/endpoints.ts';
 
 /** How a kind's files are written and cut into chunks. */
 export interface ImportKindSpec {
@@ -6,12 +7,12 @@ export interface ImportKindSpec {
   /** Whether the file's first row goes to every chunk as its header instead of being imported. */
   header: (format: ImportFileFormat) => boolean;
   /** Rows with the same key must be imported by the same worker (the file is then regrouped). */
-  partitionKey?: (row: string) => string | undefined;
+  partitionKey?: (row: string, header: string | undefined) => string | undefined;
   /** What the kind's file holds, for error messages and the README. */
   describes: string;
 }
 
-export const IMPORT_KIND_SPECS: Record<Extract<ImportKind, 'contacts' | 'history'>, ImportKindSpec> = {
+export const IMPORT_KIND_SPECS: Record<ImportKind, ImportKindSpec> = {
   contacts: {
     formats: ['csv', 'ndjson'],
     header: (format) => format === 'csv',
@@ -21,6 +22,24 @@ export const IMPORT_KIND_SPECS: Record<Extract<ImportKind, 'contacts' | 'history
     formats: ['ndjson'],
     header: () => true,
     describes: 'a past campaign: the first line {"campaign": {...}}, then one {"send"|"interaction"|"conversion": {...}} per line',
+  },
+  'pinpoint-endpoints': {
+    formats: ['ndjson'],
+    header: () => false,
+    // One person's endpoints (email, SMS) become one contact: all lines of a User.UserId go to one worker.
+    partitionKey: (row) => pinpointEndpointKey(row),
+    describes: 'an Amazon Pinpoint endpoint export (the newline-delimited JSON an export job writes to S3)',
+  },
+  'pinpoint-segment': {
+    formats: ['csv'],
+    header: () => true,
+    partitionKey: (row, header) => (header === undefined ? undefined : pinpointSegmentRowKey(header, row)),
+    describes: 'an Amazon Pinpoint imported-segment CSV',
+  },
+  'pinpoint-templates': {
+    formats: ['ndjson'],
+    header: () => false,
+    describes: 'Amazon Pinpoint message templates, one GetEmailTemplate/GetSmsTemplate response per line',
   },
 };
 

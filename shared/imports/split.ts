@@ -124,14 +124,16 @@ export async function planChunks(source: AsyncIterable<Uint8Array>, options: Spl
 
 /**
  * Groups rows by a key so that all rows of one key land in the same chunk (one person's
- * endpoints in a Pinpoint export), keeping each row's file line. Holds the file in memory.
+ * endpoints in a Pinpoint export), keeping each row's file line. Rows are lines (no quoted line
+ * breaks); with `header`, the first one is the header every chunk gets. Holds the file in memory.
  */
 export async function partitionRows(
   source: AsyncIterable<Uint8Array>,
-  keyOf: (row: string) => string | undefined,
-  options: { maxRows: number; chunkRows: number },
-): Promise<{ partitions: Array<{ lines: number[]; text: string[] }>; rows: number }> {
+  keyOf: (row: string, header: string | undefined) => string | undefined,
+  options: { maxRows: number; chunkRows: number; header: boolean },
+): Promise<{ partitions: Array<{ lines: number[]; text: string[] }>; rows: number; header?: string }> {
   const rowsOut: Array<{ line: number; text: string; key: string | undefined }> = [];
+  let header: string | undefined;
   let rest = '';
   let line = 0;
   const decoder = new TextDecoder('utf-8');
@@ -139,8 +141,12 @@ export async function partitionRows(
     line++;
     const trimmed = text.replace(/\r$/, '');
     if (trimmed.trim() === '') return;
+    if (options.header && header === undefined) {
+      header = trimmed;
+      return;
+    }
     if (rowsOut.length >= options.maxRows) throw new SplitError('too_many_rows', `the file has more than ${options.maxRows.toLocaleString('en-US')} rows`);
-    rowsOut.push({ line, text: trimmed, key: keyOf(trimmed) });
+    rowsOut.push({ line, text: trimmed, key: keyOf(trimmed, header) });
   };
   for await (const piece of source) {
     const text = rest + decoder.decode(piece, { stream: true });
@@ -150,7 +156,7 @@ export async function partitionRows(
   }
   rest += decoder.decode();
   if (rest !== '') take(line === 0 ? rest.replace(/^\uFEFF/, '') : rest);
-  if (rowsOut.length === 0) throw new SplitError('empty_file', 'the file has no rows');
+  if (rowsOut.length === 0 && header === undefined) throw new SplitError('empty_file', 'the file has no rows');
   const count = Math.max(1, Math.ceil(rowsOut.length / options.chunkRows));
   const partitions = Array.from({ length: count }, () => ({ lines: [] as number[], text: [] as string[] }));
   for (const row of rowsOut) {
@@ -159,7 +165,7 @@ export async function partitionRows(
     partitions[slot]!.lines.push(row.line);
     partitions[slot]!.text.push(row.text);
   }
-  return { partitions: partitions.filter((p) => p.lines.length > 0), rows: rowsOut.length };
+  return { partitions: partitions.filter((p) => p.lines.length > 0), rows: rowsOut.length, ...(header !== undefined ? { header } : {}) };
 }
 
 function fnv1a(text: string): number {

@@ -167,6 +167,48 @@ describe('import jobs', () => {
     expect(next.body.items.map((j) => j.id)).toEqual([a.job.id]);
   });
 
+  test('a Pinpoint endpoint export through a job: a user\'s endpoints far apart in the file still make one contact; unsupported channels fail their line', async () => {
+    const endpoint = (user: number, channel: string, address: string, optOut = 'NONE') =>
+      JSON.stringify({ Id: `ep-${user}-${channel}`, ChannelType: channel, Address: address, EndpointStatus: 'ACTIVE', OptOut: optOut, User: { UserId: `pp-${user}`, UserAttributes: { Tier: [`t${user % 3}`] } } });
+    const users = 1_500;
+    const lines = [
+      ...Array.from({ length: users }, (_, i) => endpoint(i, 'EMAIL', `pp${i}@example.org`)),
+      endpoint(99_999, 'APNS', 'device-token'),
+      // The same people's phones, more than a chunk further down.
+      ...Array.from({ length: users }, (_, i) => endpoint(i, 'SMS', `+4479460${String(i).padStart(5, '0')}`, i === 7 ? 'ALL' : 'NONE')),
+    ];
+    const created = await createJob({ kind: 'pinpoint-endpoints' });
+    await upload(created, lines.join('\n'));
+    await t.runtime.idle(300_000);
+    const view = await job(created.job.id);
+    expect(view).toMatchObject({ status: 'completed', rows: { total: 3_001, done: 3_001 } });
+    expect(view.chunks.total).toBeGreaterThan(1);
+    expect(view.summary.failed).toBe(1);
+    expect(view.errors).toEqual([{ line: users + 1, issues: [expect.objectContaining({ message: expect.stringContaining('APNS') })] }]);
+    for (const i of [0, 7, 1_499]) {
+      const found = await t.api<{ items: Array<{ id: string; phone?: string; attributes: Record<string, unknown> }> }>('GET', `/v1/contacts?email=pp${i}@example.org`);
+      expect(found.body.items, `user ${i}`).toHaveLength(1);
+      expect(found.body.items[0]).toMatchObject({ phone: `+4479460${String(i).padStart(5, '0')}`, attributes: { Tier: `t${i % 3}` } });
+    }
+    const optedOut = await t.api<{ items: Array<{ consent: Record<string, { status: string }> }> }>('GET', '/v1/contacts?email=pp7@example.org');
+    expect(optedOut.body.items[0]!.consent.sms?.status).toBe('withdrawn');
+  }, 600_000);
+
+  test('Pinpoint options are checked when the job is created: a segment import needs its name', async () => {
+    const missing = await t.api<{ error: { issues: Array<{ path: string }> } }>('POST', '/v1/imports', { body: { kind: 'pinpoint-segment', format: 'csv' } });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.issues.map((i) => i.path)).toContain('options');
+    const badConsent = await t.api<{ error: { issues: Array<{ path: string }> } }>('POST', '/v1/imports', { body: { kind: 'pinpoint-endpoints', options: { consent: { consent: 'sure' } } } });
+    expect(badConsent.status).toBe(400);
+    expect(badConsent.body.error.issues[0]!.path).toMatch(/^options\.consent/);
+    const segment = await createJob({ kind: 'pinpoint-segment', options: { segmentName: 'Spring buyers' } });
+    await upload(segment, 'ChannelType,Address,User.UserId\nEMAIL,seg1@example.org,s1\nEMAIL,seg2@example.org,s2\n');
+    await t.runtime.idle();
+    expect(await job(segment.job.id)).toMatchObject({ status: 'completed', summary: { created: 2, failed: 0 } });
+    const tagged = await t.api<{ items: Array<{ tags: string[] }> }>('GET', '/v1/contacts?email=seg2@example.org');
+    expect(tagged.body.items[0]!.tags).toContain('pinpoint:Spring buyers');
+  });
+
   test('a 50,000-row contacts job with workers crashing mid-way completes with every row once', async () => {
     const created = await createJob({ kind: 'contacts', format: 'csv' });
     const rows = Array.from({ length: 50_000 }, (_, i) => `bulk${i}@example.org,Bulk ${i},${i % 7}`);

@@ -61,10 +61,19 @@ describe('planChunks', () => {
 describe('partitionRows', () => {
   test('rows of one key land in one partition with their file lines; blank lines are dropped', async () => {
     const rows = ['u1 a', 'u2 a', '', 'u1 b', 'u3 a', 'u2 b', 'u1 c'];
-    const { partitions, rows: count } = await partitionRows(pieces(rows.join('\n'), 3), (row) => row.split(' ')[0], { maxRows: 100, chunkRows: 2 });
+    const { partitions, rows: count } = await partitionRows(pieces(rows.join('\n'), 3), (row) => row.split(' ')[0], { maxRows: 100, chunkRows: 2, header: false });
     expect(count).toBe(6);
     for (const user of ['u1', 'u2', 'u3']) expect(partitions.filter((p) => p.text.some((r) => r.startsWith(user)))).toHaveLength(1);
     const all = partitions.flatMap((p) => p.lines.map((line, i) => [line, p.text[i]]));
     expect(new Map(all as Array<[number, string]>)).toEqual(new Map(rows.map((r, i) => [i + 1, r] as [number, string]).filter(([, r]) => r !== '')));
+  });
+
+  test('with a header: the first line is not a row, and the key function sees it', async () => {
+    const seen: Array<string | undefined> = [];
+    const out = await partitionRows(pieces('\nid,name\n1,a\n2,b\n', 4), (row, header) => (seen.push(header), row.split(',')[0]), { maxRows: 10, chunkRows: 1, header: true });
+    expect(out.header).toBe('id,name');
+    expect(out.rows).toBe(2);
+    expect(seen).toEqual(['id,name', 'id,name']);
+    expect(out.partitions.flatMap((p) => p.lines).sort()).toEqual([3, 4]);
   });
 });

@@ -113,7 +113,7 @@ function linesOf(chunk: ImportChunk): Array<{ line: number; text: string }> {
   return chunk.text
     .replace(/\r\n?/g, '\n')
     .split('\n')
-    .map((text, index) => ({ line: chunk.firstLine + index, text }))
+    .map((text, index) => ({ line: chunk.lineNumbers?.[index] ?? chunk.firstLine + index, text }))
     .filter((l) => l.text.trim() !== '');
 }
 
@@ -146,7 +146,8 @@ function segmentLines(chunk: ImportChunk): EndpointLine[] {
       skip_empty_lines: true,
       on_record: (cells: string[], context) => {
         const newlines = cells.reduce((n, cell) => n + (cell.match(/\n/g)?.length ?? 0), 0);
-        records.push({ cells, line: chunk.firstLine + context.lines - 1 - newlines });
+        // A regrouped chunk (rows of one user together) lists each row's file line.
+        records.push({ cells, line: chunk.lineNumbers?.[records.length] ?? chunk.firstLine + context.lines - 1 - newlines });
         return null;
       },
     });
