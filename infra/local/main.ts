@@ -11,7 +11,7 @@ import { LocalRuntime } from './runtime.ts';
  * `npm start`: the whole pipeline on this machine. Options:
  *   --port <n>     API port (default 3000, or PORT)
  *   --host <h>     bind address (default 127.0.0.1)
- *   --persist      keep DynamoDB data under .touchloop/dynamodb between runs
+ *   --persist      keep DynamoDB data under .touchloop/dynamodb (and import files under .touchloop/s3) between runs
  * TOUCHLOOP_STATE_DIR moves .touchloop/ (dev token, key, persisted data) elsewhere.
  */
 const { values } = parseArgs({
@@ -54,6 +54,7 @@ try {
     apiPort: port,
     host: values.host ?? '127.0.0.1',
     persistDir: values.persist ? path.join(stateDir, 'dynamodb') : undefined,
+    objectsDir: values.persist ? path.join(stateDir, 's3') : undefined,
     stateDir,
     // The same knobs as the CDK context values attributionSchedule / attributionTimezone.
     topology: withScheduleOverrides(topology, { 'nightly-attribution': { expression: process.env.ATTRIBUTION_SCHEDULE, timezone: process.env.ATTRIBUTION_TIMEZONE } }),

@@ -35,6 +35,8 @@ export interface LocalRuntimeOptions {
   dynamodbPort?: number;
   /** Keep DynamoDB data under this directory (npm start --persist). */
   persistDir?: string;
+  /** Keep bucket objects (import uploads) under this directory; otherwise a scratch directory removed at stop. */
+  objectsDir?: string;
   /** Table name prefix, so several runtimes can share one DynamoDB Local. */
   tablePrefix?: string;
   sesPort?: number;
@@ -212,8 +214,8 @@ export class LocalRuntime {
     env.SMS_PROVIDER = 'aws';
     env.SMS_ORIGINATION_IDENTITY = '+15555550100';
     env.SENDER_POSTAL_ADDRESS = 'Touchloop Local, 1 Example Street, Example City';
-    // Buckets, on disk under the state directory (or a scratch directory), announcing uploads to their queues.
-    const objectsDir = options.stateDir ? path.join(options.stateDir, 's3') : (this.scratchDir = mkdtempSync(path.join(tmpdir(), 'touchloop-s3-')));
+    // Buckets, on disk (kept with --persist, else in a scratch directory), announcing uploads to their queues.
+    const objectsDir = options.objectsDir ?? (this.scratchDir = mkdtempSync(path.join(tmpdir(), 'touchloop-s3-')));
     for (const [name, def] of Object.entries(topology.buckets ?? {})) {
       const bucketName = `${prefix}${name.toLowerCase()}`;
       const notify = def.notify;

@@ -48,7 +48,7 @@ const QUOTE = 0x22;
 const BOM = [0xef, 0xbb, 0xbf];
 
 /** Plans the chunks of a file read as a stream of byte buffers. */
-export async function planChunks(source: AsyncIterable<Uint8Array>, options: SplitOptions): Promise<FilePlan> {
+export async function planChunks(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: SplitOptions): Promise<FilePlan> {
   const chunks: ChunkPlan[] = [];
   let offset = 0; // bytes consumed so far
   let line = 1; // file line of the current position
