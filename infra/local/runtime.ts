@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { issuesFromZod, type ValidationIssue } from '../../shared/errors.ts';
@@ -13,6 +14,7 @@ import { createLocalAuth, type LocalAuth } from './auth.ts';
 import { LocalAwsEndpoint } from './aws-endpoint.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
 import { LocalEventBus, type BusEvent } from './event-bus.ts';
+import { LocalFirehose } from './firehose.ts';
 import { LocalHttpGateway, type GatewayRoute, type LocalRoute } from './http-gateway.ts';
 import { readRequestBody, sendJson } from './http-util.ts';
 import { functionArn, LOCAL_ACCOUNT, LOCAL_REGION, LocalFunction } from './lambda.ts';
@@ -20,6 +22,7 @@ import { freePort, LOOPBACK } from './ports.ts';
 import { LocalQueue } from './queue.ts';
 import { LocalScheduler, type LocalSchedule } from './scheduler.ts';
 import { SmsSink } from './sms-sink.ts';
+import { LocalTableStream } from './table-stream.ts';
 import { createTables } from './tables.ts';
 
 export interface LocalRuntimeOptions {
@@ -38,7 +41,7 @@ export interface LocalRuntimeOptions {
   sesPort?: number;
   smsPort?: number;
   awsPort?: number;
-  /** Where the dev token and key are written; undefined writes nothing. */
+  /** Where the dev token and key are written, and the event stream's NDJSON files (`<stateDir>/stream/`); undefined writes nothing. */
   stateDir?: string;
   /**
    * Multiplies queue visibility timeouts, batching windows and retry back-offs; tests use a
@@ -53,6 +56,7 @@ export interface LocalRuntimeOptions {
 export interface Wiring {
   routes: Array<{ routeKey: string; function: string; public: boolean }>;
   queueConsumers: Array<{ queue: string; function: string; batchSize: number; maxBatchingWindowSeconds: number; maxConcurrency?: number; maxReceiveCount: number }>;
+  streamConsumers: Array<{ table: string; function: string; batchSize: number; maxBatchingWindowSeconds: number; startingPosition: string; retryAttempts: number }>;
   rules: Array<{ name: string; bus: string; pattern: Record<string, unknown>; target: { queue: string } | { function: string } }>;
   schedules: Array<{ name: string; function: string; expression: string; timezone: string }>;
   tables: string[];
@@ -66,6 +70,8 @@ export interface HealthReport {
 /** Event-rule and schedule targets: attempts before an event is parked in the target DLQ (EventBridge retries with back-off). */
 const TARGET_ATTEMPTS = 3;
 const BUS_NAME = 'touchloop-local-bus';
+/** The event stream's delivery stream (EVENT_STREAM_NAME), served by the local AWS endpoint. */
+export const LOCAL_EVENT_STREAM = 'touchloop-local-events';
 const SCHEDULE_GROUP = 'touchloop-local-schedules';
 
 /**
@@ -82,6 +88,10 @@ export class LocalRuntime {
   readonly scheduler: LocalScheduler;
   readonly smsSink = new SmsSink();
   readonly awsEndpoint: LocalAwsEndpoint;
+  /** The event stream: NDJSON files under `<stateDir>/stream/` (only counted without a state directory). */
+  readonly firehose: LocalFirehose;
+  /** Table change streams and the functions they feed (Lambda's DynamoDB event source mappings). */
+  readonly tableStreams = new Map<string, LocalTableStream>();
   readonly urls = { api: '', dynamodb: '', ses: '', sesInbox: '', sms: '', aws: '' };
   devToken = '';
   auth!: LocalAuth;
@@ -94,6 +104,8 @@ export class LocalRuntime {
   private sesServer: Server | undefined;
   private readonly pendingInvocations = new Set<Promise<unknown>>();
   private readonly queueConsumers: Wiring['queueConsumers'] = [];
+  private readonly streamConsumers: Wiring['streamConsumers'] = [];
+  private streamsClient: DynamoDBStreamsClient | undefined;
   private readonly log: (line: string) => void;
   private readonly timeScale: number;
   private stopped = false;
@@ -108,7 +120,8 @@ export class LocalRuntime {
       invoke: (schedule, firedAt) => this.fireSchedule(schedule, firedAt),
       onError: (error, schedule) => this.log(`[scheduler] ${schedule.name}: ${(error as Error).message}`),
     });
-    this.awsEndpoint = new LocalAwsEndpoint({ bus: this.bus, queues: () => this.allQueues(), scheduler: this.scheduler, secrets: this.secrets });
+    this.firehose = new LocalFirehose([LOCAL_EVENT_STREAM], options.stateDir ? path.join(options.stateDir, 'stream') : undefined);
+    this.awsEndpoint = new LocalAwsEndpoint({ bus: this.bus, queues: () => this.allQueues(), scheduler: this.scheduler, secrets: this.secrets, firehose: this.firehose });
   }
 
   static async start(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
@@ -161,6 +174,8 @@ export class LocalRuntime {
       AWS_ENDPOINT_URL_SQS: this.urls.aws,
       AWS_ENDPOINT_URL_SCHEDULER: this.urls.aws,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: this.urls.aws,
+      AWS_ENDPOINT_URL_FIREHOSE: this.urls.aws,
+      EVENT_STREAM_NAME: LOCAL_EVENT_STREAM,
       TOUCHLOOP_SECRET_ARN: PROJECT_SECRET_ARN,
       EVENT_BUS_NAME: BUS_NAME,
       PUBLIC_BASE_URL: this.urls.api,
@@ -210,7 +225,8 @@ export class LocalRuntime {
 
     // 4. Tables from the topology's definitions.
     this.dynamodbClient = new DynamoDBClient({ endpoint: this.urls.dynamodb, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    await createTables(this.dynamodbClient, topology.tables, (name) => this.tableNames[name]!);
+    const streamTables = new Set(Object.values(topology.functions).flatMap((f) => (f.stream ? [f.stream.table] : [])));
+    await createTables(this.dynamodbClient, topology.tables, (name) => this.tableNames[name]!, streamTables);
 
     // 5. Functions (imported now that their environment is in place) and their triggers.
     for (const [name, def] of Object.entries(topology.functions)) {
@@ -254,6 +270,7 @@ export class LocalRuntime {
           maxReceiveCount: topology.queues[def.queue.queue]!.maxReceiveCount,
         });
       }
+      if (def.stream) await this.attachTableStream(name, def.stream, fn);
       for (const schedule of def.schedules ?? []) {
         this.scheduler.create({
           name: schedule.name,
@@ -345,6 +362,38 @@ export class LocalRuntime {
     ];
   }
 
+  /** A function fed by a table's changes, as Lambda's event source mapping feeds it, with its on-failure DLQ. */
+  private async attachTableStream(name: string, trigger: NonNullable<Topology['functions'][string]['stream']>, fn: LocalFunction): Promise<void> {
+    this.streamsClient ??= new DynamoDBStreamsClient({ endpoint: this.urls.dynamodb, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const dlqName = `${name}-stream-dlq`;
+    const dlq = new LocalQueue({ name: dlqName, url: `${this.urls.aws}/${LOCAL_ACCOUNT}/${dlqName}`, arn: queueArn(dlqName), visibilityTimeoutSeconds: 30 });
+    this.deadLetterQueues.set(`${name}-stream`, dlq);
+    const stream = new LocalTableStream({
+      functionName: name,
+      tableName: this.tableNames[trigger.table]!,
+      dynamodb: this.dynamodbClient,
+      streams: this.streamsClient,
+      batchSize: trigger.batchSize,
+      maxBatchingWindowMs: (trigger.maxBatchingWindowSeconds ?? 0) * 1000 * this.timeScale,
+      retryAttempts: trigger.retryAttempts,
+      pollIntervalMs: Math.max(50, 250 * this.timeScale),
+      retryDelayMs: 1000 * this.timeScale,
+      invoke: (event) => this.track(fn.invoke(event)),
+      onFailure: (record) => dlq.send(JSON.stringify(record)),
+      log: this.log,
+    });
+    await stream.start();
+    this.tableStreams.set(name, stream);
+    this.streamConsumers.push({
+      table: trigger.table,
+      function: name,
+      batchSize: trigger.batchSize,
+      maxBatchingWindowSeconds: trigger.maxBatchingWindowSeconds ?? 0,
+      startingPosition: trigger.startingPosition,
+      retryAttempts: trigger.retryAttempts,
+    });
+  }
+
   /** Invokes a function asynchronously the way EventBridge/Scheduler do: retries, then the target DLQ. */
   private async invokeWithRetries(functionName: string, event: unknown, source: string): Promise<void> {
     const fn = this.functions.get(functionName);
@@ -405,6 +454,9 @@ export class LocalRuntime {
       await this.bus.settled();
       await Promise.allSettled([...this.pendingInvocations]);
       await Promise.all([...this.queues.values()].map((q) => q.idle(Math.max(1, deadline - Date.now()))));
+      // Table changes made so far reach their consumers now, batching window or not.
+      const streamed = await Promise.all([...this.tableStreams.values()].map((s) => s.drain()));
+      if (streamed.some(Boolean) && Date.now() <= deadline) continue;
       if (this.bus.pending === 0 && this.pendingInvocations.size === 0 && [...this.queues.values()].every((q) => isQuiet(q))) return;
       if (Date.now() > deadline) throw new Error('local runtime did not settle in time');
     }
@@ -419,6 +471,7 @@ export class LocalRuntime {
     return {
       routes: this.gateway.listRoutes().map((r) => ({ routeKey: r.routeKey, function: r.functionName, public: r.public })),
       queueConsumers: [...this.queueConsumers],
+      streamConsumers: [...this.streamConsumers],
       rules: this.bus.listRules().map((r) => ({ name: r.name, bus: r.bus === 'default' ? 'default' : 'touchloop', pattern: r.pattern, target: r.target })),
       schedules: this.scheduler.list(SCHEDULE_GROUP).map((s) => ({
         name: s.name,
@@ -463,6 +516,7 @@ export class LocalRuntime {
     this.stopped = true;
     this.scheduler.stop();
     await this.gateway?.stop();
+    await Promise.all([...this.tableStreams.values()].map((s) => s.stop()));
     await Promise.all([...this.queues.values(), ...this.deadLetterQueues.values()].map((q) => q.stop()));
     await this.awsEndpoint.stop();
     await this.smsSink.stop();
@@ -471,6 +525,7 @@ export class LocalRuntime {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+    this.streamsClient?.destroy();
     this.dynamodbClient?.destroy();
     await this.dynamodb?.stop();
   }

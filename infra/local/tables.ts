@@ -9,8 +9,11 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { KeyDef, TableDef } from '../topology-types.ts';
 
-/** Creates the topology's tables in DynamoDB Local from the same definitions the CDK stack uses. */
-export async function createTables(client: DynamoDBClient, tables: Record<string, TableDef>, nameOf: (name: string) => string): Promise<void> {
+/**
+ * Creates the topology's tables in DynamoDB Local from the same definitions the CDK stack uses;
+ * a table some function consumes the changes of (`streamTables`) gets its stream (new images).
+ */
+export async function createTables(client: DynamoDBClient, tables: Record<string, TableDef>, nameOf: (name: string) => string, streamTables: ReadonlySet<string> = new Set()): Promise<void> {
   await Promise.all(
     Object.entries(tables).map(async ([name, def]) => {
       const keys: KeyDef[] = [def.partitionKey, ...(def.sortKey ? [def.sortKey] : [])];
@@ -23,6 +26,7 @@ export async function createTables(client: DynamoDBClient, tables: Record<string
           new CreateTableCommand({
             TableName: tableName,
             BillingMode: 'PAY_PER_REQUEST',
+            StreamSpecification: streamTables.has(name) ? { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } : undefined,
             AttributeDefinitions: [...attributes.values()],
             KeySchema: [
               { AttributeName: def.partitionKey.name, KeyType: 'HASH' },
@@ -49,6 +53,9 @@ export async function createTables(client: DynamoDBClient, tables: Record<string
         // --persist: the table survives from an earlier run; add indexes a newer topology declares.
         if (!(error instanceof ResourceInUseException)) throw error;
         const described = await client.send(new DescribeTableCommand({ TableName: tableName }));
+        if (streamTables.has(name) && !described.Table?.StreamSpecification?.StreamEnabled) {
+          await client.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } }));
+        }
         const existing = new Set((described.Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
         for (const index of def.indexes ?? []) {
           if (existing.has(index.name)) continue;
