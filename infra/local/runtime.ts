@@ -106,6 +106,7 @@ export class LocalRuntime {
   private readonly queueConsumers: Wiring['queueConsumers'] = [];
   private readonly streamConsumers: Wiring['streamConsumers'] = [];
   private streamsClient: DynamoDBStreamsClient | undefined;
+  private createdTables = new Set<string>();
   private readonly log: (line: string) => void;
   private readonly timeScale: number;
   private stopped = false;
@@ -226,7 +227,7 @@ export class LocalRuntime {
     // 4. Tables from the topology's definitions.
     this.dynamodbClient = new DynamoDBClient({ endpoint: this.urls.dynamodb, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     const streamTables = new Set(Object.values(topology.functions).flatMap((f) => (f.stream ? [f.stream.table] : [])));
-    await createTables(this.dynamodbClient, topology.tables, (name) => this.tableNames[name]!, streamTables);
+    this.createdTables = await createTables(this.dynamodbClient, topology.tables, (name) => this.tableNames[name]!, streamTables);
 
     // 5. Functions (imported now that their environment is in place) and their triggers.
     for (const [name, def] of Object.entries(topology.functions)) {
@@ -378,6 +379,8 @@ export class LocalRuntime {
       retryAttempts: trigger.retryAttempts,
       pollIntervalMs: Math.max(50, 250 * this.timeScale),
       retryDelayMs: 1000 * this.timeScale,
+      // A new table's stream is read from its start; a persisted one from now on (its older records were published by an earlier run).
+      startAt: this.createdTables.has(trigger.table) ? 'TRIM_HORIZON' : 'LATEST',
       invoke: (event) => this.track(fn.invoke(event)),
       onFailure: (record) => dlq.send(JSON.stringify(record)),
       log: this.log,

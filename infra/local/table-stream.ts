@@ -1,5 +1,13 @@
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, type DynamoDBStreamsClient, type _Record as StreamRecord } from '@aws-sdk/client-dynamodb-streams';
+import {
+  DescribeStreamCommand,
+  ExpiredIteratorException,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  TrimmedDataAccessException,
+  type DynamoDBStreamsClient,
+  type _Record as StreamRecord,
+} from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { functionArn, LOCAL_REGION } from './lambda.ts';
 
@@ -14,6 +22,8 @@ export interface LocalTableStreamOptions {
   retryAttempts: number;
   /** Between polls of the shards (Lambda polls a DynamoDB stream about four times a second). */
   pollIntervalMs: number;
+  /** Where reading starts: the shards' start (a table created at boot) or new records only (a persisted table). */
+  startAt: 'TRIM_HORIZON' | 'LATEST';
   /** Back-off before retrying a failed batch, doubled per attempt. */
   retryDelayMs: number;
   invoke: (event: DynamoDBStreamEvent) => Promise<unknown>;
@@ -24,6 +34,8 @@ export interface LocalTableStreamOptions {
 
 interface Shard {
   iterator: string | undefined;
+  /** The last sequence number read: where a fresh iterator resumes when one expires. */
+  lastSequence?: string;
   buffer: Array<{ record: StreamRecord; receivedAt: number }>;
 }
 
@@ -32,8 +44,7 @@ interface Shard {
  * each shard, delivers up to `batchSize` records once the batch is full or the batching window
  * has passed, one batch at a time per shard, in order. A batch item failure retries from that
  * record; a function error halves the batch (bisect on error); when the retries run out the
- * batch's position goes to the on-failure destination and the shard moves on. The mapping starts
- * at LATEST when the runtime boots (nothing runs before it), so a persisted table is not replayed.
+ * batch's position goes to the on-failure destination and the shard moves on.
  */
 export class LocalTableStream {
   private streamArn = '';
@@ -51,7 +62,7 @@ export class LocalTableStream {
     const arn = table.Table?.LatestStreamArn;
     if (!arn || !table.Table?.StreamSpecification?.StreamEnabled) throw new Error(`table ${this.options.tableName} has no stream enabled`);
     this.streamArn = arn;
-    await this.discoverShards('LATEST');
+    await this.discoverShards(this.options.startAt);
     this.schedule();
   }
 
@@ -103,11 +114,15 @@ export class LocalTableStream {
       const described = await streams.send(new DescribeStreamCommand({ StreamArn: this.streamArn, ExclusiveStartShardId: exclusiveStart }));
       for (const shard of described.StreamDescription?.Shards ?? []) {
         if (!shard.ShardId || this.shards.has(shard.ShardId)) continue;
-        const { ShardIterator } = await streams.send(new GetShardIteratorCommand({ StreamArn: this.streamArn, ShardId: shard.ShardId, ShardIteratorType: position }));
-        this.shards.set(shard.ShardId, { iterator: ShardIterator, buffer: [] });
+        this.shards.set(shard.ShardId, { iterator: await this.iterator(shard.ShardId, position), buffer: [] });
       }
       exclusiveStart = described.StreamDescription?.LastEvaluatedShardId;
     } while (exclusiveStart);
+  }
+
+  private async iterator(shardId: string, type: 'LATEST' | 'TRIM_HORIZON' | 'AFTER_SEQUENCE_NUMBER', sequenceNumber?: string): Promise<string | undefined> {
+    const result = await this.options.streams.send(new GetShardIteratorCommand({ StreamArn: this.streamArn, ShardId: shardId, ShardIteratorType: type, SequenceNumber: sequenceNumber }));
+    return result.ShardIterator;
   }
 
   /** One poll of every open shard, then delivery of what is due; answers how many records were read. */
@@ -115,11 +130,21 @@ export class LocalTableStream {
     if (this.stopped) return 0;
     let read = 0;
     let closed = false;
-    for (const shard of this.shards.values()) {
+    for (const [shardId, shard] of this.shards) {
       if (!shard.iterator) continue;
-      const result = await this.options.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: 1000 }));
+      let result;
+      try {
+        result = await this.options.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: 1000 }));
+      } catch (error) {
+        if (!(error instanceof ExpiredIteratorException || error instanceof TrimmedDataAccessException)) throw error;
+        // Iterators expire (15 minutes on AWS): resume right after the last record read. Before the first record,
+        // DynamoDB Local reports a LATEST iterator of a shard that was empty as trimmed: read that shard from its start.
+        shard.iterator = await this.iterator(shardId, shard.lastSequence ? 'AFTER_SEQUENCE_NUMBER' : 'TRIM_HORIZON', shard.lastSequence);
+        continue;
+      }
       const now = Date.now();
       for (const record of result.Records ?? []) shard.buffer.push({ record, receivedAt: now });
+      shard.lastSequence = result.Records?.at(-1)?.dynamodb?.SequenceNumber ?? shard.lastSequence;
       read += result.Records?.length ?? 0;
       shard.iterator = result.NextShardIterator;
       if (!shard.iterator) closed = true;

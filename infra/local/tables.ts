@@ -13,7 +13,9 @@ import type { KeyDef, TableDef } from '../topology-types.ts';
  * Creates the topology's tables in DynamoDB Local from the same definitions the CDK stack uses;
  * a table some function consumes the changes of (`streamTables`) gets its stream (new images).
  */
-export async function createTables(client: DynamoDBClient, tables: Record<string, TableDef>, nameOf: (name: string) => string, streamTables: ReadonlySet<string> = new Set()): Promise<void> {
+export async function createTables(client: DynamoDBClient, tables: Record<string, TableDef>, nameOf: (name: string) => string, streamTables: ReadonlySet<string> = new Set()): Promise<Set<string>> {
+  /** Tables this call created (the rest survived from an earlier run, --persist). */
+  const created = new Set<string>();
   await Promise.all(
     Object.entries(tables).map(async ([name, def]) => {
       const keys: KeyDef[] = [def.partitionKey, ...(def.sortKey ? [def.sortKey] : [])];
@@ -44,6 +46,7 @@ export async function createTables(client: DynamoDBClient, tables: Record<string
               : undefined,
           }),
         );
+        created.add(name);
         if (def.timeToLiveAttribute) {
           await client.send(
             new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: def.timeToLiveAttribute, Enabled: true } }),
@@ -81,4 +84,5 @@ export async function createTables(client: DynamoDBClient, tables: Record<string
       }
     }),
   );
+  return created;
 }
