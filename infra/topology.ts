@@ -452,7 +452,7 @@ const declared = defineTopology({
       entry: 'functions/stream-publisher/handler.ts',
       handler: 'handler',
       timeoutSeconds: 60,
-      stream: { table: 'interactions', batchSize: 1000, maxBatchingWindowSeconds: 10, startingPosition: 'TRIM_HORIZON', retryAttempts: 10 },
+      stream: { table: 'interactions', batchSize: 1000, maxBatchingWindowSeconds: 60, startingPosition: 'TRIM_HORIZON', retryAttempts: 10 },
       writesEventStream: true,
     },
     'confirmation-mailer': {
