@@ -62,7 +62,7 @@ export const StreamEvent = z.object({
   /** Touchloop's contact id (an opaque id; addresses are never in the stream). */
   contactId: z.string().min(1),
   campaignId: z.string().optional(),
-  /** The send the interaction answers (`<campaignId>#<runId>#<contactId>`). */
+  /** The send the interaction answers (`<campaignId>:<runId>:<contactId>`). */
   sendId: z.string().optional(),
   runId: z.string().optional(),
   channel: z.enum(['email', 'sms']).optional(),
