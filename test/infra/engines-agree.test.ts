@@ -32,4 +32,4 @@ test('the CDK template and the local runtime wire the same routes, queue and tab
   expect(aws.queueConsumers.length).toBeGreaterThan(0);
   expect(aws.streamConsumers.length).toBeGreaterThan(0);
   expect(aws.rules.length).toBeGreaterThan(0);
-});
+}, 120_000); // synthesis alone takes 25–35 s on 2 loaded cores
