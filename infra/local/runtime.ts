@@ -377,7 +377,8 @@ export class LocalRuntime {
       batchSize: trigger.batchSize,
       maxBatchingWindowMs: (trigger.maxBatchingWindowSeconds ?? 0) * 1000 * this.timeScale,
       retryAttempts: trigger.retryAttempts,
-      pollIntervalMs: Math.max(50, 250 * this.timeScale),
+      // Lambda's pace (about 4 polls a second), not scaled: idle() drains the stream at once, and the tests share one DynamoDB Local.
+      pollIntervalMs: 250,
       retryDelayMs: 1000 * this.timeScale,
       // A new table's stream is read from its start; a persisted one from now on (its older records were published by an earlier run).
       startAt: this.createdTables.has(trigger.table) ? 'TRIM_HORIZON' : 'LATEST',
