@@ -22,6 +22,7 @@ import { withFunctionEnvironment, withScheduleOverrides } from './topology-types
  *   attributionSchedule, attributionTimezone     the nightly attribution run (default cron(0 2 * * ? *) UTC)
  *   softBounceLimit, softBounceWindowDays        soft bounces that suppress an address (default 3 in 30 days)
  *   sourceMaps      "true" to ship source maps with the functions and enable them (default: off)
+ *   eventStreamName a Firehose delivery stream of yours that receives the event stream (default: the stack's own, into its bucket)
  * Synthesis runs cdk-nag's AwsSolutions checks: an unsuppressed finding is an error and stops
  * `cdk synth` / `cdk deploy` (suppressions, with their reasons, sit on the resources in stack.ts
  * and constructs/touchloop-function.ts).
@@ -48,6 +49,7 @@ new TouchloopStack(app, ctx('stackName') ?? 'Touchloop', {
   marketerMfa: ctx('marketerMfa') === 'required' ? 'required' : 'optional',
   corsAllowOrigins: list(ctx('corsAllowOrigins')),
   emailFrom: ctx('emailFrom'),
+  eventStreamName: ctx('eventStreamName'),
   publicBaseUrl: ctx('publicBaseUrl'),
   captchaSecretArn: ctx('captchaSecretArn'),
   senderPostalAddress: ctx('senderPostalAddress'),

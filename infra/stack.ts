@@ -1,14 +1,16 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, Tags, TimeZone, type CfnElement, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Size, Stack, Tags, TimeZone, type CfnElement, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { CorsHttpMethod, HttpApi, HttpMethod, HttpNoneAuthorizer, LogGroupLogDestination, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { AccountRecovery, Mfa, UserPool, UserPoolClient } from 'aws-cdk-lib/aws-cognito';
-import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Rule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Compression, DeliveryStream, EnableLogging, S3Bucket, StreamEncryption } from 'aws-cdk-lib/aws-kinesisfirehose';
+import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Schedule, ScheduleExpression, ScheduleGroup, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -48,7 +50,16 @@ export interface TouchloopStackProps extends StackProps {
   sms?: { provider: 'aws'; originationIdentity?: string; configurationSet?: string } | { provider: 'twilio'; secretArn: string; statusCallbackUrl?: string };
   /** Ship source maps with the functions and enable them (off by default: larger uploads, slower cold starts). */
   sourceMaps?: boolean;
+  /**
+   * The event stream goes to this Firehose delivery stream of the account (one the customer runs,
+   * e.g. into their own bucket, Redshift or Splunk) instead of the one the stack creates with its bucket.
+   */
+  eventStreamName?: string;
 }
+
+/** Where the event stream's objects go in its bucket: one partition per UTC day of arrival (Athena projects year/month/day). */
+export const EVENT_STREAM_PREFIX = 'events/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/';
+export const EVENT_STREAM_ERROR_PREFIX = 'errors/!{firehose:error-output-type}/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/';
 
 const attributeType = (key: KeyDef): AttributeType => (key.type === 'N' ? AttributeType.NUMBER : AttributeType.STRING);
 
@@ -79,14 +90,18 @@ export class TouchloopStack extends Stack {
   readonly api: HttpApi;
   readonly secret: Secret;
   readonly emailConfigurationSet: ConfigurationSet;
+  /** The event stream the stack created (undefined when the deployment names its own, or no function writes one). */
+  eventStream?: { deliveryStream: DeliveryStream; bucket: Bucket };
 
   constructor(scope: Construct, id: string, props: TouchloopStackProps) {
     super(scope, id, props);
     const { topology } = props;
     const prefix = this.stackName;
 
+    const streamTables = new Set(Object.values(topology.functions).flatMap((f) => (f.stream ? [f.stream.table] : [])));
     for (const [name, def] of Object.entries(topology.tables)) {
       this.tables[name] = new Table(this, `Table-${name}`, {
+        stream: streamTables.has(name) ? StreamViewType.NEW_IMAGE : undefined,
         partitionKey: { name: def.partitionKey.name, type: attributeType(def.partitionKey) },
         sortKey: def.sortKey ? { name: def.sortKey.name, type: attributeType(def.sortKey) } : undefined,
         billingMode: BillingMode.PAY_PER_REQUEST,
@@ -297,6 +312,29 @@ export class TouchloopStack extends Stack {
         if (!target) throw new Error(`${name} schedules into unknown queue ${def.managesSchedules.targetQueue}`);
         this.allowScheduling(fn, target);
       }
+      if (def.writesEventStream) this.writeEventStream(fn, props);
+      if (def.stream) {
+        const table = this.tables[def.stream.table];
+        if (!table) throw new Error(`${name} consumes the stream of unknown table ${def.stream.table}`);
+        // A batch whose retries run out leaves its position (shard, sequence numbers) here.
+        const dlq = new Queue(this, `Dlq-stream-${name}`, { queueName: `${prefix}-${name}-stream-dlq`, retentionPeriod: Duration.days(14), encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true });
+        this.deadLetterQueues[`${name}-stream`] = dlq;
+        NagSuppressions.addResourceSuppressions(dlq, [
+          { id: 'AwsSolutions-SQS3', reason: `This queue is itself the on-failure destination of the ${name} function's table-stream event source mapping (cdk-nag does not read that as a redrive); it is alarmed.` },
+        ]);
+        this.alarmOnMessages(`DlqAlarm-stream-${name}`, dlq, `${name}: a batch of ${def.stream.table} changes failed ${def.stream.retryAttempts} retries; its position is in the DLQ`);
+        fn.fn.addEventSource(
+          new DynamoEventSource(table, {
+            startingPosition: StartingPosition[def.stream.startingPosition],
+            batchSize: def.stream.batchSize,
+            maxBatchingWindow: def.stream.maxBatchingWindowSeconds ? Duration.seconds(def.stream.maxBatchingWindowSeconds) : undefined,
+            retryAttempts: def.stream.retryAttempts,
+            bisectBatchOnError: true,
+            reportBatchItemFailures: true,
+            onFailure: new SqsDlq(dlq),
+          }),
+        );
+      }
       if (def.queue) {
         const q = this.queues[def.queue.queue];
         if (!q) throw new Error(`${name} consumes unknown queue ${def.queue.queue}`);
@@ -425,6 +463,64 @@ export class TouchloopStack extends Stack {
         ]);
       }
     }
+  }
+
+  /**
+   * The public event stream: a Firehose delivery stream (Direct PUT, encrypted) into an encrypted,
+   * private bucket, one prefix per UTC day, gzip objects every 5 minutes or 64 MiB; or the
+   * delivery stream the deployment names. The function may put records to that stream only.
+   */
+  private writeEventStream(fn: TouchloopFunction, props: TouchloopStackProps): void {
+    if (props.eventStreamName) {
+      fn.fn.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['firehose:PutRecord', 'firehose:PutRecordBatch'],
+          resources: [`arn:${this.partition}:firehose:${this.region}:${this.account}:deliverystream/${props.eventStreamName}`],
+        }),
+      );
+      fn.fn.addEnvironment('EVENT_STREAM_NAME', props.eventStreamName);
+      return;
+    }
+    if (!this.eventStream) {
+      const bucket = new Bucket(this, 'EventStreamBucket', {
+        encryption: BucketEncryption.S3_MANAGED,
+        blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+        enforceSSL: true,
+        removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN,
+      });
+      NagSuppressions.addResourceSuppressions(bucket, [
+        {
+          id: 'AwsSolutions-S1',
+          reason:
+            'Only the stack\'s Firehose delivery stream writes this bucket (its role is the one writer) and readers query it through Athena; per-request access logs would add a log object per delivered object. Enable S3 data events in CloudTrail where an audit of reads is required.',
+        },
+      ]);
+      const deliveryStream = new DeliveryStream(this, 'EventStream', {
+        deliveryStreamName: `${this.stackName}-events`,
+        encryption: StreamEncryption.awsOwnedKey(),
+        destination: new S3Bucket(bucket, {
+          dataOutputPrefix: EVENT_STREAM_PREFIX,
+          errorOutputPrefix: EVENT_STREAM_ERROR_PREFIX,
+          bufferingInterval: Duration.minutes(5),
+          bufferingSize: Size.mebibytes(64),
+          compression: Compression.GZIP,
+          loggingConfig: new EnableLogging(new LogGroup(this, 'EventStreamLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY })),
+        }),
+      });
+      NagSuppressions.addResourceSuppressions(deliveryStream.node.findChild('S3 Destination Role').node.findChild('DefaultPolicy'), [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason:
+            "CDK's Firehose S3 destination grants its role read-write on the destination bucket (bucket.grantReadWrite: object and multipart actions on <bucket>/*); the role is assumed only by firehose.amazonaws.com for this delivery stream, and the bucket holds nothing but the event stream.",
+          appliesTo: ['Action::s3:Abort*', 'Action::s3:DeleteObject*', 'Action::s3:GetBucket*', 'Action::s3:GetObject*', 'Action::s3:List*', `Resource::<${this.getLogicalId(bucket.node.defaultChild as CfnElement)}.Arn>/*`],
+        },
+      ]);
+      this.eventStream = { deliveryStream, bucket };
+      new CfnOutput(this, 'EventStreamBucketName', { value: bucket.bucketName, description: 'Bucket of the event stream (NDJSON, gzip), under events/year=/month=/day=/' });
+      new CfnOutput(this, 'EventStreamName', { value: deliveryStream.deliveryStreamName, description: 'Firehose delivery stream of the event stream' });
+    }
+    this.eventStream.deliveryStream.grantPutRecords(fn.fn);
+    fn.fn.addEnvironment('EVENT_STREAM_NAME', this.eventStream.deliveryStream.deliveryStreamName);
   }
 
   private scheduling?: { group: ScheduleGroup; role: Role };

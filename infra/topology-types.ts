@@ -65,6 +65,17 @@ export interface QueueTrigger {
   maxConcurrency?: number;
 }
 
+/** A function fed by a table's change stream (DynamoDB Streams, new images), the way Lambda's event source mapping polls it. */
+export interface TableStreamTrigger<TTable extends string = string> {
+  table: TTable;
+  batchSize: number;
+  maxBatchingWindowSeconds?: number;
+  /** Where a new mapping starts reading: the oldest record kept (24 h) or new records only. */
+  startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  /** Retries of a failing batch (halved on each function error) before its position goes to the function's stream DLQ. */
+  retryAttempts: number;
+}
+
 export interface ScheduleTrigger {
   name: string;
   /** EventBridge Scheduler expression: cron(...), rate(...) or at(...). */
@@ -84,6 +95,7 @@ export interface FunctionDef<TTable extends string = string, TQueue extends stri
   memoryMb?: number;
   http?: HttpRoute[];
   queue?: QueueTrigger & { queue: TQueue };
+  stream?: TableStreamTrigger<NoInfer<TTable>>;
   schedules?: ScheduleTrigger[];
   /** Tables the function uses, with the least access it needs; each sets env TABLE_<NAME>. */
   tables?: Partial<Record<TTable, TableAccess>>;
@@ -110,6 +122,8 @@ export interface FunctionDef<TTable extends string = string, TQueue extends stri
   sendsSms?: boolean;
   /** Checks Twilio webhook signatures with the account's auth token (env TWILIO_SECRET_ARN when Twilio is the provider). */
   receivesTwilioWebhooks?: boolean;
+  /** Writes the public event stream: the Firehose delivery stream the stack creates or the deployment names (env EVENT_STREAM_NAME). */
+  writesEventStream?: boolean;
   /** Extra plain environment values. */
   environment?: Record<string, string>;
 }

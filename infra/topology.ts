@@ -505,6 +505,14 @@ const declared = defineTopology({
       queue: { queue: 'leadScoring', batchSize: 25, maxBatchingWindowSeconds: 1, maxConcurrency: 5 },
       tables: { contacts: 'readWrite', idempotency: 'write' },
     },
+    'stream-publisher': {
+      description: 'Publishes every new timeline entry (sends and interactions) once to the event stream (Firehose → S3, NDJSON locally), many events per record.',
+      entry: 'functions/stream-publisher/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 60,
+      stream: { table: 'interactions', batchSize: 1000, maxBatchingWindowSeconds: 60, startingPosition: 'TRIM_HORIZON', retryAttempts: 10 },
+      writesEventStream: true,
+    },
     'confirmation-mailer': {
       description: 'Sends double-opt-in confirmation emails through SES.',
       entry: 'functions/confirmation-mailer/handler.ts',

@@ -28,7 +28,7 @@ export type QueueOf<N extends FunctionName> = Extract<
 /** The buckets a function's entry declares. */
 export type BucketOf<N extends FunctionName> = Declared<N> extends { buckets: infer B } ? Extract<keyof B, string> : never;
 
-type Capability = 'publishesEvents' | 'usesSecret' | 'sendsEmail' | 'linksToPublicApi' | 'managesSchedules' | 'verifiesCaptcha' | 'sendsSms' | 'receivesTwilioWebhooks';
+type Capability = 'publishesEvents' | 'usesSecret' | 'sendsEmail' | 'linksToPublicApi' | 'managesSchedules' | 'verifiesCaptcha' | 'sendsSms' | 'receivesTwilioWebhooks' | 'writesEventStream';
 type Declares<N extends FunctionName, C extends Capability> = Declared<N> extends { [K in C]: true | object } ? true : false;
 type If<N extends FunctionName, C extends Capability, T> = Declares<N, C> extends true ? T : unknown;
 
@@ -72,7 +72,8 @@ export type FunctionConfig<N extends FunctionName, S = Record<never, never>> = {
   If<N, 'managesSchedules', { scheduling: SchedulingConfig }> &
   If<N, 'verifiesCaptcha', { captcha: { secretArn: string | undefined; verifyUrl: string | undefined } }> &
   If<N, 'sendsSms', { sms: SmsConfig }> &
-  If<N, 'receivesTwilioWebhooks', { twilioSecretArn: string | undefined }>;
+  If<N, 'receivesTwilioWebhooks', { twilioSecretArn: string | undefined }> &
+  If<N, 'writesEventStream', { eventStream: string }>;
 
 function required(name: string): string {
   const value = process.env[name];
@@ -146,5 +147,6 @@ export function functionConfig<N extends FunctionName, S = Record<never, never>>
   if (has('verifiesCaptcha')) config.captcha = { secretArn: optional('CAPTCHA_SECRET_ARN'), verifyUrl: optional('CAPTCHA_VERIFY_URL') };
   if (has('sendsSms')) config.sms = smsConfig();
   if (has('receivesTwilioWebhooks')) config.twilioSecretArn = optional('TWILIO_SECRET_ARN');
+  if (has('writesEventStream')) config.eventStream = required('EVENT_STREAM_NAME');
   return config as FunctionConfig<N, S>;
 }

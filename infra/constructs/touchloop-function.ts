@@ -113,7 +113,7 @@ export class TouchloopFunction extends Construct {
     this.suppressOnPolicy({
       id: 'AwsSolutions-IAM5',
       reason:
-        'Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which take no resource-level permissions (Resource "*" is the only form); the infra test checks that X-Ray is the only wildcard-resource statement in a function\'s default policy.',
+        'Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, and a table-stream event source adds dynamodb:ListStreams; none takes resource-level permissions (Resource "*" is the only form); the infra test checks that these are the only wildcard-resource actions in a function\'s default policy.',
       appliesTo: ['Resource::*'],
     });
   }

@@ -7,6 +7,7 @@ import { LOOPBACK } from './ports.ts';
 import { LocalQueueError, type LocalQueue } from './queue.ts';
 import type { LocalScheduler, LocalSchedule, LocalScheduleInput } from './scheduler.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './lambda.ts';
+import { LocalFirehoseError, type LocalFirehose } from './firehose.ts';
 
 /** Requests counted by service and operation, for the benchmarks' cost model. */
 export type RequestCounts = Record<string, number>;
@@ -74,6 +75,7 @@ export class LocalAwsEndpoint {
       secrets: Map<string, string>;
       /** S3 buckets served path-style (/<bucket>/<key>), by name. */
       buckets?: () => Map<string, LocalBucket>;
+      firehose?: LocalFirehose;
     },
   ) {}
 
@@ -112,6 +114,9 @@ export class LocalAwsEndpoint {
       if (typeof target === 'string' && target.startsWith('secretsmanager.')) {
         return this.reply(res, 'application/x-amz-json-1.1', this.secretsManager(target.slice('secretsmanager.'.length), parseJson(raw)));
       }
+      if (typeof target === 'string' && target.startsWith('Firehose_20150804.')) {
+        return this.reply(res, 'application/x-amz-json-1.1', this.firehose(target.slice('Firehose_20150804.'.length), parseJson(raw)));
+      }
       if (url.pathname === '/schedules' || url.pathname.startsWith('/schedules/')) {
         return this.reply(res, 'application/json', this.schedulerApi(req.method ?? 'GET', url, raw.length ? parseJson(raw) : {}));
       }
@@ -122,7 +127,9 @@ export class LocalAwsEndpoint {
           ? { status: error.status, type: error.type, message: error.message }
           : error instanceof LocalQueueError
             ? { status: 400, type: error.code, message: error.message }
-            : { status: 500, type: 'InternalFailure', message: error instanceof Error ? error.message : String(error) };
+            : error instanceof LocalFirehoseError
+              ? { status: error.status, type: error.type, message: error.message }
+              : { status: 500, type: 'InternalFailure', message: error instanceof Error ? error.message : String(error) };
       sendJson(res, shape.status, { __type: shape.type, message: shape.message }, {
         'x-amzn-errortype': shape.type,
         'x-amzn-query-error': `${shape.type};Sender`,
@@ -158,6 +165,13 @@ export class LocalAwsEndpoint {
       throw new AwsApiError(400, 'ValidationException', 'Entries must hold 1 to 10 entries');
     }
     return this.deps.bus.putEvents(entries as PutEntry[]);
+  }
+
+  /** Amazon Data Firehose Direct PUT: the event stream's delivery stream (infra/local/firehose.ts). */
+  private firehose(operation: string, input: JsonObject): unknown {
+    this.count(`Firehose.${operation}`);
+    if (!this.deps.firehose) throw new AwsApiError(400, 'UnknownOperationException', 'Firehose is not served by this endpoint');
+    return this.deps.firehose.handle(operation, input);
   }
 
   private secretsManager(operation: string, input: JsonObject): unknown {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { APIGatewayProxyEventV2, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { issuesFromZod, type ValidationIssue } from '../../shared/errors.ts';
@@ -15,6 +16,7 @@ import { LocalAwsEndpoint } from './aws-endpoint.ts';
 import { LocalBucket } from './buckets.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
 import { LocalEventBus, type BusEvent } from './event-bus.ts';
+import { LocalFirehose } from './firehose.ts';
 import { LocalHttpGateway, type GatewayRoute, type LocalRoute } from './http-gateway.ts';
 import { readRequestBody, sendJson } from './http-util.ts';
 import { functionArn, LOCAL_ACCOUNT, LOCAL_REGION, LocalFunction } from './lambda.ts';
@@ -22,6 +24,7 @@ import { freePort, LOOPBACK } from './ports.ts';
 import { LocalQueue } from './queue.ts';
 import { LocalScheduler, type LocalSchedule } from './scheduler.ts';
 import { SmsSink } from './sms-sink.ts';
+import { LocalTableStream } from './table-stream.ts';
 import { createTables } from './tables.ts';
 
 export interface LocalRuntimeOptions {
@@ -42,7 +45,7 @@ export interface LocalRuntimeOptions {
   sesPort?: number;
   smsPort?: number;
   awsPort?: number;
-  /** Where the dev token and key are written; undefined writes nothing. */
+  /** Where the dev token and key are written, and the event stream's NDJSON files (`<stateDir>/stream/`); undefined writes nothing. */
   stateDir?: string;
   /**
    * Multiplies queue visibility timeouts, batching windows and retry back-offs; tests use a
@@ -57,6 +60,7 @@ export interface LocalRuntimeOptions {
 export interface Wiring {
   routes: Array<{ routeKey: string; function: string; public: boolean }>;
   queueConsumers: Array<{ queue: string; function: string; batchSize: number; maxBatchingWindowSeconds: number; maxConcurrency?: number; maxReceiveCount: number }>;
+  streamConsumers: Array<{ table: string; function: string; batchSize: number; maxBatchingWindowSeconds: number; startingPosition: string; retryAttempts: number }>;
   rules: Array<{ name: string; bus: string; pattern: Record<string, unknown>; target: { queue: string } | { function: string } }>;
   schedules: Array<{ name: string; function: string; expression: string; timezone: string }>;
   tables: string[];
@@ -71,6 +75,8 @@ export interface HealthReport {
 /** Event-rule and schedule targets: attempts before an event is parked in the target DLQ (EventBridge retries with back-off). */
 const TARGET_ATTEMPTS = 3;
 const BUS_NAME = 'touchloop-local-bus';
+/** The event stream's delivery stream (EVENT_STREAM_NAME), served by the local AWS endpoint. */
+export const LOCAL_EVENT_STREAM = 'touchloop-local-events';
 const SCHEDULE_GROUP = 'touchloop-local-schedules';
 
 /**
@@ -87,6 +93,10 @@ export class LocalRuntime {
   readonly scheduler: LocalScheduler;
   readonly smsSink = new SmsSink();
   readonly awsEndpoint: LocalAwsEndpoint;
+  /** The event stream: NDJSON files under `<stateDir>/stream/` (only counted without a state directory). */
+  readonly firehose: LocalFirehose;
+  /** Table change streams and the functions they feed (Lambda's DynamoDB event source mappings). */
+  readonly tableStreams = new Map<string, LocalTableStream>();
   readonly urls = { api: '', dynamodb: '', ses: '', sesInbox: '', sms: '', aws: '' };
   devToken = '';
   auth!: LocalAuth;
@@ -103,6 +113,9 @@ export class LocalRuntime {
   private sesServer: Server | undefined;
   private readonly pendingInvocations = new Set<Promise<unknown>>();
   private readonly queueConsumers: Wiring['queueConsumers'] = [];
+  private readonly streamConsumers: Wiring['streamConsumers'] = [];
+  private streamsClient: DynamoDBStreamsClient | undefined;
+  private createdTables = new Set<string>();
   private readonly log: (line: string) => void;
   private readonly timeScale: number;
   private stopped = false;
@@ -117,7 +130,8 @@ export class LocalRuntime {
       invoke: (schedule, firedAt) => this.fireSchedule(schedule, firedAt),
       onError: (error, schedule) => this.log(`[scheduler] ${schedule.name}: ${(error as Error).message}`),
     });
-    this.awsEndpoint = new LocalAwsEndpoint({ bus: this.bus, queues: () => this.allQueues(), scheduler: this.scheduler, secrets: this.secrets, buckets: () => this.buckets });
+    this.firehose = new LocalFirehose([LOCAL_EVENT_STREAM], options.stateDir ? path.join(options.stateDir, 'stream') : undefined);
+    this.awsEndpoint = new LocalAwsEndpoint({ bus: this.bus, queues: () => this.allQueues(), scheduler: this.scheduler, secrets: this.secrets, buckets: () => this.buckets, firehose: this.firehose });
   }
 
   static async start(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
@@ -171,6 +185,8 @@ export class LocalRuntime {
       AWS_ENDPOINT_URL_SCHEDULER: this.urls.aws,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: this.urls.aws,
       AWS_ENDPOINT_URL_S3: this.urls.aws,
+      AWS_ENDPOINT_URL_FIREHOSE: this.urls.aws,
+      EVENT_STREAM_NAME: LOCAL_EVENT_STREAM,
       TOUCHLOOP_SECRET_ARN: PROJECT_SECRET_ARN,
       EVENT_BUS_NAME: BUS_NAME,
       PUBLIC_BASE_URL: this.urls.api,
@@ -233,7 +249,8 @@ export class LocalRuntime {
 
     // 4. Tables from the topology's definitions.
     this.dynamodbClient = new DynamoDBClient({ endpoint: this.urls.dynamodb, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-    await createTables(this.dynamodbClient, topology.tables, (name) => this.tableNames[name]!);
+    const streamTables = new Set(Object.values(topology.functions).flatMap((f) => (f.stream ? [f.stream.table] : [])));
+    this.createdTables = await createTables(this.dynamodbClient, topology.tables, (name) => this.tableNames[name]!, streamTables);
 
     // 5. Functions (imported now that their environment is in place) and their triggers.
     for (const [name, def] of Object.entries(topology.functions)) {
@@ -277,6 +294,7 @@ export class LocalRuntime {
           maxReceiveCount: topology.queues[def.queue.queue]!.maxReceiveCount,
         });
       }
+      if (def.stream) await this.attachTableStream(name, def.stream, fn);
       for (const schedule of def.schedules ?? []) {
         this.scheduler.create({
           name: schedule.name,
@@ -368,6 +386,41 @@ export class LocalRuntime {
     ];
   }
 
+  /** A function fed by a table's changes, as Lambda's event source mapping feeds it, with its on-failure DLQ. */
+  private async attachTableStream(name: string, trigger: NonNullable<Topology['functions'][string]['stream']>, fn: LocalFunction): Promise<void> {
+    this.streamsClient ??= new DynamoDBStreamsClient({ endpoint: this.urls.dynamodb, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const dlqName = `${name}-stream-dlq`;
+    const dlq = new LocalQueue({ name: dlqName, url: `${this.urls.aws}/${LOCAL_ACCOUNT}/${dlqName}`, arn: queueArn(dlqName), visibilityTimeoutSeconds: 30 });
+    this.deadLetterQueues.set(`${name}-stream`, dlq);
+    const stream = new LocalTableStream({
+      functionName: name,
+      tableName: this.tableNames[trigger.table]!,
+      dynamodb: this.dynamodbClient,
+      streams: this.streamsClient,
+      batchSize: trigger.batchSize,
+      maxBatchingWindowMs: (trigger.maxBatchingWindowSeconds ?? 0) * 1000 * this.timeScale,
+      retryAttempts: trigger.retryAttempts,
+      // Lambda's pace (about 4 polls a second), not scaled: idle() drains the stream at once, and the tests share one DynamoDB Local.
+      pollIntervalMs: 250,
+      retryDelayMs: 1000 * this.timeScale,
+      // A new table's stream is read from its start; a persisted one from now on (its older records were published by an earlier run).
+      startAt: this.createdTables.has(trigger.table) ? 'TRIM_HORIZON' : 'LATEST',
+      invoke: (event) => this.track(fn.invoke(event)),
+      onFailure: (record) => dlq.send(JSON.stringify(record)),
+      log: this.log,
+    });
+    await stream.start();
+    this.tableStreams.set(name, stream);
+    this.streamConsumers.push({
+      table: trigger.table,
+      function: name,
+      batchSize: trigger.batchSize,
+      maxBatchingWindowSeconds: trigger.maxBatchingWindowSeconds ?? 0,
+      startingPosition: trigger.startingPosition,
+      retryAttempts: trigger.retryAttempts,
+    });
+  }
+
   /** Invokes a function asynchronously the way EventBridge/Scheduler do: retries, then the target DLQ. */
   private async invokeWithRetries(functionName: string, event: unknown, source: string): Promise<void> {
     const fn = this.functions.get(functionName);
@@ -428,6 +481,9 @@ export class LocalRuntime {
       await this.bus.settled();
       await Promise.allSettled([...this.pendingInvocations]);
       await Promise.all([...this.queues.values()].map((q) => q.idle(Math.max(1, deadline - Date.now()))));
+      // Table changes made so far reach their consumers now, batching window or not.
+      const streamed = await Promise.all([...this.tableStreams.values()].map((s) => s.drain()));
+      if (streamed.some(Boolean) && Date.now() <= deadline) continue;
       if (this.bus.pending === 0 && this.pendingInvocations.size === 0 && [...this.queues.values()].every((q) => isQuiet(q))) return;
       if (Date.now() > deadline) throw new Error('local runtime did not settle in time');
     }
@@ -442,6 +498,7 @@ export class LocalRuntime {
     return {
       routes: this.gateway.listRoutes().map((r) => ({ routeKey: r.routeKey, function: r.functionName, public: r.public })),
       queueConsumers: [...this.queueConsumers],
+      streamConsumers: [...this.streamConsumers],
       rules: this.bus.listRules().map((r) => ({ name: r.name, bus: r.bus === 'default' ? 'default' : 'touchloop', pattern: r.pattern, target: r.target })),
       schedules: this.scheduler.list(SCHEDULE_GROUP).map((s) => ({
         name: s.name,
@@ -487,6 +544,7 @@ export class LocalRuntime {
     this.stopped = true;
     this.scheduler.stop();
     await this.gateway?.stop();
+    await Promise.all([...this.tableStreams.values()].map((s) => s.stop()));
     await Promise.all([...this.queues.values(), ...this.deadLetterQueues.values()].map((q) => q.stop()));
     await this.awsEndpoint.stop();
     await this.smsSink.stop();
@@ -495,6 +553,7 @@ export class LocalRuntime {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+    this.streamsClient?.destroy();
     this.dynamodbClient?.destroy();
     await this.dynamodb?.stop();
     if (this.scratchDir) rmSync(this.scratchDir, { recursive: true, force: true });

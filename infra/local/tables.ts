@@ -9,8 +9,13 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { KeyDef, TableDef } from '../topology-types.ts';
 
-/** Creates the topology's tables in DynamoDB Local from the same definitions the CDK stack uses. */
-export async function createTables(client: DynamoDBClient, tables: Record<string, TableDef>, nameOf: (name: string) => string): Promise<void> {
+/**
+ * Creates the topology's tables in DynamoDB Local from the same definitions the CDK stack uses;
+ * a table some function consumes the changes of (`streamTables`) gets its stream (new images).
+ */
+export async function createTables(client: DynamoDBClient, tables: Record<string, TableDef>, nameOf: (name: string) => string, streamTables: ReadonlySet<string> = new Set()): Promise<Set<string>> {
+  /** Tables this call created (the rest survived from an earlier run, --persist). */
+  const created = new Set<string>();
   await Promise.all(
     Object.entries(tables).map(async ([name, def]) => {
       const keys: KeyDef[] = [def.partitionKey, ...(def.sortKey ? [def.sortKey] : [])];
@@ -23,6 +28,7 @@ export async function createTables(client: DynamoDBClient, tables: Record<string
           new CreateTableCommand({
             TableName: tableName,
             BillingMode: 'PAY_PER_REQUEST',
+            StreamSpecification: streamTables.has(name) ? { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } : undefined,
             AttributeDefinitions: [...attributes.values()],
             KeySchema: [
               { AttributeName: def.partitionKey.name, KeyType: 'HASH' },
@@ -40,6 +46,7 @@ export async function createTables(client: DynamoDBClient, tables: Record<string
               : undefined,
           }),
         );
+        created.add(name);
         if (def.timeToLiveAttribute) {
           await client.send(
             new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: def.timeToLiveAttribute, Enabled: true } }),
@@ -49,6 +56,9 @@ export async function createTables(client: DynamoDBClient, tables: Record<string
         // --persist: the table survives from an earlier run; add indexes a newer topology declares.
         if (!(error instanceof ResourceInUseException)) throw error;
         const described = await client.send(new DescribeTableCommand({ TableName: tableName }));
+        if (streamTables.has(name) && !described.Table?.StreamSpecification?.StreamEnabled) {
+          await client.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } }));
+        }
         const existing = new Set((described.Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
         for (const index of def.indexes ?? []) {
           if (existing.has(index.name)) continue;
@@ -74,4 +84,5 @@ export async function createTables(client: DynamoDBClient, tables: Record<string
       }
     }),
   );
+  return created;
 }

@@ -52,7 +52,22 @@ export function wiringFromTemplate(template: Template, stackName = 'Touchloop'):
 
   const queueMaxReceive = (queueLogicalId: string | undefined) =>
     Number((resources[queueLogicalId ?? '']?.Properties.RedrivePolicy as { maxReceiveCount?: number } | undefined)?.maxReceiveCount);
-  const queueConsumers = byType('AWS::Lambda::EventSourceMapping').map(([, r]) => {
+  const isTableStream = (p: Record<string, unknown>) => Array.isArray((p.EventSourceArn as Record<string, unknown> | undefined)?.['Fn::GetAtt']) && (p.EventSourceArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][1] === 'StreamArn';
+  const tableNameOf = (logicalId: string | undefined) => ((resources[logicalId ?? '']?.Properties.Tags as Array<{ Key: string; Value: string }> | undefined) ?? []).find((tag) => tag.Key === 'touchloop:table')?.Value ?? `unknown:${logicalId}`;
+  const streamConsumers = byType('AWS::Lambda::EventSourceMapping')
+    .filter(([, r]) => isTableStream(r.Properties))
+    .map(([, r]) => {
+      const p = r.Properties;
+      return {
+        table: tableNameOf(ref(p.EventSourceArn)),
+        function: functionName(ref(p.FunctionName)),
+        batchSize: Number(p.BatchSize),
+        maxBatchingWindowSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0),
+        startingPosition: String(p.StartingPosition),
+        retryAttempts: Number(p.MaximumRetryAttempts),
+      };
+    });
+  const queueConsumers = byType('AWS::Lambda::EventSourceMapping').filter(([, r]) => !isTableStream(r.Properties)).map(([, r]) => {
     const p = r.Properties;
     const queueId = ref(p.EventSourceArn);
     return {
@@ -105,7 +120,7 @@ export function wiringFromTemplate(template: Template, stackName = 'Touchloop'):
     const prefix = queueConfig?.Filter?.Key?.FilterRules?.find((rule) => rule.Name.toLowerCase() === 'prefix')?.Value;
     return [{ name, ...(queueConfig ? { notify: { prefix: prefix ?? '', queue: queueNameOf(ref(queueConfig.QueueArn)) } } : {}) }];
   });
-  return { routes, queueConsumers, rules, schedules, tables, buckets };
+  return { routes, queueConsumers, streamConsumers, rules, schedules, tables, buckets };
 }
 
 export interface NagFinding {

@@ -16,6 +16,7 @@ const sorted = (wiring: Wiring): Wiring => {
   return {
     routes: [...wiring.routes].sort(by((r) => r.routeKey)),
     queueConsumers: [...wiring.queueConsumers].sort(by((c) => c.queue + c.function)),
+    streamConsumers: [...wiring.streamConsumers].sort(by((c) => c.table + c.function)),
     rules: [...wiring.rules].sort(by((r) => r.name)),
     schedules: [...wiring.schedules].sort(by((s) => s.name)),
     tables: [...wiring.tables].sort(),
@@ -23,12 +24,13 @@ const sorted = (wiring: Wiring): Wiring => {
   };
 };
 
-test('the CDK template and the local runtime wire the same routes, consumers, rules, schedules and tables', () => {
+test('the CDK template and the local runtime wire the same routes, queue and table-stream consumers, rules, schedules and tables', () => {
   const aws = sorted(wiringFromTemplate(synthTemplate().template));
   const local = sorted(t.runtime.describeWiring());
   expect(local).toEqual(aws);
   // And the comparison is not vacuous.
   expect(aws.routes.length).toBeGreaterThan(0);
   expect(aws.queueConsumers.length).toBeGreaterThan(0);
+  expect(aws.streamConsumers.length).toBeGreaterThan(0);
   expect(aws.rules.length).toBeGreaterThan(0);
-});
+}, 120_000); // synthesis alone takes 25–35 s on 2 loaded cores

@@ -68,7 +68,9 @@ describe('functions', () => {
       const statements = policies
         .filter((p) => ((p.Properties.Roles ?? []) as Array<{ Ref: string }>).some((r) => r.Ref === roleId))
         .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement);
-      const dynamoActions = new Set(statements.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('dynamodb:')));
+      // A table-stream consumer also reads that table's stream (its event source mapping), which is not table access.
+      const streamRead = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'];
+      const dynamoActions = new Set(statements.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('dynamodb:') && !(def.stream && streamRead.includes(a))));
       const declared = Object.values(def.tables ?? {});
       const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(Object.keys(env).filter((k) => k.startsWith('TABLE_')).sort(), `${logicalId} table variables`).toEqual(
@@ -342,7 +344,7 @@ describe('campaign resources', () => {
 });
 
 describe('import resources', () => {
-  const bucketId = Object.entries(resources).find(([, r]) => r.Type === 'AWS::S3::Bucket')![0];
+  const bucketId = Object.entries(resources).find(([, r]) => r.Type === 'AWS::S3::Bucket' && ((r.Properties.Tags ?? []) as Array<{ Key: string; Value: string }>).some((tag) => tag.Key === 'touchloop:bucket' && tag.Value === 'imports'))![0];
   const policiesOf = (name: string) => {
     const roleId = (lambdaFor(name).props.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
     return Object.values(resources)
@@ -351,12 +353,11 @@ describe('import resources', () => {
   };
 
   test('the imports bucket: public access blocked, encrypted, TLS only, objects expire, retained by default', () => {
-    expect(Object.values(resources).filter((r) => r.Type === 'AWS::S3::Bucket')).toHaveLength(1);
-    template.hasResource('AWS::S3::Bucket', {
+    expect(resources[bucketId]).toMatchObject({
       Properties: {
         PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
         BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-        LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: topology.buckets!.imports!.expireAfterDays, Status: 'Enabled' })] },
+        LifecycleConfiguration: { Rules: [expect.objectContaining({ ExpirationInDays: topology.buckets!.imports!.expireAfterDays, Status: 'Enabled' })] },
       },
       DeletionPolicy: 'Retain',
     });
@@ -396,5 +397,89 @@ describe('import resources', () => {
         },
       ]);
     }
+  });
+});
+
+describe('the event stream', () => {
+  const streamConsumers = Object.entries(topology.functions).filter(([, def]) => def.stream);
+  const logicalIdOf = (type: string, predicate: (props: Record<string, unknown>) => boolean) => Object.entries(resources).find(([, r]) => r.Type === type && predicate(r.Properties))?.[0];
+
+  test('a table some function consumes has a NEW_IMAGE stream; the others have none', () => {
+    expect(streamConsumers.map(([name]) => name)).toEqual(['stream-publisher']);
+    const consumed = new Set<string>(streamConsumers.map(([, def]) => def.stream!.table));
+    for (const [, r] of Object.entries(resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table')) {
+      const table = (r.Properties.Tags as Array<{ Key: string; Value: string }>).find((t) => t.Key === 'touchloop:table')!.Value;
+      expect(r.Properties.StreamSpecification, table).toEqual(consumed.has(table) ? { StreamViewType: 'NEW_IMAGE' } : undefined);
+    }
+  });
+
+  test('the consumer reads the stream with the topology settings: batch item failures, bisect on error, retries, an alarmed on-failure DLQ', () => {
+    for (const [name, def] of streamConsumers) {
+      const tableId = logicalIdOf('AWS::DynamoDB::Table', (p) => (p.Tags as Array<{ Key: string; Value: string }>).some((t) => t.Key === 'touchloop:table' && t.Value === def.stream!.table))!;
+      const dlqId = logicalIdOf('AWS::SQS::Queue', (p) => p.QueueName === `Touchloop-${name}-stream-dlq`)!;
+      expect(dlqId).toBeDefined();
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: lambdaFor(name).logicalId },
+        EventSourceArn: { 'Fn::GetAtt': [tableId, 'StreamArn'] },
+        StartingPosition: def.stream!.startingPosition,
+        BatchSize: def.stream!.batchSize,
+        MaximumBatchingWindowInSeconds: def.stream!.maxBatchingWindowSeconds,
+        MaximumRetryAttempts: def.stream!.retryAttempts,
+        BisectBatchOnFunctionError: true,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [dlqId, 'Arn'] } } },
+      });
+      template.hasResourceProperties('AWS::SQS::Queue', { QueueName: `Touchloop-${name}-stream-dlq`, SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }] });
+    }
+  });
+
+  test('Firehose (encrypted, Direct PUT) delivers gzip NDJSON into a private, encrypted, TLS-only bucket, one prefix per day, errors apart', () => {
+    template.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 1);
+    const bucketId = logicalIdOf('AWS::S3::Bucket', () => true)!;
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    });
+    template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain' });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      DeliveryStreamName: 'Touchloop-events',
+      DeliveryStreamType: 'DirectPut',
+      DeliveryStreamEncryptionConfigurationInput: { KeyType: 'AWS_OWNED_CMK' },
+      ExtendedS3DestinationConfiguration: Match.objectLike({
+        BucketARN: { 'Fn::GetAtt': [bucketId, 'Arn'] },
+        Prefix: 'events/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/',
+        ErrorOutputPrefix: 'errors/!{firehose:error-output-type}/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/',
+        CompressionFormat: 'GZIP',
+        BufferingHints: { IntervalInSeconds: 300, SizeInMBs: 64 },
+      }),
+    });
+  });
+
+  test('only the publisher may put records, to that one delivery stream, and it is told its name', () => {
+    const streamId = logicalIdOf('AWS::KinesisFirehose::DeliveryStream', () => true)!;
+    const puts = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.PolicyDocument).includes('firehose:PutRecord'));
+    expect(puts.map(([id]) => id)).toEqual([expect.stringMatching(/^FnstreampublisherRoleDefaultPolicy/)]);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([{ Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [streamId, 'Arn'] } }]) },
+    });
+    expect((lambdaFor('stream-publisher').props.Environment as { Variables: Record<string, unknown> }).Variables.EVENT_STREAM_NAME).toEqual({ Ref: streamId });
+  });
+
+  test('a deployment that names its own delivery stream gets no bucket or stream of ours, and the grant names its stream', () => {
+    const own = synthTemplate({ eventStreamName: 'acme-marketing-events' }).template;
+    own.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 0);
+    own.resourceCountIs('AWS::S3::Bucket', 0);
+    const grants = Object.values(own.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => (p.Properties as { PolicyDocument: { Statement: Array<{ Action: unknown; Resource: unknown }> } }).PolicyDocument.Statement)
+      .filter((st) => JSON.stringify(st.Action).includes('firehose:'));
+    expect(grants).toHaveLength(1);
+    expect(grants[0]!.Action).toEqual(['firehose:PutRecord', 'firehose:PutRecordBatch']);
+    expect(JSON.stringify(grants[0]!.Resource)).toMatch(/:firehose:us-east-1:123456789012:deliverystream\/acme-marketing-events"/);
+    own.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'stream-publisher', EVENT_STREAM_NAME: 'acme-marketing-events' }) } });
   });
 });
