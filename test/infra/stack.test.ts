@@ -436,12 +436,15 @@ describe('the event stream', () => {
 
   test('Firehose (encrypted, Direct PUT) delivers gzip NDJSON into a private, encrypted, TLS-only bucket, one prefix per day, errors apart', () => {
     template.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 1);
-    const bucketId = logicalIdOf('AWS::S3::Bucket', () => true)!;
-    template.hasResourceProperties('AWS::S3::Bucket', {
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    // The stream's bucket is the one that is not a topology bucket (those carry a touchloop:bucket tag).
+    const bucketId = logicalIdOf('AWS::S3::Bucket', (props) => !JSON.stringify(props.Tags ?? []).includes('touchloop:bucket'))!;
+    expect(resources[bucketId]).toMatchObject({
+      Properties: {
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      },
+      DeletionPolicy: 'Retain',
     });
-    template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain' });
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       Bucket: { Ref: bucketId },
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
@@ -473,7 +476,8 @@ describe('the event stream', () => {
   test('a deployment that names its own delivery stream gets no bucket or stream of ours, and the grant names its stream', () => {
     const own = synthTemplate({ eventStreamName: 'acme-marketing-events' }).template;
     own.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 0);
-    own.resourceCountIs('AWS::S3::Bucket', 0);
+    // Only the imports bucket remains.
+    expect(Object.values(own.findResources('AWS::S3::Bucket')).map((r) => JSON.stringify((r.Properties as { Tags?: unknown }).Tags))).toEqual([expect.stringContaining('touchloop:bucket')]);
     const grants = Object.values(own.findResources('AWS::IAM::Policy'))
       .flatMap((p) => (p.Properties as { PolicyDocument: { Statement: Array<{ Action: unknown; Resource: unknown }> } }).PolicyDocument.Statement)
       .filter((st) => JSON.stringify(st.Action).includes('firehose:'));
