@@ -5,6 +5,8 @@ export interface Units {
   read: number;
   write: number;
   requests: Record<string, number>;
+  /** Write units by table (as DynamoDB reports them per table), so a flow's own writes can be told from its consumers'. */
+  writeUnitsByTable: Record<string, number>;
   /** Items written by requests DynamoDB accepted, by table (a refused conditional write or cancelled transaction writes none). */
   writesByTable: Record<string, number>;
 }
@@ -48,7 +50,7 @@ function writtenTables(operation: string, request: Record<string, unknown>, resp
  * written, so a test can tell whether a request wrote anything at all.
  */
 export class DynamoDbMeter {
-  readonly units: Units = { read: 0, write: 0, requests: {}, writesByTable: {} };
+  readonly units: Units = { read: 0, write: 0, requests: {}, writeUnitsByTable: {}, writesByTable: {} };
   private server: Server | undefined;
 
   constructor(private readonly target: string) {}
@@ -57,6 +59,7 @@ export class DynamoDbMeter {
     this.units.read = 0;
     this.units.write = 0;
     this.units.requests = {};
+    this.units.writeUnitsByTable = {};
     this.units.writesByTable = {};
   }
 
@@ -82,9 +85,13 @@ export class DynamoDbMeter {
           response.on('end', () => {
             const payload = Buffer.concat(out);
             try {
-              const parsed = JSON.parse(payload.toString('utf8') || '{}') as { ConsumedCapacity?: { CapacityUnits?: number } | Array<{ CapacityUnits?: number }> } & Record<string, unknown>;
-              const consumed = [parsed.ConsumedCapacity ?? []].flat().reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0) + missedReads(operation, requestJson, parsed);
-              if (WRITES.has(operation)) this.units.write += consumed;
+              const parsed = JSON.parse(payload.toString('utf8') || '{}') as { ConsumedCapacity?: { CapacityUnits?: number; TableName?: string } | Array<{ CapacityUnits?: number; TableName?: string }> } & Record<string, unknown>;
+              const capacity = [parsed.ConsumedCapacity ?? []].flat();
+              const consumed = capacity.reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0) + missedReads(operation, requestJson, parsed);
+              if (WRITES.has(operation)) {
+                this.units.write += consumed;
+                for (const c of capacity) if (c.TableName) this.units.writeUnitsByTable[c.TableName] = (this.units.writeUnitsByTable[c.TableName] ?? 0) + (c.CapacityUnits ?? 0);
+              }
               if (WRITES.has(operation) && response.statusCode === 200) {
                 for (const [table, items] of writtenTables(operation, requestJson, parsed)) this.units.writesByTable[table] = (this.units.writesByTable[table] ?? 0) + items;
               }
