@@ -61,7 +61,9 @@ async function timedImport(bench: MeteredRuntime, body: string, contentType: str
   if (result.summary[expect] !== ROWS) throw new Error(`expected ${ROWS} ${expect}, got ${JSON.stringify(result.summary)}`);
   const ownUnits = unitsOn(bench, CONTACT_TABLES) / ROWS;
   await bench.runtime.idle(10 * 60_000);
-  return { rowsPerSecond: ROWS / seconds, ownUnits, settledUnits: bench.meter.units.write / ROWS };
+  const measured = { rowsPerSecond: ROWS / seconds, ownUnits, settledUnits: bench.meter.units.write / ROWS };
+  console.error(`  … ${contentType} ${expect}: ${measured.rowsPerSecond.toFixed(0)} rows/s, ${ownUnits.toFixed(2)} WCU/row (contact tables), ${measured.settledUnits.toFixed(2)} WCU/row settled`);
+  return measured;
 }
 
 const contacts: Section = async (bench) => {
@@ -80,7 +82,9 @@ const contacts: Section = async (bench) => {
       });
     }
     const seconds = (performance.now() - start) / 1000;
-    return { perSecond: SINGLE_UPSERTS / seconds, ownUnits: unitsOn(bench, CONTACT_TABLES) / SINGLE_UPSERTS };
+    const measured = { perSecond: SINGLE_UPSERTS / seconds, ownUnits: unitsOn(bench, CONTACT_TABLES) / SINGLE_UPSERTS };
+    console.error(`  … single upserts: ${measured.perSecond.toFixed(1)}/s, ${measured.ownUnits.toFixed(2)} WCU each (contact tables)`);
+    return measured;
   };
   await single(0); // warm-up
   const singles = [];
