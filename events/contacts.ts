@@ -18,6 +18,11 @@ export const ContactUpdated = defineEvent({
     changed: z.array(z.string()),
     origin: ContactOrigin,
     occurredAt: isoTime,
+    /**
+     * Identifies the change itself when its writer may publish it more than once (an import row
+     * replayed after a crash: `<jobId>#<line>`); consumers dedupe on it instead of the event id.
+     */
+    changeId: z.string().min(1).optional(),
   }),
 });
 

@@ -37,8 +37,9 @@ export interface ConsentRecord {
 
 export type NewConsentRecord = Omit<ConsentRecord, 'sk' | 'id'>;
 
-export function buildConsentRecord(input: NewConsentRecord): ConsentRecord {
-  const id = randomUUID();
+/** `id` is given by writers that must find their own record again (an import replayed after a crash); random otherwise. */
+export function buildConsentRecord(input: NewConsentRecord & { id?: string }): ConsentRecord {
+  const id = input.id ?? randomUUID();
   return { ...input, id, sk: `${input.at}#${input.channel}#${id}` };
 }
 

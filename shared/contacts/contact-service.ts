@@ -113,7 +113,7 @@ export class ContactService {
   }
 
   /** Consent records carry a keyed hash of the address they were given for (it survives erasure). */
-  private async withAddressHashes(grants: ConsentGrant[], addresses: { email?: string; phone?: string }): Promise<ConsentGrant[]> {
+  async withAddressHashes(grants: ConsentGrant[], addresses: { email?: string; phone?: string }): Promise<ConsentGrant[]> {
     return Promise.all(
       grants.map(async (g) => {
         const address = g.channel === 'email' ? addresses.email : addresses.phone;

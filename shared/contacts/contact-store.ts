@@ -34,6 +34,8 @@ export interface ConsentGrant {
     at?: string;
     /** Keyed hash of the address (filled in by the contact service). */
     addressHash?: string;
+    /** A deterministic record id (imports, so that a replay recognises its own record); random when absent. */
+    id?: string;
   };
 }
 
@@ -322,8 +324,29 @@ export class ContactStore {
     return { contact: next, created: !existing, changed: existing ? changed : ['created', ...changed], consentChanges: consent.changes, consentRecords: consent.records };
   }
 
+  /** Many rows' items in one TransactWriteItems call (at most 100 items, no item twice): all written or none. */
+  async transact(items: TransactItem[]): Promise<void> {
+    await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+  }
+
+  /** The contact item's put: conditioned on the version read, or on not existing yet. */
+  contactPut(next: Contact, existing: Contact | undefined): TransactItem {
+    return {
+      Put: {
+        TableName: this.tables.contacts,
+        Item: next,
+        ...(existing ? { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': existing.version } } : { ConditionExpression: 'attribute_not_exists(id)' }),
+      },
+    };
+  }
+
+  /** An append-only consent record's put. */
+  consentPut(record: ConsentRecord): TransactItem {
+    return { Put: { TableName: this.tables.consents, Item: record, ConditionExpression: 'attribute_not_exists(sk)' } };
+  }
+
   /** Lookup items to claim (new addresses) and release (replaced addresses). */
-  private lookupChanges(before: Contact | undefined, after: Contact, at: string): TransactItem[] {
+  lookupChanges(before: Contact | undefined, after: Contact, at: string): TransactItem[] {
     const items: TransactItem[] = [];
     const pairs: Array<[string | undefined, string | undefined, (v: string) => string]> = [
       [before?.email, after.email, emailLookupKey],

@@ -72,12 +72,27 @@ export function importFormatFor(contentType: string | undefined): ImportFormat {
   );
 }
 
-export function parseImport(body: string, format: ImportFormat): RawImportRow[] {
+/** Reading a slice of a larger file (an import job's chunk) instead of a whole body. */
+export interface ImportSlice {
+  /** The file's CSV header line, when the slice starts below it. */
+  header?: string;
+  /** The file line number of the slice's first line (1 for a whole body), so problems name the file's lines. */
+  firstLine?: number;
+}
+
+export function parseImport(body: string, format: ImportFormat, slice: ImportSlice = {}): RawImportRow[] {
   // A BOM is invisible in editors, and CR/CRLF endings come from Windows and old Mac tools;
   // normalising both keeps line numbers right and JSON/CSV values free of stray \r.
-  const text = (body.charCodeAt(0) === 0xfeff ? body.slice(1) : body).replace(/\r\n?/g, '\n');
+  const normalise = (value: string) => (value.charCodeAt(0) === 0xfeff ? value.slice(1) : value).replace(/\r\n?/g, '\n');
+  const text = normalise(body);
   if (text.trim() === '') throw new ImportFormatError('The import is empty: send at least one contact');
-  return format === 'csv' ? parseCsvBody(text) : parseNdjsonBody(text);
+  const withHeader = format === 'csv' && slice.header !== undefined;
+  if (withHeader && normalise(slice.header!).includes('\n')) throw new ImportFormatError('The CSV header must be one line');
+  const rows = format === 'csv' ? parseCsvBody(withHeader ? `${normalise(slice.header!)}\n${text}` : text) : parseNdjsonBody(text);
+  // Lines of the parsed text → lines of the file: the header, when prepended, is not the slice's.
+  const shift = (slice.firstLine ?? 1) - 1 - (withHeader ? 1 : 0);
+  if (shift === 0) return rows;
+  return rows.map((row) => ({ ...row, line: row.line + shift }));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -70,9 +70,13 @@ export async function scoreLeadCaptured(lead: DetailOf<typeof LeadCaptured>, sco
   await scorer.award(lead.contactId, `${lead.contactId}#${lead.formId}#${lead.occurredAt.slice(0, 10)}`, 'form_submitted');
 }
 
-/** A confirmed consent earns its points once per event: an email address confirmed by its owner (from pending), an SMS consent. */
+/**
+ * A confirmed consent earns its points once per consent record (the same record published again
+ * by a replayed import is one award): an email address confirmed by its owner (from pending), an SMS consent.
+ */
 export async function scoreConsentChange(change: DetailOf<typeof ConsentChanged>, eventId: string, scorer: Pick<LeadScorer, 'award'>): Promise<void> {
   if (change.to !== 'confirmed') return;
-  if (change.channel === 'email' && change.from === 'pending') await scorer.award(change.contactId, eventId, 'email_confirmed');
-  if (change.channel === 'sms') await scorer.award(change.contactId, eventId, 'sms_consented');
+  const key = change.consentRecordId || eventId;
+  if (change.channel === 'email' && change.from === 'pending') await scorer.award(change.contactId, key, 'email_confirmed');
+  if (change.channel === 'sms') await scorer.award(change.contactId, key, 'sms_consented');
 }

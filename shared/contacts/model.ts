@@ -48,10 +48,33 @@ export interface Contact {
   activity?: Record<string, number>;
   /** The months that have an item in the activity table (a string set). */
   activityMonths?: Set<string>;
+  /**
+   * The rows of the last import job that wrote this contact, by file line: what each row did,
+   * so that the job's chunk replayed after a crash reports the same and writes nothing again.
+   * Replaced when another job writes the contact; other writers carry it along.
+   */
+  importMark?: ImportMark;
   createdAt: string;
   updatedAt: string;
   /** Optimistic-concurrency counter, incremented on every write. */
   version: number;
+}
+
+/** What one import row did to the contact: enough to answer and publish the same again on a replay. */
+export interface ImportLineMark {
+  /** The row's status. */
+  s: 'created' | 'updated' | 'unchanged';
+  /** When the row was written (its events' occurredAt and its consent records' time). */
+  at: string;
+  /** Fields the row changed (contact.updated's `changed`). */
+  c?: string[];
+  /** Consent changes: channel, from, to, consent record id. */
+  k?: Array<[Channel, ConsentStatus | null, ConsentStatus, string]>;
+}
+
+export interface ImportMark {
+  job: string;
+  lines: Record<string, ImportLineMark>;
 }
 
 /** The identity and data one upsert brings (already normalised). */

@@ -3,7 +3,7 @@ import { contactsFrom, type ContactsConfig } from '../contacts/wiring.ts';
 import { SegmentStore } from '../segments/segment-store.ts';
 import { TemplateStore } from '../templates/template-store.ts';
 import type { ChunkProcessor, ImportKind } from './chunk.ts';
-import { contactsChunkProcessor } from './contacts-chunk.ts';
+import { contactsChunkProcessor } from '../contacts/import.ts';
 import { ImportJobStore } from './job-store.ts';
 import type { ChunkWorkerDeps, ImportJobDeps } from './jobs.ts';
 import { IMPORT_KIND_SPECS } from './kinds.ts';

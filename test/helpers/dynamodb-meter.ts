@@ -5,6 +5,8 @@ export interface Units {
   read: number;
   write: number;
   requests: Record<string, number>;
+  /** Write units by table (as DynamoDB reports them per table), so a flow's own writes can be told from its consumers'. */
+  writeUnitsByTable: Record<string, number>;
   /** Items written by requests DynamoDB accepted, by table (a refused conditional write or cancelled transaction writes none). */
   writesByTable: Record<string, number>;
 }
@@ -23,6 +25,39 @@ function missedReads(operation: string, request: Record<string, unknown>, respon
   const got = (response.Responses ?? {}) as Record<string, unknown[]>;
   const left = (response.UnprocessedKeys ?? {}) as Record<string, { Keys: unknown[] }>;
   return Object.entries(asked).reduce((sum, [table, { Keys, ConsistentRead }]) => sum + Math.max(0, Keys.length - (got[table]?.length ?? 0) - (left[table]?.Keys.length ?? 0)) * (ConsistentRead ? 1 : 0.5), 0);
+}
+
+type AttributeValue = { S?: string; N?: string; B?: string; BOOL?: boolean; NULL?: boolean; M?: Record<string, AttributeValue>; L?: AttributeValue[]; SS?: string[]; NS?: string[]; BS?: string[] };
+
+/** An attribute value's size as DynamoDB counts it (UTF-8 bytes of strings, about half a byte per digit of numbers, 3 bytes and 1 per element for maps and lists). */
+function valueSize(value: AttributeValue): number {
+  if (value.S !== undefined) return Buffer.byteLength(value.S);
+  if (value.N !== undefined) return Math.ceil(value.N.replace(/^-|\./g, '').length / 2) + 1;
+  if (value.B !== undefined) return Math.ceil((value.B.length * 3) / 4);
+  if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
+  if (value.M) return 3 + Object.entries(value.M).reduce((sum, [name, v]) => sum + Buffer.byteLength(name) + valueSize(v) + 1, 0);
+  if (value.L) return 3 + value.L.reduce((sum, v) => sum + valueSize(v) + 1, 0);
+  if (value.SS) return value.SS.reduce((sum, v) => sum + Buffer.byteLength(v), 0);
+  if (value.NS) return value.NS.reduce((sum, v) => sum + Math.ceil(v.length / 2) + 1, 0);
+  if (value.BS) return value.BS.reduce((sum, v) => sum + Math.ceil((v.length * 3) / 4), 0);
+  return 0;
+}
+
+/**
+ * Write units of a TransactWriteItems call as DynamoDB bills it: two per item and started KB
+ * (puts by their item's size; updates, deletes and condition checks counted as one KB, which the
+ * small items they touch here are). DynamoDB Local reports two units per table instead, whatever
+ * the number of items, so the meter computes this itself; by table.
+ */
+function transactionUnits(request: Record<string, unknown>): Map<string, number> {
+  const units = new Map<string, number>();
+  for (const item of (request.TransactItems ?? []) as Array<Record<string, { TableName?: string; Item?: Record<string, AttributeValue> } | undefined>>) {
+    const write = item.Put ?? item.Update ?? item.Delete ?? item.ConditionCheck;
+    if (!write?.TableName) continue;
+    const bytes = item.Put?.Item ? Object.entries(item.Put.Item).reduce((sum, [name, v]) => sum + Buffer.byteLength(name) + valueSize(v), 0) : 1;
+    units.set(write.TableName, (units.get(write.TableName) ?? 0) + 2 * Math.max(1, Math.ceil(bytes / 1024)));
+  }
+  return units;
 }
 
 /** The tables a write request writes items to, with how many items each. */
@@ -48,7 +83,7 @@ function writtenTables(operation: string, request: Record<string, unknown>, resp
  * written, so a test can tell whether a request wrote anything at all.
  */
 export class DynamoDbMeter {
-  readonly units: Units = { read: 0, write: 0, requests: {}, writesByTable: {} };
+  readonly units: Units = { read: 0, write: 0, requests: {}, writeUnitsByTable: {}, writesByTable: {} };
   /**
    * Fault injection: when it returns true for a request, the proxy answers as DynamoDB does when
    * it fails internally (HTTP 500), without passing the request on — a crash or outage at that point.
@@ -62,6 +97,7 @@ export class DynamoDbMeter {
     this.units.read = 0;
     this.units.write = 0;
     this.units.requests = {};
+    this.units.writeUnitsByTable = {};
     this.units.writesByTable = {};
   }
 
@@ -92,9 +128,16 @@ export class DynamoDbMeter {
           response.on('end', () => {
             const payload = Buffer.concat(out);
             try {
-              const parsed = JSON.parse(payload.toString('utf8') || '{}') as { ConsumedCapacity?: { CapacityUnits?: number } | Array<{ CapacityUnits?: number }> } & Record<string, unknown>;
-              const consumed = [parsed.ConsumedCapacity ?? []].flat().reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0) + missedReads(operation, requestJson, parsed);
-              if (WRITES.has(operation)) this.units.write += consumed;
+              const parsed = JSON.parse(payload.toString('utf8') || '{}') as { ConsumedCapacity?: { CapacityUnits?: number; TableName?: string } | Array<{ CapacityUnits?: number; TableName?: string }> } & Record<string, unknown>;
+              const capacity =
+                operation === 'TransactWriteItems' && response.statusCode === 200
+                  ? [...transactionUnits(requestJson)].map(([TableName, CapacityUnits]) => ({ TableName, CapacityUnits }))
+                  : [parsed.ConsumedCapacity ?? []].flat();
+              const consumed = capacity.reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0) + missedReads(operation, requestJson, parsed);
+              if (WRITES.has(operation)) {
+                this.units.write += consumed;
+                for (const c of capacity) if (c.TableName) this.units.writeUnitsByTable[c.TableName] = (this.units.writeUnitsByTable[c.TableName] ?? 0) + (c.CapacityUnits ?? 0);
+              }
               if (WRITES.has(operation) && response.statusCode === 200) {
                 for (const [table, items] of writtenTables(operation, requestJson, parsed)) this.units.writesByTable[table] = (this.units.writesByTable[table] ?? 0) + items;
               }
