@@ -116,7 +116,7 @@ export class Timeline {
   ): Promise<ClaimStatus[]> {
     const recordedAt = now.toISOString();
     const items: Interaction[] = interactions.map((interaction) => ({ ...interaction, sk: interactionSortKey(interaction.occurredAt, interaction.id), recordedAt }));
-    const claims = await claimAll(this.db, this.table, ['contactId', 'sk'], items as unknown as Array<Record<string, unknown>>, origin);
+    const claims = await claimAll(this.db, this.table, ['contactId', 'sk'], items as unknown as Array<Record<string, unknown>>, origin, 'batch');
     await this.activity.bumpMany(
       items.filter((_, index) => claims[index]!.status === 'fresh'),
       listed,

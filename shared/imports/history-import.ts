@@ -3,13 +3,14 @@ import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } fr
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod';
 import { documentClient } from '../aws/dynamodb.ts';
+import { keyedHash } from '../aws/secrets.ts';
 import { PastInstant } from '../clock.ts';
 import { forEachLimit } from '../concurrency.ts';
 import { emailLookupKey, phoneLookupKey, type ContactStore } from '../contacts/contact-store.ts';
 import { InvalidEmailError, normalizeEmail } from '../contacts/email.ts';
 import type { LeadScorer } from '../contacts/lead-scoring.ts';
 import { InvalidPhoneError, normalizePhone } from '../contacts/phone.ts';
-import type { Interaction, Timeline } from '../contacts/timeline.ts';
+import { interactionSortKey, type Interaction, type Timeline } from '../contacts/timeline.ts';
 import { issuesFromZod, type ValidationIssue } from '../errors.ts';
 import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
 import { recordConversion } from '../responses/conversions.ts';
@@ -194,8 +195,10 @@ export async function importHistoryPart(campaign: HistoryCampaign, rows: History
   await forEachLimit(conversionRows, CONVERSION_PARALLEL, async ({ index, contactId, conversion }) => {
     const occurredAt = new Date(conversion.occurredAt).toISOString();
     const key = conversion.idempotencyKey ?? `import:${campaignId}:${contactId}:${conversion.name}:${occurredAt}:${conversion.value ?? ''}:${conversion.currency ?? ''}`;
-    const result = await recordConversion({ contactId, name: conversion.name, value: conversion.value, currency: conversion.currency, occurredAt, idempotencyKey: key }, deps, 'import');
-    results[index] = { status: result.recorded ? 'created' : 'unchanged', fresh: result.recorded, contactId };
+    const result = await recordConversion({ contactId, name: conversion.name, value: conversion.value, currency: conversion.currency, occurredAt, idempotencyKey: key }, deps, 'import', { importOrigin: origin });
+    // Already recorded: by this part before a crash (its own row, reported as the first run would), or by another.
+    const own = !result.recorded && (await deps.timeline.get(contactId, interactionSortKey(occurredAt, `conversion:${await keyedHash('conversion-key', key)}`)))?.data?.importOrigin === origin;
+    results[index] = { status: result.recorded || own ? 'created' : 'unchanged', fresh: result.recorded, contactId };
   });
 
   await commitPart(campaignId, origin, tallyOf(owned), db, deps.tables.campaigns);
@@ -305,6 +308,10 @@ function parseRow(text: string): { row: HistoryRow } | { issues: ValidationIssue
 
 const contactOf = (row: HistoryRow): ContactRef => ('send' in row ? row.send.contact : 'interaction' in row ? row.interaction.contact : row.conversion.contact);
 
+/** BatchGetItem requests in flight at once while resolving contacts. */
+const READ_PARALLEL = 8;
+const slices = <T>(items: T[], size = 100): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+
 type Resolved = { contactId: string; activityMonths?: Iterable<string> } | { issue: string };
 
 /**
@@ -322,9 +329,15 @@ async function resolveContacts(refs: ContactRef[], store: ContactStore): Promise
       return { issue: error instanceof InvalidEmailError || error instanceof InvalidPhoneError ? error.message : 'is not a valid contact reference' };
     }
   });
-  const lookups = await store.resolveKeys(keys.flatMap((key) => ('lookup' in key ? [key.lookup] : [])));
+  const lookups = new Map<string, string>();
+  await forEachLimit(slices([...new Set(keys.flatMap((key) => ('lookup' in key ? [key.lookup] : [])))]), READ_PARALLEL, async (slice) => {
+    for (const [key, id] of await store.resolveKeys(slice)) lookups.set(key, id);
+  });
   const ids = keys.map((key) => ('id' in key ? key.id : 'lookup' in key ? lookups.get(key.lookup) : undefined));
-  const found = await store.getMany(ids.filter((id): id is string => id !== undefined));
+  const found = new Map<string, { id: string }>();
+  await forEachLimit(slices([...new Set(ids.filter((id): id is string => id !== undefined))]), READ_PARALLEL, async (slice) => {
+    for (const [id, contact] of await store.getMany(slice)) found.set(id, contact);
+  });
   return keys.map((key, i) => {
     if ('issue' in key) return key;
     const contact = found.get(ids[i] ?? '');
@@ -414,7 +427,8 @@ export function totalsOf(parts: Record<string, PartTally>): PartTally {
   return total;
 }
 
-const sameTally = (a: PartTally | undefined, b: PartTally): boolean => a !== undefined && JSON.stringify(a) === JSON.stringify(b);
+const sameTally = (a: PartTally | undefined, b: PartTally): boolean =>
+  a !== undefined && a.sent === b.sent && a.holdout === b.holdout && a.spent === b.spent && a.variants.join('\u0000') === b.variants.join('\u0000') && a.channels.join('\u0000') === b.channels.join('\u0000');
 
 type ImportedCampaignItem = Campaign & { importParts?: Record<string, PartTally>; importRevision?: number };
 
