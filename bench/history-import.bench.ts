@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { documentClient } from '../shared/aws/dynamodb.ts';
 import { useProjectSecret } from '../shared/aws/secrets.ts';
 import { ContactStore, newContact } from '../shared/contacts/contact-store.ts';
@@ -92,14 +93,21 @@ export async function run(): Promise<void> {
     const again: Array<Awaited<ReturnType<typeof chunkRun>>> = [];
     const apiFirst: Array<Awaited<ReturnType<typeof apiRun>>> = [];
     const apiAgain: Array<Awaited<ReturnType<typeof apiRun>>> = [];
-    await apiRun(0); // warm-up: function cold start, JIT
     for (let k = 1; k <= RUNS; k++) {
       // A new job over a new campaign, then another job with the same file (its rows all exist: nothing new).
       first.push(await chunkRun(2 * k));
       again.push(await chunkRun(2 * k + 1));
-      apiFirst.push(await apiRun(k));
-      apiAgain.push(await apiRun(k));
-      if (apiAgain.at(-1)!.counted !== 0) throw new Error('the repeated request counted sends again');
+    }
+    try {
+      await apiRun(0); // warm-up: function cold start, JIT
+      for (let k = 1; k <= RUNS; k++) {
+        apiFirst.push(await apiRun(k));
+        apiAgain.push(await apiRun(k));
+        if (apiAgain.at(-1)!.counted !== 0) throw new Error('the repeated request counted sends again');
+      }
+    } catch (error) {
+      // A machine too loaded for the route's 29 s: the chunk figures above still stand; say so rather than print none.
+      console.log(`POST /v1/campaigns/import with ${API_SENDS} sends failed: ${(error as Error).message} (load average ${loadavg()[0]!.toFixed(1)})`);
     }
     const firstWrite = median(first.map((f) => f.write));
     print(`History import: ${SENDS.toLocaleString('en-US')} sends, ${interactions.length.toLocaleString('en-US')} interactions, ${conversions.length} conversions (${rows.toLocaleString('en-US')} rows), median of ${RUNS}`, [
@@ -111,9 +119,13 @@ export async function run(): Promise<void> {
       { name: 'read units per send, first import', value: median(first.map((f) => f.read)) / SENDS, unit: 'RCU' },
       { name: 'write units per send, same file again', value: median(again.map((f) => f.write)) / SENDS, unit: 'WCU' },
       { name: 'DynamoDB cost of a first import, per million sends', value: ((firstWrite * PRICE.dynamoWrite + median(first.map((f) => f.read)) * PRICE.dynamoRead) / SENDS) * 1e6, unit: 'USD' },
-      { name: `POST /v1/campaigns/import, ${API_SENDS.toLocaleString('en-US')} sends, first`, value: median(apiFirst.map((f) => f.rate)), unit: 'sends/s' },
-      { name: `POST /v1/campaigns/import, ${API_SENDS.toLocaleString('en-US')} sends, again`, value: median(apiAgain.map((f) => f.rate)), unit: 'sends/s' },
-      { name: 'POST /v1/campaigns/import, write units per send, first', value: median(apiFirst.map((f) => f.write)) / API_SENDS, unit: 'WCU' },
+      ...(apiFirst.length
+        ? [
+            { name: `POST /v1/campaigns/import, ${API_SENDS.toLocaleString('en-US')} sends, first`, value: median(apiFirst.map((f) => f.rate)), unit: 'sends/s' },
+            { name: `POST /v1/campaigns/import, ${API_SENDS.toLocaleString('en-US')} sends, again`, value: median(apiAgain.map((f) => f.rate)), unit: 'sends/s' },
+            { name: 'POST /v1/campaigns/import, write units per send, first', value: median(apiFirst.map((f) => f.write)) / API_SENDS, unit: 'WCU' },
+          ]
+        : []),
     ]);
   } finally {
     await bench.stop();
