@@ -1,6 +1,7 @@
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { batchGetAll, batchWriteAll, documentClient } from '../aws/dynamodb.ts';
+import { forEachLimit } from '../concurrency.ts';
 import { ACTIVITY_RETENTION_DAYS, activityKeys } from './activity.ts';
 
 /** The contact attribute listing the months that have an activity item (a string set). */
@@ -125,6 +126,51 @@ export class ActivityStore {
       if (error instanceof ConditionalCheckFailedException) return 'no-contact';
       throw error;
     }
+  }
+
+  /**
+   * Adds many interactions at once (imports): one update per contact and month, adding every
+   * counter of that month's interactions together, instead of one per interaction; and, for
+   * months older than the previous one that `listed` does not show the contact listing yet, one
+   * update per contact listing them all. At most `parallel` updates in flight.
+   */
+  async bumpMany(interactions: CountedInteraction[], listed: (contactId: string) => Iterable<string> | undefined, options: { nowMs?: number; parallel?: number } = {}): Promise<void> {
+    const recent = previousMonth(activityMonthOf(options.nowMs ?? Date.now()));
+    const byMonth = new Map<string, { contactId: string; month: string; counts: Map<string, number> }>();
+    const toList = new Map<string, Set<string>>();
+    for (const interaction of interactions) {
+      const month = activityMonthOf(interaction.occurredAt);
+      const slot = `${interaction.contactId}#${month}`;
+      let entry = byMonth.get(slot);
+      if (!entry) byMonth.set(slot, (entry = { contactId: interaction.contactId, month, counts: new Map() }));
+      for (const key of activityKeys(interaction)) entry.counts.set(key, (entry.counts.get(key) ?? 0) + 1);
+      if (month < recent && !new Set(listed(interaction.contactId) ?? []).has(month)) {
+        const months = toList.get(interaction.contactId) ?? new Set<string>();
+        months.add(month);
+        toList.set(interaction.contactId, months);
+      }
+    }
+    const updates = [
+      ...[...byMonth.values()].map(({ contactId, month, counts }) => {
+        const keys = [...counts.keys()];
+        return {
+          TableName: this.table,
+          Key: { contactId, month },
+          UpdateExpression: `SET expiresAt = :ttl ADD ${keys.map((_, i) => `#k${i} :n${i}`).join(', ')}`,
+          ExpressionAttributeNames: Object.fromEntries(keys.map((k, i) => [`#k${i}`, k])),
+          ExpressionAttributeValues: { ':ttl': activityMonthExpiry(month), ...Object.fromEntries(keys.map((k, i) => [`:n${i}`, counts.get(k)!])) },
+        };
+      }),
+      ...[...toList].map(([contactId, months]) => ({ ...this.linkUpdate(contactId, ''), ExpressionAttributeValues: { ':one': 1, ':month': months } })),
+    ];
+    await forEachLimit(updates, options.parallel ?? 32, async (update) => {
+      try {
+        await this.db.send(new UpdateCommand(update));
+      } catch (error) {
+        // A listing for a contact erased meanwhile: there is nothing to list the month on.
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    });
   }
 
   /**

@@ -3,6 +3,7 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { documentClient, queryAll, type TransactItem } from '../aws/dynamodb.ts';
 import { BadRequestError } from '../errors.ts';
 import { ActivityStore, activityMonthOf } from '../activity/activity-store.ts';
+import { claimAll, type ClaimStatus } from '../write-once.ts';
 
 /** One entry on a contact's timeline: something the person did or that happened to them. */
 export interface Interaction {
@@ -20,6 +21,8 @@ export interface Interaction {
   data?: Record<string, unknown>;
   /** "<type>#<UTC day>" for the kinds the attribution run looks up by day (conversions); indexed sparsely. */
   typeDay?: string;
+  /** The import part (job chunk or request) that wrote an imported entry: a replay of that part recognises it. */
+  origin?: string;
 }
 
 export const interactionSortKey = (occurredAt: string, id: string): string => `${occurredAt}#${id}`;
@@ -95,6 +98,31 @@ export class Timeline {
       throw error;
     }
     return (await this.activity.bump(interaction)) === 'counted' ? 'recorded' : 'no-contact';
+  }
+
+  /**
+   * Records many entries of one import part at once: each entry once (see claimAll — batched
+   * writes stamped with `origin`, so a replay of the part finds its own entries and writes none
+   * again), and the counters of the entries written now bumped together (ActivityStore.bumpMany,
+   * one update per contact and month); `listed` gives the months a contact already lists. As with
+   * recordFast, a crash between the entries and their counters loses those counter increments:
+   * the replay finds the entries written and does not count them again.
+   */
+  async recordMany(
+    interactions: Array<Omit<Interaction, 'sk' | 'recordedAt' | 'origin'>>,
+    origin: string,
+    listed: (contactId: string) => Iterable<string> | undefined,
+    now = new Date(),
+  ): Promise<ClaimStatus[]> {
+    const recordedAt = now.toISOString();
+    const items: Interaction[] = interactions.map((interaction) => ({ ...interaction, sk: interactionSortKey(interaction.occurredAt, interaction.id), recordedAt }));
+    const claims = await claimAll(this.db, this.table, ['contactId', 'sk'], items as unknown as Array<Record<string, unknown>>, origin, 'batch');
+    await this.activity.bumpMany(
+      items.filter((_, index) => claims[index]!.status === 'fresh'),
+      listed,
+      { nowMs: now.getTime() },
+    );
+    return claims.map((claim) => claim.status);
   }
 
   /**

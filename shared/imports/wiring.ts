@@ -1,9 +1,12 @@
 import { ObjectStore } from '../aws/objects.ts';
+import { LeadScorer } from '../contacts/lead-scoring.ts';
 import { contactsFrom, type ContactsConfig } from '../contacts/wiring.ts';
+import { IdempotencyMarkers } from '../idempotency.ts';
 import { SegmentStore } from '../segments/segment-store.ts';
 import { TemplateStore } from '../templates/template-store.ts';
 import type { ChunkProcessor, ImportKind } from './chunk.ts';
 import { contactsChunkProcessor } from '../contacts/import.ts';
+import { historyChunkProcessor } from './history-import.ts';
 import { ImportJobStore } from './job-store.ts';
 import type { ChunkWorkerDeps, ImportJobDeps } from './jobs.ts';
 import { IMPORT_KIND_SPECS } from './kinds.ts';
@@ -49,6 +52,12 @@ export function importWorkerFrom(config: ImportWorkerConfig): ChunkWorkerDeps {
     ...importJobsFrom(config),
     processors: {
       contacts: contactsChunkProcessor(contacts),
+      history: historyChunkProcessor({
+        contacts: contacts.store,
+        timeline: contacts.timeline,
+        scorer: new LeadScorer(config.tables.contacts, new IdempotencyMarkers(config.tables.idempotency)),
+        tables: { campaigns: config.tables.campaigns, sends: config.tables.sends },
+      }),
       'pinpoint-endpoints': byJobOptions('pinpoint-endpoints'),
       'pinpoint-segment': byJobOptions('pinpoint-segment'),
       'pinpoint-templates': byJobOptions('pinpoint-templates'),
