@@ -17,7 +17,7 @@ export interface CampaignInfo {
    * here, not from the timelines the run happens to read: a holdout member with nothing on their
    * timeline inside the lookback is still a member.
    */
-  enrolled?: { groups: Record<string, number>; channels: Record<string, number> };
+  enrolled?: { groups: Record<string, number>; channels: Record<string, number>; targeted?: Record<string, number> };
 }
 
 export interface RunWindow {
@@ -32,6 +32,8 @@ export interface GroupAccumulator {
   converters: number;
   revenue: number;
   revenueSquares: number;
+  /** Members who visited the site at least once within the goal window after exposure (absent in parts saved before visits were measured). */
+  visitors?: number;
 }
 
 export interface CampaignAccumulator {
@@ -66,7 +68,7 @@ export interface ContactPassResult {
   scores: Scores;
 }
 
-const emptyGroup = (): GroupAccumulator => ({ members: 0, converters: 0, revenue: 0, revenueSquares: 0 });
+const emptyGroup = (): GroupAccumulator => ({ members: 0, converters: 0, revenue: 0, revenueSquares: 0, visitors: 0 });
 
 /** The campaign-level accumulators the whole run shares (one per campaign). */
 export function campaignAccumulator(): CampaignAccumulator {
@@ -93,8 +95,13 @@ export function passContact(
   const conversions: Array<{ id: string; at: number; value: number; name: string }> = [];
   const sends: Array<{ campaignId: string; sendId?: string; channel?: string; variant?: string; at: number }> = [];
   const responses: Array<{ campaignId?: string; sendId?: string; type: string; at: number; channel?: string }> = [];
+  const visits: number[] = [];
   for (const i of interactions) {
     const at = Date.parse(i.occurredAt);
+    if (i.type === 'visited') {
+      visits.push(at);
+      continue;
+    }
     if (i.type === 'converted') {
       const data = i.data ?? {};
       conversions.push({ id: i.id, at, value: typeof data.value === 'number' ? data.value : 0, name: typeof data.name === 'string' ? data.name : 'conversion' });
@@ -124,7 +131,8 @@ export function passContact(
     }
   }
 
-  // 2. Lift and response counts per campaign the contact was part of.
+  // 2. Lift and response counts per campaign the contact was part of. Conversions and visits are
+  // windowed alike: after the exposure (the send, or the launch for the holdout), up to its end.
   const outcomeAfter = (campaign: CampaignInfo, exposure: number) => {
     const end = exposure + campaign.goal.windowDays * DAY;
     let converted = false;
@@ -134,14 +142,15 @@ export function passContact(
       converted = true;
       revenue += c.value;
     }
-    return { converted, revenue };
+    return { converted, revenue, visited: visits.some((at) => at > exposure && at <= end) };
   };
-  const addMember = (campaignId: string, group: string, outcome: { converted: boolean; revenue: number }) => {
+  const addMember = (campaignId: string, group: string, outcome: { converted: boolean; revenue: number; visited: boolean }) => {
     let acc = accumulators.get(campaignId);
     if (!acc) accumulators.set(campaignId, (acc = campaignAccumulator()));
     const g = (acc.groups[group] ??= emptyGroup());
     g.members++;
     if (outcome.converted) g.converters++;
+    if (outcome.visited) g.visitors = (g.visitors ?? 0) + 1;
     g.revenue += outcome.revenue;
     g.revenueSquares += outcome.revenue * outcome.revenue;
     return acc;
