@@ -58,6 +58,25 @@ export const CustomEventInput = z.strictObject({ type: z.literal('custom'), ...w
 export const BehaviourEventInput = z.discriminatedUnion('type', [VisitEventInput, PageViewEventInput, CustomEventInput]);
 export type BehaviourEventInput = z.infer<typeof BehaviourEventInput>;
 
+/**
+ * One site event as a row of a bulk import (the history import), with the importer's own contact
+ * reference and instant schemas: the same types and fields, the idempotency key optional (the
+ * importer derives one from the row, as it does for conversions). Record each with
+ * `recordBehaviourEvent({ type, ...fields, contactId, occurredAt, idempotencyKey }, deps, 'import')`.
+ */
+export function behaviourEventRow<C extends z.ZodType, I extends z.ZodType>(contact: C, instant: I) {
+  const common = { contact, occurredAt: instant, idempotencyKey: z.string().trim().min(1).max(200).optional() };
+  return z.discriminatedUnion(
+    'type',
+    [
+      z.strictObject({ type: z.literal('visit'), ...common, ...BEHAVIOUR_FIELDS.visit }),
+      z.strictObject({ type: z.literal('page_view'), ...common, ...BEHAVIOUR_FIELDS.page_view }),
+      z.strictObject({ type: z.literal('custom'), ...common, ...BEHAVIOUR_FIELDS.custom }),
+    ],
+    { error: `must be one of ${BEHAVIOUR_EVENT_TYPES.join(', ')}` },
+  );
+}
+
 /** What a recorded event needs, once the contact is named and the time settled (by any entry point). */
 export type BehaviourEvent = { idempotencyKey: string; occurredAt: string } & (
   | { type: 'visit'; url?: string; referrer?: string }
