@@ -15,7 +15,8 @@ export interface CampaignInfo {
    * Who the campaign enrolled, counted from its send records (every run): members per group
    * (variant, or HOLDOUT) and treatment members per channel. The lift's denominators come from
    * here, not from the timelines the run happens to read: a holdout member with nothing on their
-   * timeline inside the lookback is still a member.
+   * timeline inside the lookback is still a member. `targeted`: contacts per group the launch
+   * assigned, sent or not (the funnel's first step).
    */
   enrolled?: { groups: Record<string, number>; channels: Record<string, number>; targeted?: Record<string, number> };
 }
@@ -78,7 +79,7 @@ export function campaignAccumulator(): CampaignAccumulator {
 /**
  * Everything the nightly run learns from one contact's timeline (interactions ascending): the
  * credit for conversions in the run window, the contact's contribution to each campaign's lift
- * (treatment or holdout; converted within the goal window after exposure; revenue) and response
+ * (treatment or holdout; converted and visited within the goal window after exposure; revenue) and response
  * counts, and the contact's new scores. Pure.
  */
 export function passContact(
