@@ -318,7 +318,7 @@ const declared = defineTopology({
       usesSecret: true,
     },
     'events-api': {
-      description: 'Marketer/back-office API for conversions: POST /v1/events, once per idempotency key.',
+      description: 'Marketer/back-office API for conversions, visits, page views and custom events: POST /v1/events, once per idempotency key.',
       entry: 'functions/events-api/handler.ts',
       handler: 'handler',
       timeoutSeconds: 10,
@@ -343,7 +343,7 @@ const declared = defineTopology({
       linksToPublicApi: true,
     },
     'site-events': {
-      description: 'Public conversions from a site\u2019s thank-you page (POST /e/{siteKey}): allowed origins only, rate-limited, visitor named by a signed click id or an address.',
+      description: 'Public conversions, visits, page views and custom events from a site\u2019s pages (POST /e/{siteKey}): allowed origins only, rate-limited, visitor named by a signed click id or an address.',
       entry: 'functions/site-events/handler.ts',
       handler: 'handler',
       timeoutSeconds: 10,

@@ -9,7 +9,7 @@ import { readFields } from '../../shared/http/fields.ts';
 import { preflight, publicAnswer, requestOrigin } from '../../shared/http/public-route.ts';
 import { IdempotencyMarkers } from '../../shared/idempotency.ts';
 import { RateLimiter } from '../../shared/rate-limit.ts';
-import { ORIGIN_REFUSED, reportSiteConversion, siteOrigins, type SiteConversionDeps } from '../../shared/sites/site-conversion.ts';
+import { ORIGIN_REFUSED, reportSiteEvent, siteOrigins, type SiteConversionDeps } from '../../shared/sites/site-events.ts';
 import { SiteStore } from '../../shared/sites/site-store.ts';
 
 const config = functionConfig('site-events', {
@@ -49,7 +49,7 @@ export const handler = httpApi({
       const origin = requestOrigin(headers);
       const fields = () => readFields(rawBody, (headers['content-type'] ?? '').toLowerCase(), { jsonAsText: true });
       return publicAnswer(origin, async (cors) => {
-        await reportSiteConversion({ siteKey: params.siteKey, origin, ip: sourceIp, fields }, deps);
+        await reportSiteEvent({ siteKey: params.siteKey, origin, ip: sourceIp, fields }, deps);
         return json(202, { accepted: true }, cors);
       });
     },

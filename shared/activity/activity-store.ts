@@ -59,7 +59,7 @@ export function mergeActivity(own: ActivityCounters | undefined, months: Array<R
 
 export type BumpOutcome = 'counted' | 'no-contact';
 
-type CountedInteraction = { contactId: string; type: string; channel?: string; campaignId?: string; occurredAt: string };
+type CountedInteraction = { contactId: string; type: string; channel?: string; campaignId?: string; occurredAt: string; data?: Record<string, unknown> };
 
 interface WithActivity {
   id: string;

@@ -6,6 +6,7 @@
  *
  *   "<type>|<channel or ->|<hour>"          e.g. "clicked|email|493021"
  *   "<type>|c:<campaignId>|<hour>"          when the interaction belongs to a campaign
+ *   "custom:<name>|-|<hour>"                 a custom event, also under its own name
  *
  * <hour> is whole hours since the Unix epoch (UTC), the resolution of behaviour windows.
  */
@@ -38,10 +39,15 @@ export function expiredActivityKeys(stored: Record<string, unknown> | undefined,
     .map(([key]) => key);
 }
 
-export function activityKeys(interaction: { type: string; channel?: string; campaignId?: string; occurredAt: string }): string[] {
+/** The counter type of one named custom event ("custom:added_to_cart"): segment rules count it by name. */
+export const customCounterType = (name: string): string => `custom:${name}`;
+
+export function activityKeys(interaction: { type: string; channel?: string; campaignId?: string; occurredAt: string; data?: Record<string, unknown> }): string[] {
   const hour = hourOf(Date.parse(interaction.occurredAt));
   const keys = [`${interaction.type}|${interaction.channel ?? NO_CHANNEL}|${hour}`];
   if (interaction.campaignId) keys.push(`${interaction.type}|c:${interaction.campaignId}|${hour}`);
+  // A custom event counts twice: as any custom event and under its own name (names hold no `|`).
+  if (interaction.type === 'custom' && typeof interaction.data?.name === 'string') keys.push(`${customCounterType(interaction.data.name)}|${interaction.channel ?? NO_CHANNEL}|${hour}`);
   return keys;
 }
 

@@ -15,9 +15,10 @@ export interface CampaignInfo {
    * Who the campaign enrolled, counted from its send records (every run): members per group
    * (variant, or HOLDOUT) and treatment members per channel. The lift's denominators come from
    * here, not from the timelines the run happens to read: a holdout member with nothing on their
-   * timeline inside the lookback is still a member.
+   * timeline inside the lookback is still a member. `targeted`: contacts per group the launch
+   * assigned, sent or not (the funnel's first step).
    */
-  enrolled?: { groups: Record<string, number>; channels: Record<string, number> };
+  enrolled?: { groups: Record<string, number>; channels: Record<string, number>; targeted?: Record<string, number> };
 }
 
 export interface RunWindow {
@@ -32,6 +33,8 @@ export interface GroupAccumulator {
   converters: number;
   revenue: number;
   revenueSquares: number;
+  /** Members who visited the site at least once within the goal window after exposure (absent in parts saved before visits were measured). */
+  visitors?: number;
 }
 
 export interface CampaignAccumulator {
@@ -66,7 +69,7 @@ export interface ContactPassResult {
   scores: Scores;
 }
 
-const emptyGroup = (): GroupAccumulator => ({ members: 0, converters: 0, revenue: 0, revenueSquares: 0 });
+const emptyGroup = (): GroupAccumulator => ({ members: 0, converters: 0, revenue: 0, revenueSquares: 0, visitors: 0 });
 
 /** The campaign-level accumulators the whole run shares (one per campaign). */
 export function campaignAccumulator(): CampaignAccumulator {
@@ -76,7 +79,7 @@ export function campaignAccumulator(): CampaignAccumulator {
 /**
  * Everything the nightly run learns from one contact's timeline (interactions ascending): the
  * credit for conversions in the run window, the contact's contribution to each campaign's lift
- * (treatment or holdout; converted within the goal window after exposure; revenue) and response
+ * (treatment or holdout; converted and visited within the goal window after exposure; revenue) and response
  * counts, and the contact's new scores. Pure.
  */
 export function passContact(
@@ -93,8 +96,13 @@ export function passContact(
   const conversions: Array<{ id: string; at: number; value: number; name: string }> = [];
   const sends: Array<{ campaignId: string; sendId?: string; channel?: string; variant?: string; at: number }> = [];
   const responses: Array<{ campaignId?: string; sendId?: string; type: string; at: number; channel?: string }> = [];
+  const visits: number[] = [];
   for (const i of interactions) {
     const at = Date.parse(i.occurredAt);
+    if (i.type === 'visited') {
+      visits.push(at);
+      continue;
+    }
     if (i.type === 'converted') {
       const data = i.data ?? {};
       conversions.push({ id: i.id, at, value: typeof data.value === 'number' ? data.value : 0, name: typeof data.name === 'string' ? data.name : 'conversion' });
@@ -124,7 +132,8 @@ export function passContact(
     }
   }
 
-  // 2. Lift and response counts per campaign the contact was part of.
+  // 2. Lift and response counts per campaign the contact was part of. Conversions and visits are
+  // windowed alike: after the exposure (the send, or the launch for the holdout), up to its end.
   const outcomeAfter = (campaign: CampaignInfo, exposure: number) => {
     const end = exposure + campaign.goal.windowDays * DAY;
     let converted = false;
@@ -134,14 +143,15 @@ export function passContact(
       converted = true;
       revenue += c.value;
     }
-    return { converted, revenue };
+    return { converted, revenue, visited: visits.some((at) => at > exposure && at <= end) };
   };
-  const addMember = (campaignId: string, group: string, outcome: { converted: boolean; revenue: number }) => {
+  const addMember = (campaignId: string, group: string, outcome: { converted: boolean; revenue: number; visited: boolean }) => {
     let acc = accumulators.get(campaignId);
     if (!acc) accumulators.set(campaignId, (acc = campaignAccumulator()));
     const g = (acc.groups[group] ??= emptyGroup());
     g.members++;
     if (outcome.converted) g.converters++;
+    if (outcome.visited) g.visitors = (g.visitors ?? 0) + 1;
     g.revenue += outcome.revenue;
     g.revenueSquares += outcome.revenue * outcome.revenue;
     return acc;

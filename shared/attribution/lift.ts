@@ -77,6 +77,29 @@ export function liftReport(treatment: GroupStats, holdout: GroupStats, confidenc
   };
 }
 
+/** Members and how many of them did something at least once (visited the site, …). */
+export interface RateGroup {
+  members: number;
+  successes: number;
+}
+
+/**
+ * The lift of any other per-member rate — the share of members who visited the site within the
+ * window — by the same test and intervals as the conversion rate (absolute Wald interval, pooled
+ * z-test p-value, relative lift on the log ratio), with the same edge cases.
+ */
+export function rateLift(treatment: RateGroup, holdout: RateGroup, confidence = 0.95): MetricLift {
+  const asGroup = (g: RateGroup, name: string): GroupStats => {
+    const group = { members: g.members, converters: g.successes, revenue: 0, revenueSquares: 0 };
+    checkGroup(group, name);
+    return group;
+  };
+  const t = asGroup(treatment, 'treatment');
+  const h = asGroup(holdout, 'holdout');
+  if (!(confidence > 0 && confidence < 1)) throw new RangeError(`confidence must be between 0 and 1 (exclusive), got ${confidence}`);
+  return proportionLift(t, h, (1 - confidence) / 2);
+}
+
 function checkGroup(g: GroupStats, name: string): void {
   const ok =
     Number.isFinite(g.members) &&

@@ -1,5 +1,5 @@
 import { escapeHtml } from '../html.ts';
-import type { Interval, LiftReport } from './lift.ts';
+import type { Interval, LiftReport, MetricLift } from './lift.ts';
 import type { CampaignReportView } from './report-view.ts';
 import type { CampaignReport } from './run.ts';
 
@@ -13,6 +13,7 @@ function funnelSvg(funnel: CampaignReport['funnel']): string {
     ['Delivered', funnel.delivered],
     ['Opened', funnel.opened],
     ['Clicked', funnel.clicked],
+    ...(funnel.visited === undefined ? [] : ([['Visited', funnel.visited]] as Array<[string, number]>)),
     ['Converted', funnel.converted],
   ];
   const max = Math.max(1, ...rows.map(([, v]) => v));
@@ -47,6 +48,32 @@ function liftSection(title: string, lift: LiftReport | null): string {
 <tr><td>Revenue per contact</td><td>${fmt(lift.treatment.revenuePerMember)}</td><td>${fmt(lift.holdout.revenuePerMember)}</td><td>${fmt(lift.revenuePerMember.absolute.estimate)} (${fmt(lift.revenuePerMember.absolute.low)} to ${fmt(lift.revenuePerMember.absolute.high)})</td><td>${lift.revenuePerMember.relative ? pct(lift.revenuePerMember.relative.estimate) : '—'}</td><td>${fmt(lift.revenuePerMember.pValue, 4)}</td></tr></table>
 ${intervalSvg('Conversion-rate lift', lift.conversionRate.absolute, pct)}
 </section>`;
+}
+
+/** The visit rate of the treatment against the holdout's, with the same test as the conversion rate. */
+function visitsSection(visits: CampaignReportView['visits']): string {
+  if (!visits) return '<p class="na" data-visits="none">Visits are measured from the next attribution run.</p>';
+  const lift: MetricLift | null = visits.lift;
+  const row = lift
+    ? `<td>${pct(lift.absolute.estimate)} (${pct(lift.absolute.low)} to ${pct(lift.absolute.high)})</td><td>${lift.relative ? `${pct(lift.relative.estimate)} (${pct(lift.relative.low)} to ${pct(lift.relative.high)})` : '—'}</td><td>${fmt(lift.pValue, 4)}</td>`
+    : '<td colspan="3" class="na">No holdout to compare with.</td>';
+  return `<table data-table="visits"><tr><th></th><th>Treatment</th><th>Holdout</th><th>Absolute lift (95 % CI)</th><th>Relative lift (95 % CI)</th><th>p-value</th></tr>
+<tr><td>Visit rate</td><td data-visit-rate="treatment">${pct(visits.treatment.rate)} (${fmt(visits.treatment.visitors, 0)} of ${fmt(visits.treatment.members, 0)})</td><td data-visit-rate="holdout">${pct(visits.holdout.rate)} (${fmt(visits.holdout.visitors, 0)} of ${fmt(visits.holdout.members, 0)})</td>${row}</tr></table>
+${lift ? intervalSvg('Visit-rate lift', lift.absolute, pct) : ''}`;
+}
+
+/** The funnel per variant and for the holdout (whose message steps do not apply). */
+function funnelsTable(funnels: CampaignReportView['funnels']): string {
+  if (!funnels.length) return '<p class="na">No groups measured.</p>';
+  const cell = (n: number | null) => (n === null ? '<td class="na" title="not applicable: the holdout is sent nothing">n/a</td>' : `<td>${fmt(n, 0)}</td>`);
+  const rows = funnels
+    .map(
+      (f) =>
+        `<tr data-group="${escapeHtml(f.group)}"><td>${f.holdout ? 'Holdout' : escapeHtml(f.group || '(single)')}</td><td>${fmt(f.targeted, 0)}</td>${cell(f.sent)}${cell(f.delivered)}${cell(f.opened)}${cell(f.clicked)}<td>${fmt(f.visited, 0)}</td><td>${fmt(f.converted, 0)}</td><td>${fmt(f.revenue)}</td>${cell(f.unsubscribed)}</tr>`,
+    )
+    .join('');
+  return `<table data-table="funnels"><tr><th>Group</th><th>Targeted</th><th>Sent</th><th>Delivered</th><th>Opened</th><th>Clicked</th><th>Visited</th><th>Converted</th><th>Revenue</th><th>Unsubscribed</th></tr>${rows}</table>
+<p>Unique contacts; visited and converted within the goal window after the send (holdout: after the launch).</p>`;
 }
 
 /** Live counts as they stand, read from the campaign's counters. */
@@ -84,7 +111,7 @@ ${liveSection(report)}`;
   const f = report.funnel;
   const fv = report.forecastVsActual;
   const variants = report.variants
-    .map((v) => `<tr><td>${escapeHtml(v.variant || '(single)')}</td><td>${fmt(v.members, 0)}</td><td>${fmt(v.opened, 0)}</td><td>${fmt(v.clicked, 0)}</td><td>${fmt(v.unsubscribed, 0)}</td><td>${fmt(v.converters, 0)}</td><td>${fmt(v.attributedConversions)}</td><td>${fmt(v.attributedRevenue)}</td><td>${v.lift ? pct(v.lift.conversionRate.absolute.estimate) : '—'}</td></tr>`)
+    .map((v) => `<tr><td>${escapeHtml(v.variant || '(single)')}</td><td>${fmt(v.members, 0)}</td><td>${fmt(v.opened, 0)}</td><td>${fmt(v.clicked, 0)}</td><td>${fmt(v.unsubscribed, 0)}</td><td>${fmt(v.converters, 0)}</td><td>${fmt(v.attributedConversions)}</td><td>${fmt(v.attributedRevenue)}</td><td>${v.lift ? pct(v.lift.conversionRate.absolute.estimate) : '—'}</td><td>${fmt(v.visitors, 0)}</td><td>${v.visitLift ? pct(v.visitLift.absolute.estimate) : '—'}</td></tr>`)
     .join('');
   const channels = (report.channels ?? [])
     .map((c) => `<tr data-channel="${escapeHtml(c.channel)}"><td>${escapeHtml(c.channel)}</td><td>${fmt(c.sent, 0)}</td><td>${fmt(c.delivered, 0)}</td><td>${fmt(c.opened, 0)}</td><td>${fmt(c.clicked, 0)}</td><td>${fmt(c.unsubscribed, 0)}</td><td>${fmt(c.converters, 0)}</td><td>${c.conversionRate === null ? '—' : pct(c.conversionRate)}</td><td>${fmt(c.revenue)}</td></tr>`)
@@ -100,8 +127,10 @@ ${liveSection(report)}`;
 <div><span class="kpi" data-kpi="sent">Sent<b>${fmt(f.sent, 0)}</b></span><span class="kpi" data-kpi="holdout">Holdout<b>${fmt(report.holdout.members, 0)}</b></span><span class="kpi" data-kpi="conversions">Attributed conversions<b>${fmt(f.converted)}</b></span><span class="kpi" data-kpi="revenue">Revenue<b>${fmt(report.revenue)}</b></span><span class="kpi" data-kpi="cost">Cost<b>${fmt(report.cost, 4)}</b></span><span class="kpi" data-kpi="roi">ROI<b>${report.roi === null ? '—' : pct(report.roi)}</b></span></div>
 <h2>Funnel</h2>${funnelSvg(f)}
 <p>Unsubscribed ${fmt(f.unsubscribed, 0)} · bounced ${fmt(f.bounced, 0)} · complained ${fmt(f.complained, 0)}</p>
+<h2>Funnel by group</h2>${funnelsTable(report.funnels)}
 <h2>Incremental lift over the holdout</h2>${liftSection('All variants', report.lift)}
-<h2>Variants</h2><table data-table="variants"><tr><th>Variant</th><th>Members</th><th>Opened</th><th>Clicked</th><th>Unsubscribed</th><th>Converters</th><th>Attributed conversions</th><th>Attributed revenue</th><th>Lift</th></tr>${variants}</table>
+<h3>Site visits</h3>${visitsSection(report.visits)}
+<h2>Variants</h2><table data-table="variants"><tr><th>Variant</th><th>Members</th><th>Opened</th><th>Clicked</th><th>Unsubscribed</th><th>Converters</th><th>Attributed conversions</th><th>Attributed revenue</th><th>Lift</th><th>Visitors</th><th>Visit lift</th></tr>${variants}</table>
 <h2>Channels</h2>${channels ? `<table data-table="channels"><tr><th>Channel</th><th>Sent</th><th>Delivered</th><th>Opened</th><th>Clicked</th><th>Unsubscribed</th><th>Converters</th><th>Conversion rate</th><th>Revenue</th></tr>${channels}</table>` : '<p class="na">No sends in this range.</p>'}
 <h2>Forecast vs actual responders</h2><table><tr><th>Channel</th><th>Forecast</th><th>95 % interval</th><th>Actual</th><th>Error</th></tr>${fva}</table>
 </body></html>`;

@@ -23,9 +23,11 @@ export interface LiveCounts extends ResponseCounts {
   spent: number;
 }
 
-type Measured = Pick<CampaignReport, 'funnel' | 'revenue' | 'roi' | 'lift' | 'holdout' | 'forecastVsActual'>;
+type Measured = Pick<CampaignReport, 'funnel' | 'revenue' | 'roi' | 'lift' | 'holdout' | 'forecastVsActual'> & { visits: NonNullable<CampaignReport['visits']> };
 
-export type CampaignReportView = Omit<CampaignReport, 'computedAt' | 'runId' | 'range' | keyof Measured> & {
+export type CampaignReportView = Omit<CampaignReport, 'computedAt' | 'runId' | 'range' | 'funnels' | keyof Measured> & {
+  /** The funnel per variant and for the holdout as of the last run; empty before it (the live counts are campaign-wide). */
+  funnels: NonNullable<CampaignReport['funnels']>;
   status: Campaign['status'];
   launchedAt: string;
   live: LiveCounts;
@@ -68,7 +70,8 @@ export function reportView(campaign: Campaign & { responses?: Record<string, num
     live,
   };
   if (measured) {
-    return { ...measured, ...base, measured: { runId: measured.runId, computedAt: measured.computedAt, range: measured.range } };
+    // A report computed before visits were measured has no visits or funnels yet: null and empty until the next run.
+    return { ...measured, ...base, visits: measured.visits ?? null, funnels: measured.funnels ?? [], measured: { runId: measured.runId, computedAt: measured.computedAt, range: measured.range } };
   }
   return {
     ...base,
@@ -81,8 +84,10 @@ export function reportView(campaign: Campaign & { responses?: Record<string, num
     cost: live.spent,
     roi: null,
     variants: [],
+    funnels: [],
     channels: [],
     lift: null,
+    visits: null,
     holdout: null,
     forecastVsActual: null,
   };

@@ -8,7 +8,7 @@ import type { Contact } from '../contacts/model.ts';
 import type { Interaction } from '../contacts/timeline.ts';
 import { scoresOf } from '../scoring/model.ts';
 import { campaignAccumulator, HOLDOUT, passContact, type CampaignAccumulator, type CampaignInfo, type GroupAccumulator } from './contact-pass.ts';
-import { liftReport, type LiftReport } from './lift.ts';
+import { liftReport, rateLift, type LiftReport, type MetricLift } from './lift.ts';
 import { storable } from '../numbers.ts';
 import { forEachLimit } from '../concurrency.ts';
 import { ACTIVITY_ATTRIBUTE, expiredActivityKeys } from '../activity/activity.ts';
@@ -79,6 +79,38 @@ export function responseCounts(byType: Readonly<Record<string, number | undefine
   return { delivered: n('delivered'), opened: n('opened'), clicked: n('clicked'), unsubscribed: n('unsubscribed'), bounced: n('bounced') + n('bounced_soft'), complained: n('complained') };
 }
 
+/** Members of a group and those who visited the site within the goal window after exposure. */
+export interface VisitGroup {
+  members: number;
+  visitors: number;
+  rate: number;
+}
+
+/**
+ * One row of the funnel by group: a variant's treatment members, or the holdout. Every count is of
+ * unique contacts. The holdout is sent nothing, so its message steps (sent, delivered, opened,
+ * clicked, unsubscribed) are null — not applicable — and only targeted, visited, converted and
+ * revenue are counted for it; they are what the variants are compared with.
+ */
+export interface FunnelRow {
+  /** The variant's name ('' for a campaign without variants), or '#holdout'. */
+  group: string;
+  holdout: boolean;
+  /** Contacts the launch assigned to this group (sent or not: skipped, failed, still queued…). */
+  targeted: number;
+  sent: number | null;
+  delivered: number | null;
+  opened: number | null;
+  clicked: number | null;
+  /** Visited the site at least once within the goal window after their send (holdout: after the launch). */
+  visited: number;
+  /** Converted (the goal event) within the goal window after their send (holdout: after the launch). */
+  converted: number;
+  /** Revenue of those conversions. */
+  revenue: number;
+  unsubscribed: number | null;
+}
+
 export interface CampaignReport {
   campaignId: string;
   name: string;
@@ -86,7 +118,8 @@ export interface CampaignReport {
   runId: string;
   range: { from: string; to: string };
   goal: Campaign['goal'];
-  funnel: { targeted: number; holdout: number; sent: number; converted: number } & ResponseCounts;
+  /** Campaign-wide: converted is the attributed conversions; visited the treatment members who visited within the window. */
+  funnel: { targeted: number; holdout: number; sent: number; converted: number; visited?: number } & ResponseCounts;
   revenue: number;
   cost: number;
   roi: number | null;
@@ -96,16 +129,27 @@ export interface CampaignReport {
       variant: string;
       members: number;
       converters: number;
-    revenue: number;
+      revenue: number;
       attributedConversions: number;
       attributedRevenue: number;
       lift: LiftReport | null;
+      /** Members who visited within the window, and their visit rate's lift over the holdout (absent in reports computed before visits were measured). */
+      visitors?: number;
+      visitLift?: MetricLift | null;
     }
   >;
   /** Treatment members by the channel they were sent on; converters and revenue inside the goal window after the send. */
   channels: Array<ResponseCounts & { channel: string; sent: number; converters: number; conversionRate: number | null; revenue: number }>;
   lift: LiftReport | null;
-  holdout: { members: number; converters: number; revenue: number };
+  holdout: { members: number; converters: number; revenue: number; visitors?: number };
+  /**
+   * The visit rate of all treatment members against the holdout's (visited the site at least once
+   * within the goal window after the send / the launch), and its lift by the conversion rate's
+   * test: null when either group is empty. Absent in reports computed before visits were measured.
+   */
+  visits?: { treatment: VisitGroup; holdout: VisitGroup; lift: MetricLift | null };
+  /** The funnel per variant and for the holdout (see FunnelRow); absent in reports computed before. */
+  funnels?: FunnelRow[];
   forecastVsActual: {
     email: { forecast: number | null; low: number | null; high: number | null; actual: number; error: number | null };
     sms: { forecast: number | null; low: number | null; high: number | null; actual: number; error: number | null };
@@ -221,6 +265,8 @@ export class AttributionStore {
  */
 async function enrolment(campaign: Campaign, tables: AttributionTables, db: DynamoDBDocumentClient): Promise<{ holdout: Set<string>; enrolled: NonNullable<CampaignInfo['enrolled']> }> {
   const members = new Map<string, { sentAt?: string; variant: string; channel: string } | 'holdout'>();
+  // The variant the launch chose for a contact it did not (or not yet) send to: targeted, not a member.
+  const assigned = new Map<string, string>();
   for (const runId of runsOf(campaign)) {
     for await (const item of queryAll(db, {
       TableName: tables.sends,
@@ -236,13 +282,23 @@ async function enrolment(campaign: Campaign, tables: AttributionTables, db: Dyna
         if (known === undefined || known === 'holdout' || (sentAt !== undefined && (known.sentAt === undefined || sentAt < known.sentAt))) {
           members.set(contactId, { sentAt, variant: typeof item.variant === 'string' ? item.variant : '', channel: typeof item.channel === 'string' ? item.channel : 'email' });
         }
-      } else if (item.status === 'holdout' && known === undefined) {
-        members.set(contactId, 'holdout');
+      } else if (item.status === 'holdout') {
+        if (known === undefined) members.set(contactId, 'holdout');
+      } else if (!assigned.has(contactId)) {
+        assigned.set(contactId, typeof item.variant === 'string' ? item.variant : '');
       }
     }
   }
   const holdout = new Set<string>();
-  const enrolled: NonNullable<CampaignInfo['enrolled']> = { groups: {}, channels: {} };
+  const enrolled: NonNullable<CampaignInfo['enrolled']> = { groups: {}, channels: {}, targeted: {} };
+  // Targeted by group, each contact once, in the group the lift counts it in (sent → its variant,
+  // else held out → holdout), or — never sent nor held out — with the variant it was assigned.
+  const targeted = enrolled.targeted!;
+  for (const [contactId, variant] of assigned) if (!members.has(contactId)) targeted[variant] = (targeted[variant] ?? 0) + 1;
+  for (const member of members.values()) {
+    const group = member === 'holdout' ? HOLDOUT : member.variant;
+    targeted[group] = (targeted[group] ?? 0) + 1;
+  }
   for (const [contactId, member] of members) {
     if (member === 'holdout') {
       holdout.add(contactId);
@@ -404,6 +460,7 @@ const sumGroups = (a: GroupAccumulator | undefined, b: GroupAccumulator): GroupA
   converters: (a?.converters ?? 0) + b.converters,
   revenue: (a?.revenue ?? 0) + b.revenue,
   revenueSquares: (a?.revenueSquares ?? 0) + b.revenueSquares,
+  visitors: (a?.visitors ?? 0) + (b.visitors ?? 0),
 });
 
 export function mergeParts(parts: RunPart[]): RunPart {
@@ -456,9 +513,9 @@ export function buildReport(
   if (info.enrolled) {
     for (const [name, members] of Object.entries(info.enrolled.groups)) groups[name] = { ...(groups[name] ?? { members: 0, converters: 0, revenue: 0, revenueSquares: 0 }), members };
   }
-  const holdout = groups[HOLDOUT] ?? { members: 0, converters: 0, revenue: 0, revenueSquares: 0 };
+  const holdout = groups[HOLDOUT] ?? { members: 0, converters: 0, revenue: 0, revenueSquares: 0, visitors: 0 };
   const treatmentGroups = Object.entries(groups).filter(([name]) => name !== HOLDOUT);
-  const treatment = treatmentGroups.reduce<GroupAccumulator>((sum, [, g]) => sumGroups(sum, g), { members: 0, converters: 0, revenue: 0, revenueSquares: 0 });
+  const treatment = treatmentGroups.reduce<GroupAccumulator>((sum, [, g]) => sumGroups(sum, g), { members: 0, converters: 0, revenue: 0, revenueSquares: 0, visitors: 0 });
   const attributedConversions = credits.reduce((s, c) => s + c.conversions, 0);
   const attributedRevenue = credits.reduce((s, c) => s + c.revenue, 0);
   const cost = campaign.spent ?? 0;
@@ -476,6 +533,48 @@ export function buildReport(
     };
   };
   const lift = (g: GroupAccumulator) => (g.members > 0 && holdout.members > 0 ? liftReport(g, holdout) : null);
+  const visitGroup = (g: GroupAccumulator): VisitGroup => {
+    const visitors = Math.min(g.visitors ?? 0, g.members);
+    return { members: g.members, visitors, rate: g.members > 0 ? round(visitors / g.members, 6) : 0 };
+  };
+  const visitLift = (g: GroupAccumulator) => (g.members > 0 && holdout.members > 0 ? rateLift({ members: g.members, successes: visitGroup(g).visitors }, { members: holdout.members, successes: visitGroup(holdout).visitors }) : null);
+  const targeted = info.enrolled?.targeted ?? {};
+  const funnels: FunnelRow[] = [
+    ...treatmentGroups.map(([variant, g]): FunnelRow => {
+      const responses = responseCounts(acc?.variants?.[variant] ?? {});
+      return {
+        group: variant,
+        holdout: false,
+        targeted: targeted[variant] ?? g.members,
+        sent: g.members,
+        delivered: responses.delivered,
+        opened: responses.opened,
+        clicked: responses.clicked,
+        visited: visitGroup(g).visitors,
+        converted: g.converters,
+        revenue: round(g.revenue, 2),
+        unsubscribed: responses.unsubscribed,
+      };
+    }),
+    // The holdout's row, when the campaign has one (an imported history can hold out without a percentage).
+    ...(holdout.members > 0 || campaign.holdoutPercent > 0
+      ? [
+          {
+            group: HOLDOUT,
+            holdout: true,
+            targeted: targeted[HOLDOUT] ?? holdout.members,
+            sent: null,
+            delivered: null,
+            opened: null,
+            clicked: null,
+            visited: visitGroup(holdout).visitors,
+            converted: holdout.converters,
+            revenue: round(holdout.revenue, 2),
+            unsubscribed: null,
+          } satisfies FunnelRow,
+        ]
+      : []),
+  ];
   return {
     campaignId: campaign.id,
     name: campaign.name,
@@ -488,6 +587,7 @@ export function buildReport(
       holdout: campaign.counters.holdout,
       sent: campaign.counters.sent,
       ...responseCounts(responders),
+      visited: visitGroup(treatment).visitors,
       converted: round(attributedConversions),
     },
     revenue: round(attributedRevenue, 2),
@@ -504,6 +604,8 @@ export function buildReport(
         attributedConversions: round(own.reduce((s, c) => s + c.conversions, 0)),
         attributedRevenue: round(own.reduce((s, c) => s + c.revenue, 0), 2),
         lift: lift(g),
+        visitors: visitGroup(g).visitors,
+        visitLift: visitLift(g),
       };
     }),
     channels: [...new Set([...Object.keys(acc?.channels ?? {}), ...Object.keys(info.enrolled?.channels ?? {})])]
@@ -514,7 +616,9 @@ export function buildReport(
         return { channel: name, sent, ...responseCounts(c.responders), converters: c.converters, conversionRate: sent > 0 ? round(c.converters / sent, 6) : null, revenue: round(c.revenue, 2) };
       }),
     lift: lift(treatment),
-    holdout: { members: holdout.members, converters: holdout.converters, revenue: round(holdout.revenue, 2) },
+    holdout: { members: holdout.members, converters: holdout.converters, revenue: round(holdout.revenue, 2), visitors: visitGroup(holdout).visitors },
+    visits: { treatment: visitGroup(treatment), holdout: visitGroup(holdout), lift: visitLift(treatment) },
+    funnels,
     forecastVsActual: { email: channel('email'), sms: channel('sms') },
   };
 }

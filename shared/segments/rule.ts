@@ -23,6 +23,8 @@
  *   { "suppressed": "sms" } | { "hasAddress": "email" }
  *   { "behaviour": { "type": "clicked", "channel"?: "email", "campaignId"?: "…",
  *                    "within"?: { "amount": 30, "unit": "days" }, "count"?: { "op": "gte", "value": 1 } } }
+ *     types: sent delivered opened clicked unsubscribed bounced complained converted …, and the
+ *     site's visited, page_viewed and custom ("name": "added_to_cart" counts one custom event)
  *   { "score": S, "op": gt|gte|lt|lte|eq|neq, "value": n } | { "score": S, "op": "between", "values": [lo, hi] }
  *   { "segment": "<segmentId>" }
  *
@@ -61,7 +63,7 @@ import { ValidationError, issuesFromZod, type ValidationIssue } from '../errors.
 import { assertValidTimeZone, instantOfWallClock, wallClockOf } from '../schedule-expression.ts';
 import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
 import type { Scores } from '../scoring/model.ts';
-import { ACTIVITY_RETENTION_DAYS, countSince, hourOf } from '../activity/activity.ts';
+import { ACTIVITY_RETENTION_DAYS, countSince, customCounterType, hourOf } from '../activity/activity.ts';
 import { reachable, type EvalContact } from './contact-view.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -111,6 +113,8 @@ export type CountOp = 'eq' | 'neq' | 'gt' | 'gte' | 'lt' | 'lte';
 export interface BehaviourRule {
   behaviour: {
     type: string;
+    /** With type "custom": only custom events of this name. */
+    name?: string;
     channel?: Channel;
     campaignId?: string;
     within?: { amount: number; unit: TimeUnit };
@@ -541,6 +545,7 @@ const BehaviourSchema = z.strictObject({
   behaviour: z
     .strictObject({
       type: z.string(expecting('must be an interaction type')).regex(/^[a-z_]{1,40}$/, 'must be an interaction type such as clicked, opened or converted (a-z and _, at most 40)'),
+      name: z.string(expecting('must be a custom event name')).regex(/^[A-Za-z0-9_.:-]{1,100}$/, 'must be a custom event name (letters, digits and _ . : -, at most 100)').optional(),
       channel: ChannelSchema.optional(),
       campaignId: z.string(expecting('must be a campaign id')).min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
       within: WindowSchema.optional(),
@@ -552,6 +557,9 @@ const BehaviourSchema = z.strictObject({
         .optional(),
     })
     .superRefine((behaviour, ctx) => {
+      if (behaviour.name !== undefined && behaviour.type !== 'custom') {
+        ctx.addIssue({ code: 'custom', path: ['name'], message: 'names a custom event: only with type "custom"' });
+      }
       if (behaviour.channel !== undefined && behaviour.campaignId !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['channel'], message: 'cannot be combined with campaignId: campaign counters are not split by channel' });
       }
@@ -1052,7 +1060,8 @@ const COUNT_DEFAULT = { op: 'gte', value: 1 } as const;
 
 function compileBehaviour(b: BehaviourRule['behaviour'], state: CompileState): Compiled {
   state.usesBehaviour = true;
-  const key = b.campaignId !== undefined ? `${b.type}|c:${b.campaignId}` : `${b.type}|${b.channel ?? '*'}`;
+  const type = b.name !== undefined ? customCounterType(b.name) : b.type;
+  const key = b.campaignId !== undefined ? `${type}|c:${b.campaignId}` : `${type}|${b.channel ?? '*'}`;
   const oldest = hourOf(state.nowMs) - ACTIVITY_RETENTION_DAYS * 24;
   const fromHour = b.within ? Math.max(oldest, hourOf(relativeThreshold(new Date(state.nowMs), b.within.amount, b.within.unit, state.timezone).getTime())) : oldest;
   const count = b.count ?? COUNT_DEFAULT;

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { FUTURE_MESSAGE, isInTheFuture } from '../clock.ts';
 import { Origin } from '../forms/definition.ts';
 import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
+import { BEHAVIOUR_FIELDS } from '../responses/behaviour-events.ts';
 
 /**
  * A site: a web property whose pages may report conversions publicly (`POST /e/{siteKey}` from a
@@ -66,6 +67,27 @@ export const PublicConversionInput = z
   })
   .refine((c) => c.clickId || c.email || c.phone, { message: 'needs clickId, email or phone', path: ['clickId'] });
 export type PublicConversionInput = z.infer<typeof PublicConversionInput>;
+
+const publicWho = { clickId: PublicConversionInput.shape.clickId, email: PublicConversionInput.shape.email, phone: PublicConversionInput.shape.phone };
+const publicWhen = {
+  occurredAt: PublicConversionInput.shape.occurredAt,
+  /** The snippet's id for this visit, page view or event (a random UUID): the same id sent twice counts once. */
+  idempotencyKey: PublicConversionInput.shape.idempotencyKey,
+};
+const NAMED = { message: 'needs clickId, email or phone', path: ['clickId'] };
+const named = (c: { clickId?: string; email?: string; phone?: string }) => Boolean(c.clickId || c.email || c.phone);
+
+/** What a site's pages post for the other event types (`type` names them; without it the post is a conversion). */
+export const PublicBehaviourInput = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({ type: z.literal('visit'), ...publicWho, ...publicWhen, ...BEHAVIOUR_FIELDS.visit }).refine(named, NAMED),
+    z.strictObject({ type: z.literal('page_view'), ...publicWho, ...publicWhen, ...BEHAVIOUR_FIELDS.page_view }).refine(named, NAMED),
+    z.strictObject({ type: z.literal('custom'), ...publicWho, ...publicWhen, ...BEHAVIOUR_FIELDS.custom }).refine(named, NAMED),
+  ],
+  { error: 'must be one of conversion, visit, page_view, custom' },
+);
+export type PublicBehaviourInput = z.infer<typeof PublicBehaviourInput>;
 
 /** A browser's clock may be off, but a thank-you page reports what just happened. */
 export const PUBLIC_BACKDATE_LIMIT_MS = 7 * 24 * 3600 * 1000;

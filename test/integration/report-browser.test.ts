@@ -56,8 +56,9 @@ describe.skipIf(!available)('campaign report page', () => {
     const report = buildReport(
       { campaign, goal: { campaignId: campaign.id, event: 'purchase', windowDays: 7, model: 'last_touch' }, launchedAt: Date.parse(campaign.launchedAt!), holdout: new Set() },
       {
-        groups: { A: { members: 900, converters: 54, revenue: 2700, revenueSquares: 2700 * 50 }, '#holdout': { members: 100, converters: 3, revenue: 150, revenueSquares: 150 * 50 } },
+        groups: { A: { members: 900, converters: 54, revenue: 2700, revenueSquares: 2700 * 50, visitors: 360 }, '#holdout': { members: 100, converters: 3, revenue: 150, revenueSquares: 150 * 50, visitors: 20 } },
         responders: { delivered: 880, opened: 300, clicked: 90 },
+        variants: { A: { delivered: 880, opened: 300, clicked: 90 } },
         responded: { email: 45 },
         channels: { email: { members: 900, responders: { delivered: 880, opened: 300, clicked: 90 }, converters: 54, revenue: 2700 } },
       },
@@ -83,9 +84,18 @@ describe.skipIf(!available)('campaign report page', () => {
     expect(await page.locator('[data-kpi="sent"] b').textContent()).toBe('900');
     expect(await page.locator('[data-kpi="conversions"] b').textContent()).toBe('50.5');
     expect(await page.locator('[data-kpi="revenue"] b').textContent()).toBe('2,525');
-    // The funnel is drawn: five bars, the widest for "sent".
+    // The funnel is drawn: six bars (visited among them), the widest for "sent".
     const widths = await page.locator('svg[aria-label="Funnel"] rect').evaluateAll((rects) => rects.map((r) => Number(r.getAttribute('width'))));
-    expect(widths).toHaveLength(5);
+    expect(widths).toHaveLength(6);
+    expect(await page.locator('svg[aria-label="Funnel"] [data-step="visited"]').textContent()).toContain('360');
+    // Visits: 40 % of the treatment against 20 % of the holdout, with the lift's interval drawn.
+    expect(await page.locator('[data-visit-rate="treatment"]').textContent()).toBe('40.00 % (360 of 900)');
+    expect(await page.locator('[data-visit-rate="holdout"]').textContent()).toBe('20.00 % (20 of 100)');
+    expect(await page.locator('table[data-table="visits"] tr').nth(1).textContent()).toContain('20.00 %');
+    expect(await page.locator('svg[data-interval="Visit-rate lift"] circle').count()).toBe(1);
+    // The funnel by group: variant A, then the holdout with its message steps not applicable.
+    expect(await page.locator('[data-table="funnels"] tr[data-group="A"] td').allTextContents()).toEqual(['A', '900', '900', '880', '300', '90', '360', '54', '2,700', '0']);
+    expect(await page.locator('[data-table="funnels"] tr[data-group="#holdout"] td').allTextContents()).toEqual(['Holdout', '100', 'n/a', 'n/a', 'n/a', 'n/a', '20', '3', '150', 'n/a']);
     expect(Math.max(...widths)).toBe(widths[0]);
     // Lift: 6 % vs 3 %, +3 points, with an interval drawn.
     const liftRow = await page.locator('table[data-table="lift"]').first().locator('tr').nth(1).textContent();

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { liftReport, normalCdf, normalQuantile, studentTCdf, studentTQuantile, type GroupStats, type LiftReport } from '../../shared/attribution/lift.ts';
+import { liftReport, normalCdf, rateLift, normalQuantile, studentTCdf, studentTQuantile, type GroupStats, type LiftReport } from '../../shared/attribution/lift.ts';
 
 /**
  * Reference values: mpmath at 40 digits (ncdf, erfinv, betainc — P(T ≤ t) = 1 − ½·I_{ν/(ν+t²)}(ν/2, ½)
@@ -305,5 +305,15 @@ describe('liftReport: empty groups, invalid input, no NaN', () => {
       return numbers.every(Number.isFinite);
     };
     for (const t of groups) for (const h of groups) expect(finite(liftReport(t, h))).toBe(true);
+  });
+});
+
+describe('rateLift: any per-member rate by the conversion rate’s test', () => {
+  test('equals the conversion-rate lift of the same counts, and refuses more successes than members', () => {
+    const viaConversions = liftReport(group(200, 50), group(100, 10)).conversionRate;
+    expect(rateLift({ members: 200, successes: 50 }, { members: 100, successes: 10 })).toEqual(viaConversions);
+    expect(rateLift({ members: 0, successes: 0 }, { members: 100, successes: 10 })).toEqual({ absolute: { estimate: 0, low: 0, high: 0 }, relative: null, pValue: null });
+    expect(() => rateLift({ members: 5, successes: 6 }, { members: 5, successes: 1 })).toThrow(RangeError);
+    expect(() => rateLift({ members: 5, successes: 1 }, { members: 5, successes: 1 }, 1)).toThrow(RangeError);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import * as z from 'zod';
 import { ValidationError, issuesFromZod } from '../../shared/errors.ts';
 import { beta, defaultScores, type Scores } from '../../shared/scoring/model.ts';
-import { hourOf, indexActivity } from '../../shared/activity/activity.ts';
+import { activityKeys, hourOf, indexActivity } from '../../shared/activity/activity.ts';
 import type { EvalContact } from '../../shared/segments/contact-view.ts';
 import {
   Rule,
@@ -526,6 +526,24 @@ describe('behaviour', () => {
     expect(c.activity.size).toBeGreaterThan(0);
     expect(matches({ behaviour: { type: 'opened' } }, c)).toBe(false);
     expect(matches({ behaviour: { type: 'opened' } }, contact({}, at('opened', 'email', H - 24 * 399), builtEarlier))).toBe(true);
+  });
+
+  test('site events: visits and page views by type; a custom event by name, or any custom event', () => {
+    // Counters as activityKeys writes them for one "added_to_cart" and two visits.
+    const keys = [
+      ...activityKeys({ type: 'custom', occurredAt: new Date(NOW.getTime() - 2 * HOUR).toISOString(), data: { name: 'added_to_cart' } }),
+      ...activityKeys({ type: 'visited', occurredAt: new Date(NOW.getTime() - 3 * HOUR).toISOString() }),
+      ...activityKeys({ type: 'visited', occurredAt: new Date(NOW.getTime() - 30 * 24 * HOUR).toISOString() }),
+    ];
+    const c = contact({}, Object.fromEntries([...new Set(keys)].map((k) => [k, keys.filter((x) => x === k).length])));
+    expect(matches({ behaviour: { type: 'custom', name: 'added_to_cart' } }, c)).toBe(true);
+    expect(matches({ behaviour: { type: 'custom', name: 'trial_started' } }, c)).toBe(false);
+    expect(matches({ behaviour: { type: 'custom', count: { op: 'eq', value: 1 } } }, c)).toBe(true);
+    expect(matches({ behaviour: { type: 'visited', within: { amount: 7, unit: 'days' }, count: { op: 'eq', value: 1 } } }, c)).toBe(true);
+    expect(matches({ behaviour: { type: 'visited', count: { op: 'eq', value: 2 } } }, c)).toBe(true);
+    expect(matches({ behaviour: { type: 'page_viewed' } }, c)).toBe(false);
+    expect(ruleIssues({ behaviour: { type: 'clicked', name: 'added_to_cart' } })).toEqual([{ path: 'rule.behaviour.name', message: 'names a custom event: only with type "custom"' }]);
+    expect(ruleIssues({ behaviour: { type: 'custom', name: 'a|b' } }).map((i) => i.path)).toEqual(['rule.behaviour.name']);
   });
 
   test('usesBehaviour', () => {
