@@ -13,6 +13,9 @@ import { Construct } from 'constructs';
 import { repoRoot } from '../paths.ts';
 import { queueEnvVar, tableEnvVar, type FunctionDef, type TableAccess } from '../topology-types.ts';
 
+/** What CDK's write grants leave out: the PartiQL forms of PutItem and UpdateItem, which batched single-item writes use. */
+const PARTIQL_WRITE_ACTIONS = ['dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate'];
+
 export { repoRoot };
 
 /**
@@ -138,6 +141,8 @@ export class TouchloopFunction extends Construct {
     if (access === 'read') table.grantReadData(this.fn);
     else if (access === 'write') table.grantWriteData(this.fn);
     else table.grantReadWriteData(this.fn);
+    // Batched single-item writes (BatchExecuteStatement INSERT/UPDATE, shared/aws/dynamodb.ts executeAll) are authorised as PartiQL actions.
+    if (access !== 'read') table.grant(this.fn, ...PARTIQL_WRITE_ACTIONS);
     this.fn.addEnvironment(tableEnvVar(name), table.tableName);
     if (indexNames.length) {
       const logicalId = Stack.of(table).getLogicalId(table.node.defaultChild as CfnElement);

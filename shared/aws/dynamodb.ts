@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { forEachLimit } from '../concurrency.ts';
 import { BatchExecuteStatementCommand, BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, paginateQuery, paginateScan, type QueryCommandInput, type ScanCommandInput, type TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 
 /**
@@ -68,12 +69,13 @@ const MAX_STATEMENT_ATTEMPTS = 8;
  * Runs conditional single-item writes (INSERT, which refuses an existing item; UPDATE … WHERE
  * <key> AND <condition>) with BatchExecuteStatement, 25 a request: each is its own write at the
  * capacity a PutItem or UpdateItem of the item would use (not a transaction), so a batch costs
- * what the single writes cost and saves the round trips. Outcomes come back in the order of the
+ * what the single writes cost and saves the round trips; up to `concurrency` requests at a time. Outcomes come back in the order of the
  * statements; throttled ones are retried with back-off, other refusals are reported, not thrown.
  */
-export async function executeAll(db: DynamoDBDocumentClient, statements: Statement[]): Promise<StatementOutcome[]> {
+export async function executeAll(db: DynamoDBDocumentClient, statements: Statement[], concurrency = 4): Promise<StatementOutcome[]> {
   const outcomes: StatementOutcome[] = new Array<StatementOutcome>(statements.length);
-  for (let i = 0; i < statements.length; i += 25) {
+  const requests = Array.from({ length: Math.ceil(statements.length / 25) }, (_, r) => r * 25);
+  await forEachLimit(requests, concurrency, async (i) => {
     let pending = Array.from({ length: Math.min(25, statements.length - i) }, (_, k) => i + k);
     for (let attempt = 0; pending.length; attempt++) {
       if (attempt > 0) await backOff(attempt);
@@ -87,7 +89,7 @@ export async function executeAll(db: DynamoDBDocumentClient, statements: Stateme
       });
       pending = retry;
     }
-  }
+  });
   return outcomes;
 }
 
