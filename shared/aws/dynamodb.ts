@@ -1,5 +1,4 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { forEachLimit } from '../concurrency.ts';
 import { BatchExecuteStatementCommand, BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, paginateQuery, paginateScan, type QueryCommandInput, type ScanCommandInput, type TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 
 /**
@@ -74,8 +73,9 @@ const MAX_STATEMENT_ATTEMPTS = 8;
  */
 export async function executeAll(db: DynamoDBDocumentClient, statements: Statement[], concurrency = 4): Promise<StatementOutcome[]> {
   const outcomes: StatementOutcome[] = new Array<StatementOutcome>(statements.length);
-  const requests = Array.from({ length: Math.ceil(statements.length / 25) }, (_, r) => r * 25);
-  await forEachLimit(requests, concurrency, async (i) => {
+  const starts = Array.from({ length: Math.ceil(statements.length / 25) }, (_, r) => r * 25);
+  let nextRequest = 0;
+  const runRequest = async (i: number) => {
     let pending = Array.from({ length: Math.min(25, statements.length - i) }, (_, k) => i + k);
     for (let attempt = 0; pending.length; attempt++) {
       if (attempt > 0) await backOff(attempt);
@@ -89,7 +89,13 @@ export async function executeAll(db: DynamoDBDocumentClient, statements: Stateme
       });
       pending = retry;
     }
-  });
+  };
+  // (shared/aws stays below shared/: no import of its concurrency helper)
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, starts.length) }, async () => {
+      while (nextRequest < starts.length) await runRequest(starts[nextRequest++]!);
+    }),
+  );
   return outcomes;
 }
 
