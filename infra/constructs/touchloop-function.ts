@@ -14,6 +14,9 @@ import { Construct } from 'constructs';
 import { repoRoot } from '../paths.ts';
 import { bucketEnvVar, queueEnvVar, tableEnvVar, type BucketAccess, type FunctionDef, type TableAccess } from '../topology-types.ts';
 
+/** What CDK's write grants leave out: the PartiQL forms of PutItem and UpdateItem, which batched single-item writes use. */
+const PARTIQL_WRITE_ACTIONS = ['dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate'];
+
 export { repoRoot };
 
 /**
@@ -59,6 +62,7 @@ export interface TouchloopFunctionProps {
  * cdk-nag findings that this design accepts are suppressed here, on the resource they concern.
  */
 export class TouchloopFunction extends Construct {
+  private partiqlPolicy: Policy | undefined;
   readonly fn: NodejsFunction;
   readonly role: Role;
 
@@ -139,6 +143,12 @@ export class TouchloopFunction extends Construct {
     if (access === 'read') table.grantReadData(this.fn);
     else if (access === 'write') table.grantWriteData(this.fn);
     else table.grantReadWriteData(this.fn);
+    // Batched single-item writes (BatchExecuteStatement INSERT/UPDATE, shared/aws/dynamodb.ts executeAll) are authorised as
+    // PartiQL actions, on the table itself (statements here never name an index); in a policy of their own, so the default one stays inline.
+    if (access !== 'read') {
+      this.partiqlPolicy ??= this.addPolicy('PartiQLWrites', []);
+      this.partiqlPolicy.addStatements(new PolicyStatement({ actions: PARTIQL_WRITE_ACTIONS, resources: [table.tableArn] }));
+    }
     this.fn.addEnvironment(tableEnvVar(name), table.tableName);
     if (indexNames.length) {
       const logicalId = Stack.of(table).getLogicalId(table.node.defaultChild as CfnElement);

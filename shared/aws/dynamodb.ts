@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, paginateQuery, paginateScan, type QueryCommandInput, type ScanCommandInput, type TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchExecuteStatementCommand, BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, paginateQuery, paginateScan, type QueryCommandInput, type ScanCommandInput, type TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 
 /**
  * One DynamoDB document client per process, created at module scope. The endpoint comes from
@@ -49,6 +49,80 @@ export async function batchWriteAll(db: DynamoDBDocumentClient, table: string, r
       request = (await db.send(new BatchWriteCommand({ RequestItems: request }))).UnprocessedItems as typeof request;
     }
   }
+}
+
+/** One PartiQL statement of a BatchExecuteStatement request, its parameters in document client shapes. */
+export interface Statement {
+  Statement: string;
+  Parameters?: unknown[];
+}
+
+/** What became of one statement: applied, or refused with DynamoDB's code (ConditionalCheckFailed, DuplicateItem, …). */
+export type StatementOutcome = { done: true } | { done: false; code: string; message: string };
+
+/** Per-statement errors worth sending again: capacity and transient server errors. */
+const RETRYABLE_STATEMENT_ERRORS = new Set(['ProvisionedThroughputExceeded', 'ThrottlingError', 'RequestLimitExceeded', 'InternalServerError', 'TransactionConflict']);
+const MAX_STATEMENT_ATTEMPTS = 8;
+
+/**
+ * Runs conditional single-item writes (INSERT, which refuses an existing item; UPDATE … WHERE
+ * <key> AND <condition>) with BatchExecuteStatement, 25 a request: each is its own write at the
+ * capacity a PutItem or UpdateItem of the item would use (not a transaction), so a batch costs
+ * what the single writes cost and saves the round trips; up to `concurrency` requests at a time. Outcomes come back in the order of the
+ * statements; throttled ones are retried with back-off, other refusals are reported, not thrown.
+ */
+export async function executeAll(db: DynamoDBDocumentClient, statements: Statement[], concurrency = 4): Promise<StatementOutcome[]> {
+  const outcomes: StatementOutcome[] = new Array<StatementOutcome>(statements.length);
+  const starts = Array.from({ length: Math.ceil(statements.length / 25) }, (_, r) => r * 25);
+  let nextRequest = 0;
+  const runRequest = async (i: number) => {
+    let pending = Array.from({ length: Math.min(25, statements.length - i) }, (_, k) => i + k);
+    for (let attempt = 0; pending.length; attempt++) {
+      if (attempt > 0) await backOff(attempt);
+      const result = await db.send(new BatchExecuteStatementCommand({ Statements: pending.map((j) => statements[j]!) as never }));
+      const retry: number[] = [];
+      pending.forEach((j, k) => {
+        const error = result.Responses?.[k]?.Error;
+        if (!error) outcomes[j] = { done: true };
+        else if (RETRYABLE_STATEMENT_ERRORS.has(String(error.Code)) && attempt + 1 < MAX_STATEMENT_ATTEMPTS) retry.push(j);
+        else outcomes[j] = { done: false, code: String(error.Code), message: String(error.Message ?? '') };
+      });
+      pending = retry;
+    }
+  };
+  // (shared/aws stays below shared/: no import of its concurrency helper)
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, starts.length) }, async () => {
+      while (nextRequest < starts.length) await runRequest(starts[nextRequest++]!);
+    }),
+  );
+  return outcomes;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+
+function identifier(name: string): string {
+  if (!IDENTIFIER.test(name)) throw new RangeError(`not a plain attribute name for PartiQL: ${JSON.stringify(name)}`);
+  return name;
+}
+
+/** A PartiQL attribute name in double quotes (reserved words such as status need them); only plain identifiers are accepted. */
+export const partiqlName = (name: string): string => `"${identifier(name)}"`;
+
+/** A table name in double quotes for PartiQL. */
+export function partiqlTable(table: string): string {
+  if (!TABLE_NAME.test(table)) throw new RangeError(`not a DynamoDB table name: ${JSON.stringify(table)}`);
+  return `"${table}"`;
+}
+
+/** INSERT of a whole item (refused with DuplicateItem when its key exists, like a put with attribute_not_exists). */
+export function insertStatement(table: string, item: Record<string, unknown>): Statement {
+  const entries = Object.entries(item).filter(([, value]) => value !== undefined);
+  return {
+    Statement: `INSERT INTO ${partiqlTable(table)} VALUE {${entries.map(([name]) => `'${identifier(name)}': ?`).join(', ')}}`,
+    Parameters: entries.map(([, value]) => value),
+  };
 }
 
 /** Every item a query matches, page by page through the SDK's paginator. */

@@ -9,7 +9,6 @@ import { frequencyCapSince } from './decisions.ts';
 import { forecastOf } from './forecast.ts';
 import { deltasFor, packMessages, planPage, runIdFor } from './launch.ts';
 import type { Campaign, Channel } from './model.ts';
-import { forEachLimit } from '../concurrency.ts';
 import type { SendRecord, SendStore } from './send-store.ts';
 
 export interface FanoutDeps {
@@ -22,15 +21,6 @@ export interface FanoutDeps {
   scanSegments: number;
   queueUrls: { audienceScan: string; email: string; sms: string };
   send?: typeof sendToQueue;
-}
-
-/** Writes records with bounded concurrency; returns those that were new (a re-run's existing ones are left alone). */
-async function createAll(sends: SendStore, records: SendRecord[], concurrency = 16): Promise<SendRecord[]> {
-  const created: SendRecord[] = [];
-  await forEachLimit(records, concurrency, async (record) => {
-    if (await sends.create(record)) created.push(record);
-  });
-  return created;
 }
 
 /** Enqueues the queued records of a page on their channel queues, several recipients per message. */
@@ -71,7 +61,7 @@ export async function startLaunch(message: Extract<LaunchMessage, { kind: 'launc
 
 /**
  * One scan segment of a run's audience: pages of contacts → decisions → send records
- * (conditional puts) → channel queue messages → counters. Stops early and re-enqueues itself
+ * (conditional inserts, 25 a request) → channel queue messages → counters. Stops early and re-enqueues itself
  * with the scan position when its invocation is close to the timeout, so no single Lambda
  * bounds the audience size.
  */
@@ -89,7 +79,7 @@ export async function processScanTask(task: AudienceScanTask, deps: FanoutDeps, 
   for await (const page of scanSegment({ table: deps.contactsTable, activityTable: deps.activityTable, activitySinceMs: compiled.usesBehaviour ? undefined : frequencyCapSince(campaign.limits.frequencyCap, now().getTime()), test: (c) => compiled.test(c), segment: task.segment, totalSegments: task.totalSegments, startKey: task.startKey, now: now() })) {
     const at = now();
     const plan = planPage(campaign, page.members, { now: at, runId: task.runId, alreadyTargeted: targeted, alreadyCommittedCost: committedCost });
-    const created = await createAll(deps.sends, plan.records);
+    const created = await deps.sends.createMany(plan.records);
     await enqueueRecords(campaign, task.runId, created.filter((r) => r.status === 'queued'), deps.queueUrls, at, deps.send);
     const deltas = deltasFor(created);
     const pageCost = created.reduce((sum, r) => sum + (r.status === 'queued' || r.status === 'deferred' ? (campaign!.costPerMessage[r.channel!] ?? 0) : 0), 0);

@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { batchGetAll, documentClient } from '../aws/dynamodb.ts';
+import { batchGetAll, documentClient, executeAll, insertStatement, partiqlTable, type StatementOutcome } from '../aws/dynamodb.ts';
 import type { Channel } from './model.ts';
 
 export type SendStatus = 'holdout' | 'queued' | 'deferred' | 'sending' | 'sent' | 'failed' | 'skipped' | 'paused' | 'cancelled';
@@ -98,6 +98,53 @@ export class SendStore {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
+  }
+
+  /**
+   * create() for many records of one page, 25 conditional INSERTs a request (one write unit each,
+   * as the single puts): returns the records that were new. A refusal other than an existing
+   * record (after retries of throttling) throws once the rest are written.
+   */
+  async createMany(records: SendRecord[]): Promise<SendRecord[]> {
+    const unique = [...new Map(records.map((r) => [`${r.pk}\u0000${r.sk}`, r])).values()];
+    const outcomes = await executeAll(this.db, unique.map((record) => insertStatement(this.table, record as unknown as Record<string, unknown>)));
+    const failure = outcomes.find((o) => !o.done && o.code !== 'DuplicateItem');
+    if (failure && !failure.done) throw new Error(`send records not written: ${failure.code} ${failure.message}`);
+    return unique.filter((_, i) => outcomes[i]!.done);
+  }
+
+  /** The run's send records of these contacts (strongly consistent, 100 keys a request), by contact id. */
+  async getMany(campaignId: string, runId: string, contactIds: string[]): Promise<Map<string, SendRecord>> {
+    const pk = sendPk(campaignId, runId);
+    const items = (await batchGetAll(this.db, this.table, [...new Set(contactIds)].map((sk) => ({ pk, sk })), { consistent: true })) as unknown as SendRecord[];
+    return new Map(items.map((record) => [record.contactId, record]));
+  }
+
+  /**
+   * claim() for many queued records of one run at once (conditional UPDATEs, 25 a request): the
+   * outcome per record, in order; a claimed record comes back as it now is.
+   */
+  async claimMany(records: SendRecord[], leaseSeconds: number, now = new Date()): Promise<Array<{ claimed: SendRecord } | { refused: StatementOutcome }>> {
+    const leaseUntil = new Date(now.getTime() + leaseSeconds * 1000).toISOString();
+    const outcomes = await executeAll(
+      this.db,
+      records.map((r) => ({
+        Statement: `UPDATE ${partiqlTable(this.table)} SET "status" = 'sending' SET "leaseUntil" = ? SET "attempts" = "attempts" + 1 WHERE "pk" = ? AND "sk" = ? AND "status" = 'queued'`,
+        Parameters: [leaseUntil, r.pk, r.sk],
+      })),
+    );
+    return records.map((r, i) => (outcomes[i]!.done ? { claimed: { ...r, status: 'sending', leaseUntil, attempts: r.attempts + 1 } } : { refused: outcomes[i]! }));
+  }
+
+  /** sending → sent for many claimed records (conditional UPDATEs, 25 a request), the lease removed: whether each moved. */
+  async markSentMany(sent: Array<Pick<SendRecord, 'pk' | 'sk' | 'sentAt' | 'providerMessageId' | 'cost'> & { segments?: number }>): Promise<StatementOutcome[]> {
+    return executeAll(
+      this.db,
+      sent.map((s) => ({
+        Statement: `UPDATE ${partiqlTable(this.table)} SET "status" = 'sent' SET "sentAt" = ? SET "providerMessageId" = ? SET "cost" = ?${s.segments !== undefined ? ' SET "segments" = ?' : ''} REMOVE "leaseUntil" WHERE "pk" = ? AND "sk" = ? AND "status" = 'sending'`,
+        Parameters: [s.sentAt, s.providerMessageId, s.cost ?? 0, ...(s.segments !== undefined ? [s.segments] : []), s.pk, s.sk],
+      })),
+    );
   }
 
   async get(campaignId: string, runId: string, contactId: string): Promise<SendRecord | undefined> {

@@ -379,12 +379,12 @@ describe('sendBatch: the exactly-once send state machine against DynamoDB Local'
     const s = await scenario({ count: 2 });
     const provider = new FakeProvider();
     const deps = senderDeps(provider);
-    const realGet = deps.contacts.get.bind(deps.contacts);
+    const realGetMany = deps.contacts.getMany.bind(deps.contacts);
     let failures = 1;
     deps.contacts = Object.assign(Object.create(Object.getPrototypeOf(deps.contacts) as object) as typeof deps.contacts, deps.contacts, {
-      get: async (id: string, consistent?: boolean) => {
-        if (id === s.contacts[1]!.id && failures-- > 0) throw Object.assign(new Error('throughput exceeded'), { name: 'ProvisionedThroughputExceededException' });
-        return realGet(id, consistent);
+      getMany: async (ids: string[]) => {
+        if (ids.includes(s.contacts[1]!.id) && failures-- > 0) throw Object.assign(new Error('throughput exceeded'), { name: 'ProvisionedThroughputExceededException' });
+        return realGetMany(ids);
       },
     });
 
