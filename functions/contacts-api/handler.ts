@@ -5,14 +5,16 @@ import { campaignsFrom } from '../../shared/campaigns/wiring.ts';
 import { functionConfig } from '../../shared/config.ts';
 import { ContactsQuery, PatchContact, SuppressionBody, UpsertBody } from '../../shared/contacts/api-schemas.ts';
 import * as admin from '../../shared/contacts/contact-admin.ts';
-import { runImport } from '../../shared/contacts/import.ts';
 import { CONTACT_TABLES, contactsFrom } from '../../shared/contacts/wiring.ts';
 import { httpApi, json, noContent, route, type JwtClaims } from '../../shared/http/api.ts';
+import { importContactsNowOrAsJob } from '../../shared/imports/now-or-job.ts';
+import { importJobsFrom } from '../../shared/imports/wiring.ts';
 
-const config = functionConfig('contacts-api', { tables: { ...CONTACT_TABLES, campaigns: true, sends: true }, queues: {}, publishesEvents: true, usesSecret: true });
+const config = functionConfig('contacts-api', { tables: { ...CONTACT_TABLES, campaigns: true, sends: true, imports: true }, queues: {}, buckets: { imports: true }, publishesEvents: true, usesSecret: true, linksToPublicApi: true });
 useProjectSecret(config.secretArn);
 const { campaigns, sends } = campaignsFrom(config);
 const deps = contactsFrom(config, { erasureHooks: [pseudonymiseSends(campaigns, sends)] });
+const jobs = importJobsFrom(config);
 
 const IdParams = z.object({ id: z.uuid('must be a contact id') });
 const actorOf = (claims: JwtClaims | undefined): string | undefined => (typeof claims?.sub === 'string' ? claims.sub : undefined);
@@ -51,7 +53,10 @@ export const handler = httpApi({
   'POST /v1/contacts/import': route({
     bodyFormat: 'raw',
     maxBodyBytes: 10 * 1024 * 1024,
-    handle: async ({ rawBody, headers, claims }) => json(200, await runImport(rawBody, headers['content-type'], deps, actorOf(claims))),
+    handle: async ({ rawBody, headers, claims, context }) => {
+      const outcome = await importContactsNowOrAsJob(rawBody, headers['content-type'], actorOf(claims), { contacts: deps, jobs, remainingMs: () => context.getRemainingTimeInMillis() });
+      return outcome.done ? json(200, outcome.result) : json(202, { job: outcome.job });
+    },
   }),
   'POST /v1/suppressions': route({ body: SuppressionBody, handle: async ({ body, claims }) => json(201, await admin.suppressAddress(body, actorOf(claims), deps)) }),
 });

@@ -8,6 +8,11 @@ export type ImportKind = (typeof IMPORT_KINDS)[number];
 export const IMPORT_FILE_FORMATS = ['csv', 'ndjson'] as const;
 export type ImportFileFormat = (typeof IMPORT_FILE_FORMATS)[number];
 
+/** A chunk is what one worker imports in one go (a few seconds of work); synchronous routes import in the same slices. */
+export const CHUNK_ROWS = 1_000;
+/** Time a synchronous import route keeps back when it hands its body over to a job: enough to store the body and answer. */
+export const HANDOFF_MS = 8_000;
+
 /** One row's outcome; `line` is the 1-based line of the file where the row starts. */
 export type ImportRowStatus = 'created' | 'updated' | 'unchanged' | 'failed';
 export interface ImportRowOutcome {

@@ -17,7 +17,7 @@ import { recordConversion } from '../responses/conversions.ts';
 import { CampaignGoal, emptyCounters, type Campaign } from '../campaigns/model.ts';
 import { sendIdOf, sendPk, type SendRecord } from '../campaigns/send-store.ts';
 import { claimAll } from '../write-once.ts';
-import type { ChunkProcessor, ImportChunk, ImportRowOutcome } from './chunk.ts';
+import { CHUNK_ROWS, HANDOFF_MS, type ChunkProcessor, type ImportChunk, type ImportRowOutcome } from './chunk.ts';
 
 const ContactRef = z.union([
   z.strictObject({ contactId: z.uuid('must be a contact id') }),
@@ -206,17 +206,36 @@ export async function importHistoryPart(campaign: HistoryCampaign, rows: History
 }
 
 /**
- * The JSON route (`POST /v1/campaigns/import`): the request is one part whose origin is a hash of
- * its content, so the same request sent again (a client retrying after a timeout or a crash)
- * recognises what it wrote before and completes the campaign's counts, while its summary counts
- * only what this call wrote: importing the same history twice reports nothing new.
+ * The JSON route (`POST /v1/campaigns/import`). The request is cut into the parts an import job
+ * of the same rows would have — the file being the campaign line then one row a line, a part
+ * being a chunk of CHUNK_ROWS rows with origin `job:<id>:<first line>` — under a job id derived
+ * from the request's content. The parts run one after the other while the API's time allows;
+ * when it runs short the request becomes that import job (202), whose workers find the parts
+ * already written as their own. The same request sent again (a client retrying after a timeout
+ * or a crash) has the same id, so it recognises what it wrote before and completes the
+ * campaign's counts, while its summary counts only what this call wrote: importing the same
+ * history twice reports nothing new.
  */
-export async function importHistory(input: HistoryImport, deps: HistoryDeps): Promise<HistoryResult> {
-  const origin = `request:${createHash('sha256').update(JSON.stringify(input)).digest('hex').slice(0, 32)}`;
+export async function importHistory(
+  input: HistoryImport,
+  deps: HistoryDeps,
+  later?: { remainingMs: () => number; queue: (id: string, ndjson: string) => Promise<{ id: string; status: string; url: string }> },
+): Promise<HistoryResult | { job: { id: string; status: string; url: string } }> {
+  const id = importedCampaignId(`request:${createHash('sha256').update(JSON.stringify(input)).digest('hex')}`);
   const rows: HistoryRow[] = [...input.sends.map((send) => ({ send })), ...input.interactions.map((interaction) => ({ interaction })), ...input.conversions.map((conversion) => ({ conversion }))];
   const where = (at: number): [string, number] =>
     at < input.sends.length ? ['sends', at] : at < input.sends.length + input.interactions.length ? ['interactions', at - input.sends.length] : ['conversions', at - input.sends.length - input.interactions.length];
-  const { campaignId, created, results } = await importHistoryPart(input.campaign, rows, origin, deps);
+  let campaignId = importedCampaignId(input.campaign.externalId);
+  let created = false;
+  const results: HistoryRowResult[] = [];
+  for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
+    if (later && later.remainingMs() < HANDOFF_MS) return { job: await later.queue(id, [JSON.stringify({ campaign: input.campaign }), ...rows.map((row) => JSON.stringify(row))].join('\n')) };
+    // File line 1 is the campaign: the row at index i is on line i + 2, as in the job's file.
+    const part = await importHistoryPart(input.campaign, rows.slice(start, start + CHUNK_ROWS), `job:${id}:${start + 2}`, deps);
+    campaignId = part.campaignId;
+    created ||= part.created;
+    results.push(...part.results);
+  }
   const summary = { sends: 0, holdout: 0, interactions: 0, conversions: 0, failed: 0 };
   const failures: HistoryResult['failures'] = [];
   results.forEach((result, at) => {

@@ -94,6 +94,18 @@ export class ImportJobStore {
     return toJob(item)!;
   }
 
+  /** Creates the job, or returns the one that already has its id (a request repeated). */
+  async createOrGet(job: Parameters<ImportJobStore['create']>[0]): Promise<{ job: ImportJob; created: boolean }> {
+    try {
+      return { job: await this.create(job), created: true };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const existing = await this.get(job.id, true);
+      if (!existing) throw error;
+      return { job: existing, created: false };
+    }
+  }
+
   async get(id: string, consistent = false): Promise<ImportJob | undefined> {
     const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { jobId: id, sk: JOB }, ConsistentRead: consistent }));
     return toJob(out.Item);

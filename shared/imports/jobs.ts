@@ -4,7 +4,7 @@ import type { ImportChunkTask } from '../../events/imports.ts';
 import type { ObjectStore, PresignedRequest } from '../aws/objects.ts';
 import { ConflictError, NotFoundError, type ValidationIssue } from '../errors.ts';
 import { logger } from '../logger.ts';
-import type { ChunkProcessor, ImportFileFormat, ImportKind, ImportRowOutcome } from './chunk.ts';
+import { CHUNK_ROWS, type ChunkProcessor, type ImportFileFormat, type ImportKind, type ImportRowOutcome } from './chunk.ts';
 import type { ImportJob, ImportJobStore, ImportSummary, StoredChunk } from './job-store.ts';
 import { CONTENT_TYPES, type ImportKindSpec } from './kinds.ts';
 import { partitionRows, planChunks, SplitError } from './split.ts';
@@ -14,8 +14,6 @@ export const MAX_JOB_ROWS = 1_000_000;
 export const MAX_JOB_BYTES = 2 * 1024 ** 3;
 /** Files regrouped by key are held in memory while they are split. */
 export const MAX_PARTITIONED_BYTES = 512 * 1024 ** 2;
-/** A chunk is what one worker imports in one go (a few seconds of work). */
-export const CHUNK_ROWS = 1_000;
 const CHUNK_BYTES = 1024 ** 2;
 const MAX_ROW_BYTES = 1024 ** 2;
 /** How long an upload URL can be used. */
@@ -96,7 +94,7 @@ export async function jobFromRequest(
   deps: ImportJobDeps,
 ): Promise<{ id: string; status: ImportJob['status']; url: string }> {
   const id = input.id ?? randomUUID();
-  const job = await deps.jobs.create({
+  const { job } = await deps.jobs.createOrGet({
     id,
     kind: input.kind,
     format: input.format,
@@ -106,7 +104,8 @@ export async function jobFromRequest(
     ...(actor ? { createdBy: actor } : {}),
     uploadKey: uploadKeyOf(id),
   });
-  await deps.objects.put(job.uploadKey, input.body, CONTENT_TYPES[input.format]);
+  // A repeated request finds its job: the body is stored again only if it never arrived.
+  if (job.status === 'awaiting_upload') await deps.objects.put(job.uploadKey, input.body, CONTENT_TYPES[input.format]);
   return { id, status: job.status, url: deps.jobUrl(id) };
 }
 

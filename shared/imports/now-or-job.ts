@@ -1,50 +1,38 @@
 import { randomUUID } from 'node:crypto';
-import { BadRequestError } from '../errors.ts';
-import type { ChunkProcessor, ImportFileFormat, ImportKind, ImportRowOutcome } from './chunk.ts';
-import { CHUNK_ROWS, jobFromRequest, MAX_JOB_ROWS, type ImportJobDeps } from './jobs.ts';
-import type { ImportKindSpec } from './kinds.ts';
-import { planChunks, SplitError } from './split.ts';
+import { importContactRows, type ContactImportDeps, type ImportResult, type RowResult } from '../contacts/import.ts';
+import { importFormatFor, parseImport } from '../contacts/import-parse.ts';
+import { CHUNK_ROWS, HANDOFF_MS, type ImportRowOutcome } from './chunk.ts';
+import { jobFromRequest, type ImportJobDeps } from './jobs.ts';
 
-/** Time kept back when a synchronous import hands over to a job: enough to store the body and answer. */
-const HANDOFF_MS = 8_000;
-
-export type NowOrJob = { done: true; outcomes: ImportRowOutcome[] } | { done: false; job: { id: string; status: string; url: string } };
+export type QueuedImport = { job: { id: string; status: string; url: string } };
 
 /**
- * A synchronous import route's body, imported chunk by chunk with the job's own processor under
- * one job id while the API's time allows; when it runs short, the whole body becomes an import
- * job under that same id and the route answers 202. The processor is replay-exact, so the workers
- * recognise the rows already written here and count each row once. Never a timeout (and its 500)
- * after writing.
+ * POST /v1/contacts/import: the body is checked whole (format, header, row limit) before anything
+ * is written, then imported a chunk at a time under one job id while the API's time allows.
+ * When it runs short, the whole body becomes an import job under that same id and the route
+ * answers 202: the import is replay-exact, so the workers recognise the rows already written here
+ * (by job id and line) and report them as they were, each row counted once. Never a timeout (and
+ * its 500) after writing.
  */
-export async function importNowOrAsJob(
-  input: { kind: ImportKind; format: ImportFileFormat; body: string; actor: string | undefined },
-  deps: { processor: ChunkProcessor; spec: ImportKindSpec; jobs: ImportJobDeps; remainingMs: () => number },
-): Promise<NowOrJob> {
+export async function importContactsNowOrAsJob(
+  body: string,
+  contentType: string | undefined,
+  actor: string | undefined,
+  deps: { contacts: ContactImportDeps; jobs: ImportJobDeps; remainingMs: () => number },
+): Promise<{ done: true; result: ImportResult } | ({ done: false } & QueuedImport)> {
+  const format = importFormatFor(contentType);
+  const raw = parseImport(body, format);
   const id = randomUUID();
-  const file = Buffer.from(input.body, 'utf8');
-  let plan;
-  try {
-    plan = await planChunks([file], { format: input.format, header: deps.spec.header(input.format), maxRows: MAX_JOB_ROWS, chunkRows: CHUNK_ROWS, chunkBytes: 1024 ** 2, maxRowBytes: 1024 ** 2 });
-  } catch (error) {
-    if (error instanceof SplitError) throw new BadRequestError(`The import cannot be read: ${error.message}`, error.code === 'empty_file' ? 'invalid_import' : error.code);
-    throw error;
-  }
   const outcomes: ImportRowOutcome[] = [];
-  for (const chunk of plan.chunks) {
-    if (deps.remainingMs() < HANDOFF_MS) return { done: false, job: await jobFromRequest({ kind: input.kind, format: input.format, body: input.body, id }, input.actor, deps.jobs) };
-    outcomes.push(
-      ...(await deps.processor({
-        jobId: id,
-        kind: input.kind,
-        format: input.format,
-        index: chunk.index,
-        ...(plan.header !== undefined ? { header: plan.header } : {}),
-        text: file.subarray(chunk.start, chunk.end + 1).toString('utf8'),
-        firstLine: chunk.firstLine,
-        ...(input.actor ? { actor: input.actor } : {}),
-      })),
-    );
+  for (let start = 0; start < raw.length; start += CHUNK_ROWS) {
+    if (deps.remainingMs() < HANDOFF_MS) return { done: false, job: await jobFromRequest({ kind: 'contacts', format, body, id }, actor, deps.jobs) };
+    outcomes.push(...(await importContactRows(raw.slice(start, start + CHUNK_ROWS), deps.contacts, { ...(actor ? { actor } : {}), origin: { jobId: id } })));
   }
-  return { done: true, outcomes };
+  const rows: RowResult[] = raw.map((row, i) => {
+    const outcome = outcomes[i]!;
+    return { row: row.row, line: row.line, status: outcome.status, ...(outcome.id ? { contactId: outcome.id } : {}), ...(outcome.issues ? { issues: outcome.issues } : {}) };
+  });
+  const summary = { total: rows.length, created: 0, updated: 0, unchanged: 0, failed: 0 };
+  for (const r of rows) summary[r.status]++;
+  return { done: true, result: { summary, rows } };
 }
