@@ -22,6 +22,13 @@ export const S3ObjectCreatedNotification = z.union([
 ]);
 export type S3ObjectCreatedNotification = z.infer<typeof S3ObjectCreatedNotification>;
 
+/** A synchronous import route handed its body over to a job: store it as the job's file. */
+export const ImportHandoff = z.object({ handoff: z.uuid() });
+export type ImportHandoff = z.infer<typeof ImportHandoff>;
+
+/** What the splitter's queue carries. */
+export const ImportUploadMessage = z.union([S3ObjectCreatedNotification, ImportHandoff]);
+
 /** S3 URL-encodes object keys in notifications (a space arrives as "+"). */
 export const notifiedKey = (key: string): string => decodeURIComponent(key.replace(/\+/g, ' '));
 

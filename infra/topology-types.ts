@@ -124,6 +124,12 @@ export interface FunctionDef<TTable extends string = string, TQueue extends stri
   receivesTwilioWebhooks?: boolean;
   /** Writes the public event stream: the Firehose delivery stream the stack creates or the deployment names (env EVENT_STREAM_NAME). */
   writesEventStream?: boolean;
+  /**
+   * A larger bundle budget (KB) than the default for a function off the request path whose work
+   * needs it, with the reason in its description; the synth test holds every other function to
+   * BUNDLE_BUDGET_BYTES.
+   */
+  bundleBudgetKb?: number;
   /** Extra plain environment values. */
   environment?: Record<string, string>;
 }

@@ -8,13 +8,13 @@ import * as admin from '../../shared/contacts/contact-admin.ts';
 import { CONTACT_TABLES, contactsFrom } from '../../shared/contacts/wiring.ts';
 import { httpApi, json, noContent, route, type JwtClaims } from '../../shared/http/api.ts';
 import { importContactsNowOrAsJob } from '../../shared/imports/now-or-job.ts';
-import { importJobsFrom } from '../../shared/imports/wiring.ts';
+import { handoffFrom } from '../../shared/imports/handoff-wiring.ts';
 
-const config = functionConfig('contacts-api', { tables: { ...CONTACT_TABLES, campaigns: true, sends: true, imports: true }, queues: {}, buckets: { imports: true }, publishesEvents: true, usesSecret: true, linksToPublicApi: true });
+const config = functionConfig('contacts-api', { tables: { ...CONTACT_TABLES, campaigns: true, sends: true, imports: true }, queues: { importUploads: true }, publishesEvents: true, usesSecret: true, linksToPublicApi: true });
 useProjectSecret(config.secretArn);
 const { campaigns, sends } = campaignsFrom(config);
 const deps = contactsFrom(config, { erasureHooks: [pseudonymiseSends(campaigns, sends)] });
-const jobs = importJobsFrom(config);
+const jobs = handoffFrom(config);
 
 const IdParams = z.object({ id: z.uuid('must be a contact id') });
 const actorOf = (claims: JwtClaims | undefined): string | undefined => (typeof claims?.sub === 'string' ? claims.sub : undefined);

@@ -6,12 +6,11 @@ import { CONTACT_TABLES, contactsFrom } from '../../shared/contacts/wiring.ts';
 import { httpApi, json, route, type JwtClaims } from '../../shared/http/api.ts';
 import { IdempotencyMarkers } from '../../shared/idempotency.ts';
 import { jobFromRequest } from '../../shared/imports/jobs.ts';
-import { importJobsFrom } from '../../shared/imports/wiring.ts';
+import { handoffFrom } from '../../shared/imports/handoff-wiring.ts';
 
 const config = functionConfig('history-import', {
   tables: { ...CONTACT_TABLES, campaigns: true, sends: true, idempotency: true, imports: true },
-  queues: {},
-  buckets: { imports: true },
+  queues: { importUploads: true },
   publishesEvents: true,
   usesSecret: true,
   linksToPublicApi: true,
@@ -20,7 +19,7 @@ useProjectSecret(config.secretArn);
 const contacts = contactsFrom(config);
 const scorer = new LeadScorer(config.tables.contacts, new IdempotencyMarkers(config.tables.idempotency));
 const tables = { campaigns: config.tables.campaigns, sends: config.tables.sends };
-const jobs = importJobsFrom(config);
+const jobs = handoffFrom(config);
 const actorOf = (claims: JwtClaims | undefined): string | undefined => (typeof claims?.sub === 'string' ? claims.sub : undefined);
 
 export const handler = httpApi({

@@ -3,7 +3,7 @@ import { functionConfig } from '../../shared/config.ts';
 import { httpApi, json, redirect, route, type JwtClaims } from '../../shared/http/api.ts';
 import { CreateImportBody } from '../../shared/imports/api-schemas.ts';
 import { createImportJob, getImportJob, importErrorsDownload, importJobView } from '../../shared/imports/jobs.ts';
-import { importJobsFrom } from '../../shared/imports/wiring.ts';
+import { importJobsFrom } from '../../shared/imports/job-wiring.ts';
 
 const config = functionConfig('imports-api', { tables: { imports: true }, queues: {}, buckets: { imports: true }, linksToPublicApi: true });
 const deps = importJobsFrom(config);

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { PinpointImportOptionsSchema } from './pinpoint/processors.ts';
+import { PinpointImportOptionsSchema } from './pinpoint/options.ts';
 
 /** POST /v1/imports: what the file will hold, how it is written, and the kind's options. */
 export const CreateImportBody = z.discriminatedUnion('kind', [

@@ -7,6 +7,7 @@ export type ImportKind = (typeof IMPORT_KINDS)[number];
 /** How an import file is written: CSV (first line the header) or newline-delimited JSON. */
 export const IMPORT_FILE_FORMATS = ['csv', 'ndjson'] as const;
 export type ImportFileFormat = (typeof IMPORT_FILE_FORMATS)[number];
+export const CONTENT_TYPES: Record<ImportFileFormat, string> = { csv: 'text/csv', ndjson: 'application/x-ndjson' };
 
 /** A chunk is what one worker imports in one go (a few seconds of work); synchronous routes import in the same slices. */
 export const CHUNK_ROWS = 1_000;

@@ -51,6 +51,8 @@ const chunkSk = (index: number): string => `chunk#${String(index).padStart(7, '0
 const LIST_KEY = 'jobs';
 /** Job records (not their files, which the bucket expires sooner) are kept for 90 days. */
 const RETENTION_SECONDS = 90 * 86_400;
+/** DynamoDB items hold 400 KB: a kept body is stored in parts. */
+const BODY_PART_BYTES = 300 * 1024;
 const SUMMARY_FIELDS = ['created', 'updated', 'unchanged', 'failed'] as const;
 
 type JobItem = Omit<ImportJob, 'id' | 'summary' | 'chunksWithErrors'> & { jobId: string; sk: string; listKey: string; expiresAt: number; chunksWithErrors?: Set<number> } & ImportSummary;
@@ -92,6 +94,33 @@ export class ImportJobStore {
     delete item.id;
     await this.db.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(jobId)' }));
     return toJob(item)!;
+  }
+
+  /**
+   * Keeps a synchronous route's body with its job until the splitter stores it as the job's file
+   * (the route's function has no access to the bucket): parts of 300 KB, expiring after a day.
+   */
+  async putBody(id: string, body: string): Promise<void> {
+    const bytes = Buffer.from(body, 'utf8');
+    const expiresAt = Math.floor(Date.now() / 1000) + 86_400;
+    const items = [];
+    for (let at = 0, n = 0; at < bytes.length || n === 0; at += BODY_PART_BYTES, n++) items.push({ jobId: id, sk: `body#${String(n).padStart(5, '0')}`, part: bytes.subarray(at, at + BODY_PART_BYTES), expiresAt });
+    for (let i = 0; i < items.length; i += 25) {
+      let requests: Record<string, unknown[]> | undefined = { [this.table]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) };
+      for (let attempt = 0; requests && Object.keys(requests).length > 0; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+        requests = (await this.db.send(new BatchWriteCommand({ RequestItems: requests as never }))).UnprocessedItems as Record<string, unknown[]> | undefined;
+      }
+    }
+  }
+
+  /** The body putBody kept, or undefined when there is none (expired). */
+  async readBody(id: string): Promise<Buffer | undefined> {
+    const parts: Buffer[] = [];
+    for await (const item of queryAll(this.db, { TableName: this.table, KeyConditionExpression: 'jobId = :id AND begins_with(sk, :body)', ExpressionAttributeValues: { ':id': id, ':body': 'body#' }, ConsistentRead: true })) {
+      parts.push(Buffer.from(item.part as Uint8Array));
+    }
+    return parts.length ? Buffer.concat(parts) : undefined;
   }
 
   /** Creates the job, or returns the one that already has its id (a request repeated). */

@@ -4,9 +4,9 @@ import type { ImportChunkTask } from '../../events/imports.ts';
 import type { ObjectStore, PresignedRequest } from '../aws/objects.ts';
 import { ConflictError, NotFoundError, type ValidationIssue } from '../errors.ts';
 import { logger } from '../logger.ts';
-import { CHUNK_ROWS, type ChunkProcessor, type ImportFileFormat, type ImportKind, type ImportRowOutcome } from './chunk.ts';
+import { CHUNK_ROWS, CONTENT_TYPES, type ChunkProcessor, type ImportFileFormat, type ImportKind, type ImportRowOutcome } from './chunk.ts';
 import type { ImportJob, ImportJobStore, ImportSummary, StoredChunk } from './job-store.ts';
-import { CONTENT_TYPES, type ImportKindSpec } from './kinds.ts';
+import type { ImportKindSpec } from './kinds.ts';
 import { partitionRows, planChunks, SplitError } from './split.ts';
 
 /** The largest file a job takes, in rows and in bytes. */
@@ -82,16 +82,24 @@ export async function createImportJob(input: { kind: ImportKind; format: ImportF
   return { job: { id, status: job.status, url: deps.jobUrl(id) }, upload };
 }
 
+/** What a synchronous route needs to hand its body over to a job: the job store and the splitter's queue. */
+export interface HandoffDeps {
+  jobs: ImportJobStore;
+  jobUrl: (id: string) => string;
+  /** Asks the splitter to store the kept body as the job's file (the route's function has no bucket access). */
+  handoff: (id: string) => Promise<void>;
+}
+
 /**
  * A job over a body a synchronous route already holds (it was too large to import inside the
- * API's time limit): the body is stored as the job's file, whose arrival starts the job as an
- * upload would. `id` lets the route reuse the id it wrote its first rows under, so the workers'
- * replay recognises them.
+ * API's time limit): the body is kept with the job and the splitter stores it as the job's file,
+ * whose arrival starts the job as an upload would. `id` lets the route reuse the id it wrote its
+ * first rows under, so the workers' replay recognises them; a repeated request finds its job.
  */
 export async function jobFromRequest(
   input: { kind: ImportKind; format: ImportFileFormat; body: string; id?: string; options?: Record<string, unknown> },
   actor: string | undefined,
-  deps: ImportJobDeps,
+  deps: HandoffDeps,
 ): Promise<{ id: string; status: ImportJob['status']; url: string }> {
   const id = input.id ?? randomUUID();
   const { job } = await deps.jobs.createOrGet({
@@ -104,9 +112,21 @@ export async function jobFromRequest(
     ...(actor ? { createdBy: actor } : {}),
     uploadKey: uploadKeyOf(id),
   });
-  // A repeated request finds its job: the body is stored again only if it never arrived.
-  if (job.status === 'awaiting_upload') await deps.objects.put(job.uploadKey, input.body, CONTENT_TYPES[input.format]);
+  // The body is kept (again, for a repeat whose file never arrived) and handed to the splitter.
+  if (job.status === 'awaiting_upload') {
+    await deps.jobs.putBody(id, input.body);
+    await deps.handoff(id);
+  }
   return { id, status: job.status, url: deps.jobUrl(id) };
+}
+
+/** The splitter's side of a hand-over: the kept body becomes the job's file (its notification then starts the job). */
+export async function storeHandedOverBody(jobId: string, deps: ImportJobDeps): Promise<void> {
+  const job = await deps.jobs.get(jobId, true);
+  if (!job || job.status !== 'awaiting_upload' || job.source !== 'request') return;
+  const body = await deps.jobs.readBody(jobId);
+  if (!body) return deps.jobs.fail(jobId, { code: 'body_expired', message: 'the request body handed over to this job was not found (it is kept for a day)' });
+  await deps.objects.put(job.uploadKey, body, CONTENT_TYPES[job.format]);
 }
 
 /**

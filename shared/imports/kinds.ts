@@ -43,4 +43,4 @@ export const IMPORT_KIND_SPECS: Record<ImportKind, ImportKindSpec> = {
   },
 };
 
-export const CONTENT_TYPES: Record<ImportFileFormat, string> = { csv: 'text/csv', ndjson: 'application/x-ndjson' };
+export { CONTENT_TYPES } from './chunk.ts';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { importContactRows, type ContactImportDeps, type ImportResult, type RowResult } from '../contacts/import.ts';
 import { importFormatFor, parseImport } from '../contacts/import-parse.ts';
 import { CHUNK_ROWS, HANDOFF_MS, type ImportRowOutcome } from './chunk.ts';
-import { jobFromRequest, type ImportJobDeps } from './jobs.ts';
+import { jobFromRequest, type HandoffDeps } from './jobs.ts';
 
 export type QueuedImport = { job: { id: string; status: string; url: string } };
 
@@ -18,7 +18,7 @@ export async function importContactsNowOrAsJob(
   body: string,
   contentType: string | undefined,
   actor: string | undefined,
-  deps: { contacts: ContactImportDeps; jobs: ImportJobDeps; remainingMs: () => number },
+  deps: { contacts: ContactImportDeps; jobs: HandoffDeps; remainingMs: () => number },
 ): Promise<{ done: true; result: ImportResult } | ({ done: false } & QueuedImport)> {
   const format = importFormatFor(contentType);
   const raw = parseImport(body, format);

@@ -1,4 +1,3 @@
-import { ObjectStore } from '../aws/objects.ts';
 import { LeadScorer } from '../contacts/lead-scoring.ts';
 import { contactsFrom, type ContactsConfig } from '../contacts/wiring.ts';
 import { IdempotencyMarkers } from '../idempotency.ts';
@@ -7,28 +6,12 @@ import { TemplateStore } from '../templates/template-store.ts';
 import type { ChunkProcessor, ImportKind } from './chunk.ts';
 import { contactsChunkProcessor } from '../contacts/import.ts';
 import { historyChunkProcessor } from './history-import.ts';
-import { ImportJobStore } from './job-store.ts';
-import type { ChunkWorkerDeps, ImportJobDeps } from './jobs.ts';
-import { IMPORT_KIND_SPECS } from './kinds.ts';
+import type { ChunkWorkerDeps } from './jobs.ts';
+import { importJobsFrom, type ImportJobsConfig } from './job-wiring.ts';
 import { pinpointProcessor, type PinpointImportDeps, type PinpointImportOptions } from './pinpoint/processors.ts';
 import { ImportRowLedger } from './pinpoint/row-ledger.ts';
 
-/** What import jobs need of a function's configuration (shared/config.ts). */
-export interface ImportJobsConfig {
-  tables: { imports: string };
-  buckets: { imports: string };
-  publicBaseUrl: string;
-}
-
-/** The job store, the imports bucket and the kinds this deployment imports. */
-export function importJobsFrom(config: ImportJobsConfig): ImportJobDeps {
-  return {
-    jobs: new ImportJobStore(config.tables.imports),
-    objects: new ObjectStore(config.buckets.imports),
-    kinds: IMPORT_KIND_SPECS,
-    jobUrl: (id) => `${config.publicBaseUrl}/v1/imports/${id}`,
-  };
-}
+export type { ImportJobsConfig } from './job-wiring.ts';
 
 /** What the chunk workers need: the stores every kind writes to. */
 export interface ImportWorkerConfig extends ImportJobsConfig, ContactsConfig {

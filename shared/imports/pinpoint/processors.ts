@@ -10,9 +10,8 @@
  */
 import { createHash } from 'node:crypto';
 import { parse as parseCsv } from 'csv-parse/sync';
-import * as z from 'zod';
 import { forEachLimit } from '../../concurrency.ts';
-import { BadRequestError, issuesFromZod, type ValidationIssue } from '../../errors.ts';
+import { BadRequestError, type ValidationIssue } from '../../errors.ts';
 import type { ContactService } from '../../contacts/contact-service.ts';
 import { applyConsents, emailLookupKey, mergeInput, phoneLookupKey, type ContactStore } from '../../contacts/contact-store.ts';
 import { newGrantsOnly, prepareRecord } from '../../contacts/import.ts';
@@ -25,6 +24,7 @@ import type { RuleNode } from '../../segments/rule.ts';
 import type { SegmentStore, SegmentVersion } from '../../segments/segment-store.ts';
 import type { TemplateStore } from '../../templates/template-store.ts';
 import type { ChunkProcessor, ImportChunk, ImportKind, ImportRowOutcome, ImportRowStatus } from '../chunk.ts';
+import { parsePinpointImportOptions, segmentTag, type PinpointImportOptions } from './options.ts';
 import { importContactRecords, type ContactRowDeps } from './contact-rows.ts';
 import {
   csvCells,
@@ -32,7 +32,6 @@ import {
   foldGroup,
   groupEndpoints,
   parseEndpointLine,
-  PinpointConsentOptionSchema,
   segmentHeaderProblems,
   type EndpointLine,
   type FoldedGroup,
@@ -49,44 +48,7 @@ export interface PinpointImportDeps {
   ledger: ImportRowLedger;
 }
 
-/** The tag a segment import puts on its contacts, and the segment rule's value. */
-export const segmentTag = (segmentName: string): string => `pinpoint:${segmentName}`;
-const MAX_SEGMENT_NAME = 64 - 'pinpoint:'.length;
-
-/**
- * A Pinpoint job's options, given with `POST /v1/imports` and handed to the processor factory:
- * `consent` says what an ACTIVE endpoint without an opt-out means (default none: Pinpoint records
- * no consent evidence); `segmentName` is required for `pinpoint-segment` and names the segment
- * and its tag.
- */
-export const PinpointImportOptionsSchema = z.strictObject({
-  consent: PinpointConsentOptionSchema.optional(),
-  segmentName: z
-    .string({ error: 'must be text' })
-    .trim()
-    .min(1, { error: 'must not be empty' })
-    .max(MAX_SEGMENT_NAME, { error: `must be at most ${MAX_SEGMENT_NAME} characters (it becomes the tag pinpoint:<name>)` })
-    .optional(),
-});
-export type PinpointImportOptions = z.input<typeof PinpointImportOptionsSchema>;
-
-/** Checks a job's options for its kind: 400 with the field path, before a job is created. */
-export function parsePinpointImportOptions(kind: ImportKind, input: unknown): z.output<typeof PinpointImportOptionsSchema> {
-  const parsed = PinpointImportOptionsSchema.safeParse(input ?? {});
-  const issues: ValidationIssue[] = parsed.success ? [] : issuesFromZod(parsed.error.issues, 'options');
-  if (parsed.success && kind === 'pinpoint-segment' && parsed.data.segmentName === undefined) issues.push({ path: 'options.segmentName', message: 'is required for a pinpoint-segment import' });
-  if (issues.length) throw new PinpointOptionsError(issues);
-  return parsed.data!;
-}
-
-export class PinpointOptionsError extends BadRequestError {
-  override name = 'PinpointOptionsError';
-  readonly issues: ValidationIssue[];
-  constructor(issues: ValidationIssue[]) {
-    super(`The import options are not valid: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, 'invalid_import_options');
-    this.issues = issues;
-  }
-}
+export { parsePinpointImportOptions, PinpointImportOptionsSchema, PinpointOptionsError, segmentTag, type PinpointImportOptions } from './options.ts';
 
 /** The processor of a Pinpoint kind, for a job with these options. */
 export function pinpointProcessor(kind: Extract<ImportKind, `pinpoint-${string}`>, deps: PinpointImportDeps, options: PinpointImportOptions = {}): ChunkProcessor {
