@@ -11,8 +11,15 @@ export const CONTENT_TYPES: Record<ImportFileFormat, string> = { csv: 'text/csv'
 
 /** A chunk is what one worker imports in one go (a few seconds of work); synchronous routes import in the same slices. */
 export const CHUNK_ROWS = 1_000;
+/** History rows are heavier (a send record, timeline entries, counters): smaller chunks, and the route's slices, of this many rows. */
+export const HISTORY_CHUNK_ROWS = 250;
+/** The slice a synchronous contact import checks the time after (its rows are replay-exact by line, whatever the slicing). */
+export const SYNC_SLICE_ROWS = 250;
 /** Time a synchronous import route keeps back when it hands its body over to a job: enough to store the body and answer. */
 export const HANDOFF_MS = 8_000;
+
+/** Whether a synchronous import must hand over now: less time left than the margin plus twice the slowest slice so far. */
+export const mustHandOver = (remainingMs: number, slowestSliceMs: number): boolean => remainingMs < HANDOFF_MS + 2 * slowestSliceMs;
 
 /** One row's outcome; `line` is the 1-based line of the file where the row starts. */
 export type ImportRowStatus = 'created' | 'updated' | 'unchanged' | 'failed';

@@ -17,7 +17,7 @@ import { recordConversion } from '../responses/conversions.ts';
 import { CampaignGoal, emptyCounters, type Campaign } from '../campaigns/model.ts';
 import { sendIdOf, sendPk, type SendRecord } from '../campaigns/send-store.ts';
 import { claimAll } from '../write-once.ts';
-import { CHUNK_ROWS, HANDOFF_MS, type ChunkProcessor, type ImportChunk, type ImportRowOutcome } from './chunk.ts';
+import { HISTORY_CHUNK_ROWS, mustHandOver, type ChunkProcessor, type ImportChunk, type ImportRowOutcome } from './chunk.ts';
 
 const ContactRef = z.union([
   z.strictObject({ contactId: z.uuid('must be a contact id') }),
@@ -208,7 +208,7 @@ export async function importHistoryPart(campaign: HistoryCampaign, rows: History
 /**
  * The JSON route (`POST /v1/campaigns/import`). The request is cut into the parts an import job
  * of the same rows would have — the file being the campaign line then one row a line, a part
- * being a chunk of CHUNK_ROWS rows with origin `job:<id>:<first line>` — under a job id derived
+ * being a chunk of HISTORY_CHUNK_ROWS rows with origin `job:<id>:<first line>` — under a job id derived
  * from the request's content. The parts run one after the other while the API's time allows;
  * when it runs short the request becomes that import job (202), whose workers find the parts
  * already written as their own. The same request sent again (a client retrying after a timeout
@@ -228,10 +228,13 @@ export async function importHistory(
   let campaignId = importedCampaignId(input.campaign.externalId);
   let created = false;
   const results: HistoryRowResult[] = [];
-  for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
-    if (later && later.remainingMs() < HANDOFF_MS) return { job: await later.queue(id, [JSON.stringify({ campaign: input.campaign }), ...rows.map((row) => JSON.stringify(row))].join('\n')) };
+  let slowest = 0;
+  for (let start = 0; start < rows.length; start += HISTORY_CHUNK_ROWS) {
+    if (later && mustHandOver(later.remainingMs(), slowest)) return { job: await later.queue(id, [JSON.stringify({ campaign: input.campaign }), ...rows.map((row) => JSON.stringify(row))].join('\n')) };
     // File line 1 is the campaign: the row at index i is on line i + 2, as in the job's file.
-    const part = await importHistoryPart(input.campaign, rows.slice(start, start + CHUNK_ROWS), `job:${id}:${start + 2}`, deps);
+    const began = Date.now();
+    const part = await importHistoryPart(input.campaign, rows.slice(start, start + HISTORY_CHUNK_ROWS), `job:${id}:${start + 2}`, deps);
+    slowest = Math.max(slowest, Date.now() - began);
     campaignId = part.campaignId;
     created ||= part.created;
     results.push(...part.results);

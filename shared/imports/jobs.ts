@@ -175,7 +175,7 @@ async function plan(job: ImportJob, spec: ImportKindSpec, deps: ImportJobDeps): 
   if (!stream) throw new SplitError('empty_file', 'the uploaded file is gone');
   const hasHeader = spec.header(job.format);
   if (spec.partitionKey) {
-    const { partitions, rows, header } = await partitionRows(stream as Readable, spec.partitionKey, { maxRows: MAX_JOB_ROWS, chunkRows: CHUNK_ROWS, header: hasHeader });
+    const { partitions, rows, header } = await partitionRows(stream as Readable, spec.partitionKey, { maxRows: MAX_JOB_ROWS, chunkRows: spec.chunkRows ?? CHUNK_ROWS, header: hasHeader });
     const chunks: StoredChunk[] = [];
     for (const [index, p] of partitions.entries()) {
       const objectKey = partitionKeyOf(job.id, index);
@@ -184,7 +184,7 @@ async function plan(job: ImportJob, spec: ImportKindSpec, deps: ImportJobDeps): 
     }
     return { chunks, rows, ...(header !== undefined ? { header } : {}) };
   }
-  const planned = await planChunks(stream as Readable, { format: job.format, header: hasHeader, maxRows: MAX_JOB_ROWS, chunkRows: CHUNK_ROWS, chunkBytes: CHUNK_BYTES, maxRowBytes: MAX_ROW_BYTES });
+  const planned = await planChunks(stream as Readable, { format: job.format, header: hasHeader, maxRows: MAX_JOB_ROWS, chunkRows: spec.chunkRows ?? CHUNK_ROWS, chunkBytes: CHUNK_BYTES, maxRowBytes: MAX_ROW_BYTES });
   return { chunks: planned.chunks.map((c) => ({ ...c, status: 'pending' as const })), rows: planned.rows, ...(planned.header !== undefined ? { header: planned.header } : {}) };
 }
 

@@ -1,4 +1,4 @@
-import type { ImportFileFormat, ImportKind } from './chunk.ts';
+import { HISTORY_CHUNK_ROWS, type ImportFileFormat, type ImportKind } from './chunk.ts';
 import { pinpointEndpointKey, pinpointSegmentRowKey } from './pinpoint/endpoints.ts';
 
 /** How a kind's files are written and cut into chunks. */
@@ -8,6 +8,8 @@ export interface ImportKindSpec {
   header: (format: ImportFileFormat) => boolean;
   /** Rows with the same key must be imported by the same worker (the file is then regrouped). */
   partitionKey?: (row: string, header: string | undefined) => string | undefined;
+  /** Rows per chunk when not the default (CHUNK_ROWS). */
+  chunkRows?: number;
   /** What the kind's file holds, for error messages and the README. */
   describes: string;
 }
@@ -21,6 +23,7 @@ export const IMPORT_KIND_SPECS: Record<ImportKind, ImportKindSpec> = {
   history: {
     formats: ['ndjson'],
     header: () => true,
+    chunkRows: HISTORY_CHUNK_ROWS,
     describes: 'a past campaign: the first line {"campaign": {...}}, then one {"send"|"interaction"|"conversion": {...}} per line',
   },
   'pinpoint-endpoints': {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { importContactRows, type ContactImportDeps, type ImportResult, type RowResult } from '../contacts/import.ts';
 import { importFormatFor, parseImport } from '../contacts/import-parse.ts';
-import { CHUNK_ROWS, HANDOFF_MS, type ImportRowOutcome } from './chunk.ts';
+import { mustHandOver, SYNC_SLICE_ROWS, type ImportRowOutcome } from './chunk.ts';
 import { jobFromRequest, type HandoffDeps } from './jobs.ts';
 
 export type QueuedImport = { job: { id: string; status: string; url: string } };
@@ -24,9 +24,12 @@ export async function importContactsNowOrAsJob(
   const raw = parseImport(body, format);
   const id = randomUUID();
   const outcomes: ImportRowOutcome[] = [];
-  for (let start = 0; start < raw.length; start += CHUNK_ROWS) {
-    if (deps.remainingMs() < HANDOFF_MS) return { done: false, job: await jobFromRequest({ kind: 'contacts', format, body, id }, actor, deps.jobs) };
-    outcomes.push(...(await importContactRows(raw.slice(start, start + CHUNK_ROWS), deps.contacts, { ...(actor ? { actor } : {}), origin: { jobId: id } })));
+  let slowest = 0;
+  for (let start = 0; start < raw.length; start += SYNC_SLICE_ROWS) {
+    if (mustHandOver(deps.remainingMs(), slowest)) return { done: false, job: await jobFromRequest({ kind: 'contacts', format, body, id }, actor, deps.jobs) };
+    const began = Date.now();
+    outcomes.push(...(await importContactRows(raw.slice(start, start + SYNC_SLICE_ROWS), deps.contacts, { ...(actor ? { actor } : {}), origin: { jobId: id } })));
+    slowest = Math.max(slowest, Date.now() - began);
   }
   const rows: RowResult[] = raw.map((row, i) => {
     const outcome = outcomes[i]!;
