@@ -3,7 +3,9 @@ import { GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, PutObjectComm
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 // An endpoint override (the local runtime, LocalStack) serves buckets by path, not by host name.
-const client = new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL) });
+// Checksums only where S3 requires one: by default the SDK would sign a CRC32 of the (empty)
+// body into a presigned PUT URL, and S3 would then refuse every upload whose content differs.
+const client = new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL), requestChecksumCalculation: 'WHEN_REQUIRED' });
 
 export interface PresignedRequest {
   url: string;
