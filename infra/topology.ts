@@ -422,8 +422,8 @@ const declared = defineTopology({
       linksToPublicApi: true,
     },
     'import-worker': {
-      description:
-        'Imports one chunk of an import job (replay-exact), records its failed rows and adds its totals to the job once; the last chunk completes the job. Off the request path and carrying every kind (contact and phone validation, templates, S3), it has a larger bundle budget: a cold start costs a chunk a little, never a person waiting.',
+      description: 'Imports one chunk of an import job (replay-exact), records its failed rows and adds its totals to the job once; the last chunk completes the job.',
+      // Off the request path and carrying every kind (phone validation, templates, S3): a cold start costs a chunk a little, never a person waiting.
       bundleBudgetKb: 1_250,
       entry: 'functions/import-worker/handler.ts',
       handler: 'handler',
