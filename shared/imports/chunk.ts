@@ -18,8 +18,11 @@ export const SYNC_SLICE_ROWS = 250;
 /** Time a synchronous import route keeps back when it hands its body over to a job: enough to store the body and answer. */
 export const HANDOFF_MS = 8_000;
 
-/** Whether a synchronous import must hand over now: less time left than the margin plus twice the slowest slice so far. */
-export const mustHandOver = (remainingMs: number, slowestSliceMs: number): boolean => remainingMs < HANDOFF_MS + 2 * slowestSliceMs;
+/**
+ * Whether a synchronous import must hand over before its next slice: less time left than the
+ * margin plus what the next slice should take at the slowest pace per row seen so far.
+ */
+export const mustHandOver = (remainingMs: number, slowestMsPerRow: number, nextRows: number): boolean => remainingMs < HANDOFF_MS + slowestMsPerRow * nextRows;
 
 /** One row's outcome; `line` is the 1-based line of the file where the row starts. */
 export type ImportRowStatus = 'created' | 'updated' | 'unchanged' | 'failed';

@@ -228,13 +228,13 @@ export async function importHistory(
   let campaignId = importedCampaignId(input.campaign.externalId);
   let created = false;
   const results: HistoryRowResult[] = [];
-  let slowest = 0;
+  let msPerRow = 0;
   for (let start = 0; start < rows.length; start += HISTORY_CHUNK_ROWS) {
-    if (later && mustHandOver(later.remainingMs(), slowest)) return { job: await later.queue(id, [JSON.stringify({ campaign: input.campaign }), ...rows.map((row) => JSON.stringify(row))].join('\n')) };
+    if (later && mustHandOver(later.remainingMs(), msPerRow, Math.min(HISTORY_CHUNK_ROWS, rows.length - start))) return { job: await later.queue(id, [JSON.stringify({ campaign: input.campaign }), ...rows.map((row) => JSON.stringify(row))].join('\n')) };
     // File line 1 is the campaign: the row at index i is on line i + 2, as in the job's file.
     const began = Date.now();
     const part = await importHistoryPart(input.campaign, rows.slice(start, start + HISTORY_CHUNK_ROWS), `job:${id}:${start + 2}`, deps);
-    slowest = Math.max(slowest, Date.now() - began);
+    msPerRow = Math.max(msPerRow, (Date.now() - began) / Math.min(HISTORY_CHUNK_ROWS, rows.length - start));
     campaignId = part.campaignId;
     created ||= part.created;
     results.push(...part.results);

@@ -24,12 +24,13 @@ export async function importContactsNowOrAsJob(
   const raw = parseImport(body, format);
   const id = randomUUID();
   const outcomes: ImportRowOutcome[] = [];
-  let slowest = 0;
+  let msPerRow = 0;
   for (let start = 0; start < raw.length; start += SYNC_SLICE_ROWS) {
-    if (mustHandOver(deps.remainingMs(), slowest)) return { done: false, job: await jobFromRequest({ kind: 'contacts', format, body, id }, actor, deps.jobs) };
+    const slice = raw.slice(start, start + SYNC_SLICE_ROWS);
+    if (mustHandOver(deps.remainingMs(), msPerRow, slice.length)) return { done: false, job: await jobFromRequest({ kind: 'contacts', format, body, id }, actor, deps.jobs) };
     const began = Date.now();
-    outcomes.push(...(await importContactRows(raw.slice(start, start + SYNC_SLICE_ROWS), deps.contacts, { ...(actor ? { actor } : {}), origin: { jobId: id } })));
-    slowest = Math.max(slowest, Date.now() - began);
+    outcomes.push(...(await importContactRows(slice, deps.contacts, { ...(actor ? { actor } : {}), origin: { jobId: id } })));
+    msPerRow = Math.max(msPerRow, (Date.now() - began) / slice.length);
   }
   const rows: RowResult[] = raw.map((row, i) => {
     const outcome = outcomes[i]!;
