@@ -187,9 +187,16 @@ describe('hostile: the API writing the same addresses while they are imported', 
       t.api<{ summary: { created: number; updated: number; unchanged: number; failed: number }; rows: Array<{ status: string }> }>('POST', '/v1/contacts/import', { rawBody: csv, headers: { 'content-type': 'text/csv' } }),
       ...Array.from({ length: 60 }, (_, i) => t.api('POST', '/v1/contacts', { body: { email: `${prefix}.${i * 5}@example.com`, attributes: { viaApi: true } } })),
     ]);
-    expect(imported.status, imported.text).toBe(200);
-    expect(imported.body.summary.failed).toBe(0);
-    expect(imported.body.summary.created + imported.body.summary.updated + imported.body.summary.unchanged).toBe(300);
+    // A machine slow enough to run the route short of time hands the rest over to an import job (202): the same invariants hold once it completes.
+    expect([200, 202], imported.text).toContain(imported.status);
+    let summary = imported.body.summary;
+    if (imported.status === 202) {
+      const id = (imported.body as unknown as { job: { id: string } }).job.id;
+      await t.runtime.idle(120_000);
+      summary = (await t.api<{ job: { status: string; summary: typeof summary } }>('GET', `/v1/imports/${id}`)).body.job.summary;
+    }
+    expect(summary.failed).toBe(0);
+    expect(summary.created + summary.updated + summary.unchanged).toBe(300);
     expect(upserts.every((u) => u.status === 200 || u.status === 201)).toBe(true);
     const contacts = ofPrefix(prefix, await scan('contacts'), 'email');
     expect(contacts).toHaveLength(300);
@@ -201,5 +208,5 @@ describe('hostile: the API writing the same addresses while they are imported', 
     const ids = new Set(contacts.map((c) => String(c.id)));
     const lookups = (await scan('contactLookups')).filter((l) => ids.has(String(l.contactId)));
     expect(lookups.map((l) => l.key).sort()).toEqual(contacts.map((c) => `email#${String(c.email)}`).sort());
-  }, 120_000);
+  }, 300_000);
 });
