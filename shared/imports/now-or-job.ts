@@ -25,8 +25,9 @@ export async function importContactsNowOrAsJob(
   const id = randomUUID();
   const outcomes: ImportRowOutcome[] = [];
   let msPerRow = 0;
-  for (let start = 0; start < raw.length; start += SYNC_SLICE_ROWS) {
-    const slice = raw.slice(start, start + SYNC_SLICE_ROWS);
+  // A small first slice measures the pace before a full one can run the route out of time.
+  for (let start = 0, size = 50; start < raw.length; start += size, size = SYNC_SLICE_ROWS) {
+    const slice = raw.slice(start, start + size);
     if (mustHandOver(deps.remainingMs(), msPerRow, slice.length)) return { done: false, job: await jobFromRequest({ kind: 'contacts', format, body, id }, actor, deps.jobs) };
     const began = Date.now();
     outcomes.push(...(await importContactRows(slice, deps.contacts, { ...(actor ? { actor } : {}), origin: { jobId: id } })));
