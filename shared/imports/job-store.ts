@@ -1,6 +1,6 @@
-import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { documentClient, queryAll } from '../aws/dynamodb.ts';
+import { batchWriteAll, documentClient, queryAll } from '../aws/dynamodb.ts';
 import { BadRequestError } from '../errors.ts';
 import type { ImportFileFormat, ImportKind, ImportRowStatus } from './chunk.ts';
 import type { ChunkPlan } from './split.ts';
@@ -105,13 +105,7 @@ export class ImportJobStore {
     const expiresAt = Math.floor(Date.now() / 1000) + 86_400;
     const items = [];
     for (let at = 0, n = 0; at < bytes.length || n === 0; at += BODY_PART_BYTES, n++) items.push({ jobId: id, sk: `body#${String(n).padStart(5, '0')}`, part: bytes.subarray(at, at + BODY_PART_BYTES), expiresAt });
-    for (let i = 0; i < items.length; i += 25) {
-      let requests: Record<string, unknown[]> | undefined = { [this.table]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) };
-      for (let attempt = 0; requests && Object.keys(requests).length > 0; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
-        requests = (await this.db.send(new BatchWriteCommand({ RequestItems: requests as never }))).UnprocessedItems as Record<string, unknown[]> | undefined;
-      }
-    }
+    await batchWriteAll(this.db, this.table, items.map((Item) => ({ PutRequest: { Item } })));
   }
 
   /** The body putBody kept, or undefined when there is none (expired). */
@@ -188,16 +182,7 @@ export class ImportJobStore {
 
   /** Writes the chunk items (idempotent: a re-split writes the same items). */
   async putChunks(id: string, chunks: StoredChunk[]): Promise<void> {
-    for (let i = 0; i < chunks.length; i += 25) {
-      let requests: Record<string, unknown[]> | undefined = {
-        [this.table]: chunks.slice(i, i + 25).map((c) => ({ PutRequest: { Item: { jobId: id, sk: chunkSk(c.index), ...c } } })),
-      };
-      for (let attempt = 0; requests && Object.keys(requests).length > 0; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
-        const out = await this.db.send(new BatchWriteCommand({ RequestItems: requests as never }));
-        requests = out.UnprocessedItems as Record<string, unknown[]> | undefined;
-      }
-    }
+    await batchWriteAll(this.db, this.table, chunks.map((c) => ({ PutRequest: { Item: { jobId: id, sk: chunkSk(c.index), ...c } } })));
   }
 
   /** splitting → running, with the plan's totals; false if the job was no longer splitting. */
