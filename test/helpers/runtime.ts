@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { inject } from 'vitest';
 import { LocalRuntime, type LocalRuntimeOptions } from '../../infra/local/runtime.ts';
 
 export interface ApiResponse<T = unknown> {
@@ -22,13 +21,14 @@ export interface TestRuntime {
 }
 
 /**
- * A full local runtime for one test file: the shared DynamoDB Local from the global setup,
- * tables under a fresh prefix, random ports, and fast queue timing (timeScale 0.002: a 180 s visibility timeout lasts 0.36 s).
+ * A full local runtime for one test file: its own DynamoDB Local (started and stopped with the
+ * runtime, unless `dynamodbEndpoint` names one; see ./dynamodb.ts for why files do not share
+ * one), tables under a fresh prefix, random ports, and fast queue timing (timeScale 0.002: a
+ * 180 s visibility timeout lasts 0.36 s).
  */
 export async function startTestRuntime(options: LocalRuntimeOptions = {}): Promise<TestRuntime> {
   const logs: string[] = [];
   const runtime = await LocalRuntime.start({
-    dynamodbEndpoint: inject('dynamodbEndpoint'),
     tablePrefix: `t${randomBytes(4).toString('hex')}-`,
     apiPort: 0,
     timeScale: 0.002,

@@ -18,12 +18,14 @@
  */
 import { Agent, request as httpRequest } from 'node:http';
 import fc from 'fast-check';
-import { afterAll, beforeAll, expect, inject, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createLocalAuth } from '../../infra/local/auth.ts';
 import { topology } from '../../infra/topology.ts';
 import { sendIdOf } from '../../shared/campaigns/send-store.ts';
 import { twilioSignature } from '../../shared/responses/twilio.ts';
 import { signToken } from '../../shared/tokens.ts';
+import type { DynamoDbLocal } from '../../infra/local/dynamodb-local.ts';
+import { startFileDynamoDb } from '../helpers/dynamodb.ts';
 import { DynamoDbMeter } from '../helpers/dynamodb-meter.ts';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts';
 
@@ -85,6 +87,7 @@ const paramsOf = (path: string): string[] => [...path.matchAll(/\{([^}]+)\}/g)].
 
 let t: TestRuntime;
 let meter: DynamoDbMeter;
+let dynamodb: DynamoDbLocal | undefined;
 let routes: FuzzRoute[];
 let world: World;
 
@@ -108,7 +111,8 @@ const TWILIO_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:
 const TWILIO_AUTH_TOKEN = 'fuzz-twilio-auth-token';
 
 beforeAll(async () => {
-  meter = new DynamoDbMeter(inject('dynamodbEndpoint'));
+  dynamodb = await startFileDynamoDb();
+  meter = new DynamoDbMeter(dynamodb.endpoint);
   t = await startTestRuntime({ dynamodbEndpoint: await meter.start(), environment: { TWILIO_SECRET_ARN } });
   t.runtime.secrets.set(TWILIO_SECRET_ARN, JSON.stringify({ accountSid: 'ACfuzz', authToken: TWILIO_AUTH_TOKEN, from: '+15555550100' }));
   routes = [...TOPOLOGY_ROUTES, ...t.runtime.describeLocalRoutes().map((key): FuzzRoute => {
@@ -126,6 +130,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.stop();
   await meter?.stop();
+  await dynamodb?.stop();
 });
 
 /** A seeding call that must succeed. */

@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { TooManyRequestsError } from '../../shared/errors.ts';
 import { RateLimiter, type RateLimit } from '../../shared/rate-limit.ts';
+import { startFileDynamoDb } from '../helpers/dynamodb.ts';
 
 const table = `rate-limit-test-${randomBytes(4).toString('hex')}`;
-const client = new DynamoDBClient({ endpoint: inject('dynamodbEndpoint'), region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+const dynamodb = await startFileDynamoDb();
+const client = new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
 const db = DynamoDBDocumentClient.from(client);
 const limiter = new RateLimiter(table, db);
 
@@ -24,6 +26,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await client.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
   client.destroy();
+  await dynamodb.stop();
 });
 
 let counter = 0;

@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { DynamoDbLocal } from '../../infra/local/dynamodb-local.ts';
+import { startFileDynamoDb } from '../helpers/dynamodb.ts';
 import { DynamoDbMeter } from '../helpers/dynamodb-meter.ts';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts';
 
@@ -10,13 +12,16 @@ import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts';
  */
 let t: TestRuntime;
 let meter: DynamoDbMeter;
+let dynamodb: DynamoDbLocal | undefined;
 beforeAll(async () => {
-  meter = new DynamoDbMeter(inject('dynamodbEndpoint'));
+  dynamodb = await startFileDynamoDb();
+  meter = new DynamoDbMeter(dynamodb.endpoint);
   t = await startTestRuntime({ dynamodbEndpoint: await meter.start() });
 });
 afterAll(async () => {
   await t?.stop();
   await meter?.stop();
+  await dynamodb?.stop();
 });
 
 const SHOP = 'https://shop.example.com';
