@@ -335,6 +335,18 @@ describe('site visits, page views and custom events in a history', () => {
     for (const i of [0, 4, 5, 38, 39]) expect(await eventEntriesOf(tag, [ids[i]!]), `bulk${i}`).toHaveLength(1);
   }, 60_000);
 
+  test('the same events in requests sent at once (one request four times, and overlapping ones): each recorded once and counted once across all the answers', async () => {
+    const tag = 'events-at-once';
+    const visit = (i: number) => ({ contact: { email: `bulk${i}@example.com` }, type: 'visit', occurredAt: at(9), url: `${SHOP}/${tag}` });
+    const repeated = { campaign: campaignOf(tag), sends: [send(0)], events: [0, 1, 2, 3, 4, 5].map(visit) };
+    const bodies = [repeated, repeated, repeated, repeated, { campaign: campaignOf(tag), sends: [send(1)], events: [3, 4, 5, 6, 7].map(visit) }, { campaign: campaignOf(`${tag}-b`), sends: [send(2)], events: [6, 7, 8, 9].map(visit) }];
+    const answers = await Promise.all(bodies.map((body) => importHistory(body)));
+    expect(answers.map((a) => a.status).every((s) => s === 200 || s === 201), answers.map((a) => a.text).join('\n')).toBe(true);
+    expect(answers.reduce((sum, a) => sum + a.body.summary.events, 0)).toBe(10);
+    expect(answers.flatMap((a) => a.body.failures)).toEqual([]);
+    for (let i = 0; i < 10; i++) expect(await eventEntriesOf(tag, [ids[i]!]), `bulk${i}`).toHaveLength(1);
+  }, 60_000);
+
   test('bad event rows: 400 naming each field and nothing written; a row naming no contact fails alone at events[i].contact', async () => {
     const tag = 'events-bad';
     const who = { email: 'bulk37@example.com' };
