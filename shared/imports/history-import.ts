@@ -121,10 +121,10 @@ const RUN_ID = '1';
  * Imports one part of a past campaign's history (from Pinpoint or another tool): the campaign as
  * completed (created by the first part), the send records (holdout included), `sent` entries and
  * interactions on the timelines, the conversions, and the contacts' site visits, page views and
- * custom events. Everything is keyed deterministically and
- * stamped with the part's `origin`, so importing a row again changes nothing, a replay of the
- * same part (after a crash) recognises its own writes, and the campaign's counters are the sum of
- * each part's own send records (see commitPart), whatever parts, replays or crashes happened.
+ * custom events. Everything is keyed deterministically and stamped with the part's `origin`, so
+ * importing a row again changes nothing, a replay of the same part (after a crash) recognises its
+ * own writes, and the campaign's counters are the sum of each part's own send records (see
+ * commitPart), whatever parts, replays or crashes happened.
  *
  * Fast by batching: contacts are resolved with BatchGetItem (lookups, then contacts), send
  * records and timeline entries are written with BatchWriteItem (claimAll), behaviour counters
@@ -320,8 +320,9 @@ export async function importHistory(
  * The chunk processor of `history` import jobs. The file is NDJSON: its first line
  * `{"campaign": {...}}` (the JSON route's campaign, handed to every chunk as `chunk.header`), then
  * one row a line, `{"send": {...}}`, `{"interaction": {...}}`, `{"conversion": {...}}` or
- * `{"event": {...}}` with the fields of one item of the JSON route's arrays. A chunk is one part whose origin is the job and its first line, so a chunk
- * processed again after a crash finds its own writes and reports the same rows as created.
+ * `{"event": {...}}` with the fields of one item of the JSON route's arrays. A chunk is one part
+ * whose origin is the job and its first line, so a chunk processed again after a crash finds its
+ * own writes and reports the same rows as created.
  */
 export function historyChunkProcessor(deps: HistoryDeps): ChunkProcessor {
   return async (chunk: ImportChunk): Promise<ImportRowOutcome[]> => {
