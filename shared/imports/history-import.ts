@@ -11,9 +11,10 @@ import { InvalidEmailError, normalizeEmail } from '../contacts/email.ts';
 import type { LeadScorer } from '../contacts/lead-scoring.ts';
 import { InvalidPhoneError, normalizePhone } from '../contacts/phone.ts';
 import { interactionSortKey, type Interaction, type Timeline } from '../contacts/timeline.ts';
-import { issuesFromZod, type ValidationIssue } from '../errors.ts';
+import { issuesFromZod, NotFoundError, type ValidationIssue } from '../errors.ts';
 import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
 import { recordConversion } from '../responses/conversions.ts';
+import { behaviourEntryId, behaviourEventRow, recordBehaviourEvent } from '../responses/behaviour-events.ts';
 import { CampaignGoal, emptyCounters, type Campaign } from '../campaigns/model.ts';
 import { sendIdOf, sendPk, type SendRecord } from '../campaigns/send-store.ts';
 import { claimAll } from '../write-once.ts';
@@ -25,7 +26,7 @@ const ContactRef = z.union([
   z.strictObject({ phone: z.string().max(40), country: z.string().length(2).optional() }),
 ]);
 type ContactRef = z.infer<typeof ContactRef>;
-/** History is in the past: a send, interaction or conversion dated ahead of the clock is refused. */
+/** History is in the past: a send, interaction, conversion or event dated ahead of the clock is refused. */
 const Instant = PastInstant;
 
 /** The interaction types a history can carry (one list: extend it here and every route and file format takes the new type). */
@@ -49,10 +50,19 @@ export const HistoryConversion = z.strictObject({
   occurredAt: Instant,
   idempotencyKey: z.string().trim().min(1).max(200).optional(),
 });
+/**
+ * A site visit, page view or custom event (`type: "visit" | "page_view" | "custom"`, the fields of
+ * `POST /v1/events`). It is the contact's behaviour, not the campaign's: recorded for any contact —
+ * sent to, held out or never targeted — with no campaign on the entry, and measured against each
+ * campaign's holdout by the attribution run. Without an `idempotencyKey`, the key is derived from
+ * the row (importedEventKey).
+ */
+export const HistoryEvent = behaviourEventRow(ContactRef, Instant);
 export type HistoryCampaign = z.output<typeof HistoryCampaign>;
 export type HistorySend = z.output<typeof HistorySend>;
 export type HistoryInteraction = z.output<typeof HistoryInteraction>;
 export type HistoryConversion = z.output<typeof HistoryConversion>;
+export type HistoryEvent = z.output<typeof HistoryEvent>;
 
 /** The JSON route's body: the campaign and up to 10,000 sends in one request. */
 export const HistoryImport = z.strictObject({
@@ -60,12 +70,13 @@ export const HistoryImport = z.strictObject({
   sends: z.array(HistorySend).min(1).max(10_000),
   interactions: z.array(HistoryInteraction).max(20_000).default([]),
   conversions: z.array(HistoryConversion).max(20_000).default([]),
+  events: z.array(HistoryEvent).max(20_000).default([]),
 });
 export type HistoryImport = z.output<typeof HistoryImport>;
 
 /** One row of a history: what the JSON route's arrays and a history file's lines hold. */
-export type HistoryRow = { send: HistorySend } | { interaction: HistoryInteraction } | { conversion: HistoryConversion };
-const ROW_SCHEMAS = { send: HistorySend, interaction: HistoryInteraction, conversion: HistoryConversion } as const;
+export type HistoryRow = { send: HistorySend } | { interaction: HistoryInteraction } | { conversion: HistoryConversion } | { event: HistoryEvent };
+const ROW_SCHEMAS = { send: HistorySend, interaction: HistoryInteraction, conversion: HistoryConversion, event: HistoryEvent } as const;
 
 export interface HistoryDeps {
   contacts: ContactStore;
@@ -90,7 +101,7 @@ export interface HistoryRowResult {
 export interface HistoryResult {
   campaignId: string;
   created: boolean;
-  summary: { sends: number; holdout: number; interactions: number; conversions: number; failed: number };
+  summary: { sends: number; holdout: number; interactions: number; conversions: number; events: number; failed: number };
   failures: Array<ValidationIssue & { index: number }>;
 }
 
@@ -102,19 +113,22 @@ export function importedCampaignId(externalId: string): string {
 
 /** Requests and file rows handled at once for conversions (each is a few reads and writes of its own). */
 const CONVERSION_PARALLEL = 16;
+/** Events recorded at once (each is a contact read, a conditional put and a counter update). */
+const EVENT_PARALLEL = 16;
 const RUN_ID = '1';
 
 /**
  * Imports one part of a past campaign's history (from Pinpoint or another tool): the campaign as
  * completed (created by the first part), the send records (holdout included), `sent` entries and
- * interactions on the timelines, and the conversions. Everything is keyed deterministically and
- * stamped with the part's `origin`, so importing a row again changes nothing, a replay of the
- * same part (after a crash) recognises its own writes, and the campaign's counters are the sum of
- * each part's own send records (see commitPart), whatever parts, replays or crashes happened.
+ * interactions on the timelines, the conversions, and the contacts' site visits, page views and
+ * custom events. Everything is keyed deterministically and stamped with the part's `origin`, so
+ * importing a row again changes nothing, a replay of the same part (after a crash) recognises its
+ * own writes, and the campaign's counters are the sum of each part's own send records (see
+ * commitPart), whatever parts, replays or crashes happened.
  *
  * Fast by batching: contacts are resolved with BatchGetItem (lookups, then contacts), send
  * records and timeline entries are written with BatchWriteItem (claimAll), behaviour counters
- * are bumped once per contact and month, conversions run 16 at a time.
+ * are bumped once per contact and month, conversions and events run 16 at a time.
  */
 export async function importHistoryPart(campaign: HistoryCampaign, rows: HistoryRow[], origin: string, deps: HistoryDeps): Promise<{ campaignId: string; created: boolean; results: HistoryRowResult[] }> {
   const db = deps.db ?? documentClient;
@@ -134,6 +148,7 @@ export async function importHistoryPart(campaign: HistoryCampaign, rows: History
   const sendRows: Array<{ index: number; record: SendRecord }> = [];
   const interactionRows: Array<{ index: number; entry: Omit<Interaction, 'sk' | 'recordedAt' | 'origin'> }> = [];
   const conversionRows: Array<{ index: number; contactId: string; conversion: HistoryConversion }> = [];
+  const eventRows: Array<{ index: number; contactId: string; event: HistoryEvent; key: string }> = [];
   rows.forEach((row, index) => {
     const contactId = contactIdOf(index);
     if (!contactId) return;
@@ -164,8 +179,10 @@ export async function importHistoryPart(campaign: HistoryCampaign, rows: History
         index,
         entry: { contactId, id: `import:${sendId}:${interaction.type}:${occurredAt}`, type: interaction.type, campaignId, sendId, occurredAt, data: { imported: true, ...(interaction.link ? { link: interaction.link } : {}) } },
       });
-    } else {
+    } else if ('conversion' in row) {
       conversionRows.push({ index, contactId, conversion: row.conversion });
+    } else {
+      eventRows.push({ index, contactId, event: row.event, key: row.event.idempotencyKey ?? importedEventKey(row.event) });
     }
   });
 
@@ -201,6 +218,32 @@ export async function importHistoryPart(campaign: HistoryCampaign, rows: History
     results[index] = { status: result.recorded || own ? 'created' : 'unchanged', fresh: result.recorded, contactId };
   });
 
+  // Events through the API's recording too: the entry id is the type and the keyed hash of the
+  // key, so an event already reported through POST /v1/events (same key and time) or imported by
+  // another part is recorded once. No first-seen marker: a history carries fixed times (as for
+  // conversions). A key a row of this part already used is that row's (the first one records).
+  const firstOfKey = new Set<string>();
+  const eventsToRecord = eventRows.filter(({ index, contactId, event, key }) => {
+    const seen = `${contactId}\u0000${event.type}\u0000${key}`;
+    if (!firstOfKey.has(seen)) return firstOfKey.add(seen);
+    results[index] = { status: 'unchanged', fresh: false, contactId };
+    return false;
+  });
+  await forEachLimit(eventsToRecord, EVENT_PARALLEL, async ({ index, contactId, event, key }) => {
+    const { contact: _contact, idempotencyKey: _key, occurredAt: reported, ...fields } = event;
+    const occurredAt = new Date(reported).toISOString();
+    try {
+      const result = await recordBehaviourEvent({ ...fields, contactId, occurredAt, idempotencyKey: key }, deps, 'import', { importOrigin: origin });
+      // Already recorded: by this part before a crash (its own row, reported as the first run would), or by another.
+      const own = !result.recorded && (await deps.timeline.get(contactId, interactionSortKey(occurredAt, await behaviourEntryId(event.type, key))))?.data?.importOrigin === origin;
+      results[index] = { status: result.recorded || own ? 'created' : 'unchanged', fresh: result.recorded, contactId };
+    } catch (error) {
+      // Erased since the part resolved it: the row fails like any row naming no contact.
+      if (!(error instanceof NotFoundError)) throw error;
+      results[index] = { status: 'failed', fresh: false, issues: [{ path: 'contact', message: 'no such contact (import or create the contacts first)' }] };
+    }
+  });
+
   await commitPart(campaignId, origin, tallyOf(owned), db, deps.tables.campaigns);
   return { campaignId, created, results };
 }
@@ -221,10 +264,25 @@ export async function importHistory(
   deps: HistoryDeps,
   later?: { remainingMs: () => number; queue: (id: string, ndjson: string) => Promise<{ id: string; status: string; url: string }> },
 ): Promise<HistoryResult | { job: { id: string; status: string; url: string } }> {
-  const id = importedCampaignId(`request:${createHash('sha256').update(JSON.stringify(input)).digest('hex')}`);
-  const rows: HistoryRow[] = [...input.sends.map((send) => ({ send })), ...input.interactions.map((interaction) => ({ interaction })), ...input.conversions.map((conversion) => ({ conversion }))];
-  const where = (at: number): [string, number] =>
-    at < input.sends.length ? ['sends', at] : at < input.sends.length + input.interactions.length ? ['interactions', at - input.sends.length] : ['conversions', at - input.sends.length - input.interactions.length];
+  // A request without events hashes as it did before they existed (a retry across an upgrade finds its parts).
+  const { events: _events, ...withoutEvents } = input;
+  const id = importedCampaignId(`request:${createHash('sha256').update(JSON.stringify(input.events.length ? input : withoutEvents)).digest('hex')}`);
+  const lists: Array<readonly [string, HistoryRow[]]> = [
+    ['sends', input.sends.map((send) => ({ send }))],
+    ['interactions', input.interactions.map((interaction) => ({ interaction }))],
+    ['conversions', input.conversions.map((conversion) => ({ conversion }))],
+    ['events', input.events.map((event) => ({ event }))],
+  ];
+  const rows = lists.flatMap(([, listRows]) => listRows);
+  /** The list and index within it of the row at `at` (rows are the lists one after the other). */
+  const where = (at: number): [string, number] => {
+    let offset = at;
+    for (const [name, listRows] of lists) {
+      if (offset < listRows.length) return [name, offset];
+      offset -= listRows.length;
+    }
+    throw new Error(`no row at ${at}`);
+  };
   let campaignId = importedCampaignId(input.campaign.externalId);
   let created = false;
   const results: HistoryRowResult[] = [];
@@ -239,7 +297,7 @@ export async function importHistory(
     created ||= part.created;
     results.push(...part.results);
   }
-  const summary = { sends: 0, holdout: 0, interactions: 0, conversions: 0, failed: 0 };
+  const summary = { sends: 0, holdout: 0, interactions: 0, conversions: 0, events: 0, failed: 0 };
   const failures: HistoryResult['failures'] = [];
   results.forEach((result, at) => {
     const row = rows[at]!;
@@ -251,7 +309,8 @@ export async function importHistory(
     if (!result.fresh) return;
     if ('send' in row) summary[row.send.holdout ? 'holdout' : 'sends']++;
     else if ('interaction' in row) summary.interactions++;
-    else summary.conversions++;
+    else if ('conversion' in row) summary.conversions++;
+    else summary.events++;
   });
   summary.failed = failures.length;
   return { campaignId, created, summary, failures };
@@ -260,9 +319,10 @@ export async function importHistory(
 /**
  * The chunk processor of `history` import jobs. The file is NDJSON: its first line
  * `{"campaign": {...}}` (the JSON route's campaign, handed to every chunk as `chunk.header`), then
- * one row a line, `{"send": {...}}`, `{"interaction": {...}}` or `{"conversion": {...}}` with the
- * JSON route's fields. A chunk is one part whose origin is the job and its first line, so a chunk
- * processed again after a crash finds its own writes and reports the same rows as created.
+ * one row a line, `{"send": {...}}`, `{"interaction": {...}}`, `{"conversion": {...}}` or
+ * `{"event": {...}}` with the fields of one item of the JSON route's arrays. A chunk is one part
+ * whose origin is the job and its first line, so a chunk processed again after a crash finds its
+ * own writes and reports the same rows as created.
  */
 export function historyChunkProcessor(deps: HistoryDeps): ChunkProcessor {
   return async (chunk: ImportChunk): Promise<ImportRowOutcome[]> => {
@@ -322,13 +382,42 @@ function parseRow(text: string): { row: HistoryRow } | { issues: ValidationIssue
   const value = json.value;
   const keys = value && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value) : [];
   const kind = keys.length === 1 && keys[0]! in ROW_SCHEMAS ? (keys[0] as keyof typeof ROW_SCHEMAS) : undefined;
-  if (!kind) return { issues: [{ path: '', message: 'must be an object with exactly one of send, interaction or conversion' }] };
+  if (!kind) return { issues: [{ path: '', message: 'must be an object with exactly one of send, interaction, conversion or event' }] };
   const parsed = ROW_SCHEMAS[kind].safeParse((value as Record<string, unknown>)[kind]);
   if (!parsed.success) return { issues: issuesFromZod(parsed.error.issues, kind) };
   return { row: { [kind]: parsed.data } as HistoryRow };
 }
 
-const contactOf = (row: HistoryRow): ContactRef => ('send' in row ? row.send.contact : 'interaction' in row ? row.interaction.contact : row.conversion.contact);
+const contactOf = (row: HistoryRow): ContactRef => ('send' in row ? row.send.contact : 'interaction' in row ? row.interaction.contact : 'conversion' in row ? row.conversion.contact : row.event.contact);
+
+/** The fields of a JSON object in a fixed order (keys sorted at every level), absent ones left out. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+    return `{${entries
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * The idempotency key of an imported event that carries none:
+ * `import:<type>:<occurredAt as UTC ISO>:<SHA-256 hex of the event's other fields>`, those fields
+ * (url, referrer, title; name, properties — as imported, before the timeline trims a page to its
+ * origin and path) as JSON with keys sorted. The contact and the campaign are left out: the entry
+ * is on the contact's own timeline whichever way the row names them, and the same event in the
+ * history of two campaigns is one visit. So a row imported again — in another part, request,
+ * file or campaign, or after a crash — has the same key and records nothing new, while two
+ * events differing in time or in any field are two. Keep it as it is: a change would import
+ * every keyless event of a history again.
+ */
+export function importedEventKey(event: HistoryEvent): string {
+  const { contact: _contact, idempotencyKey: _key, type, occurredAt, ...fields } = event;
+  return `import:${type}:${new Date(occurredAt).toISOString()}:${createHash('sha256').update(canonicalJson(fields)).digest('hex')}`;
+}
 
 /** BatchGetItem requests in flight at once while resolving contacts. */
 const READ_PARALLEL = 8;

@@ -24,7 +24,7 @@ export const IMPORT_KIND_SPECS: Record<ImportKind, ImportKindSpec> = {
     formats: ['ndjson'],
     header: () => true,
     chunkRows: HISTORY_CHUNK_ROWS,
-    describes: 'a past campaign: the first line {"campaign": {...}}, then one {"send"|"interaction"|"conversion": {...}} per line',
+    describes: 'a past campaign: the first line {"campaign": {...}}, then one {"send"|"interaction"|"conversion"|"event": {...}} per line',
   },
   'pinpoint-endpoints': {
     formats: ['ndjson'],

@@ -159,7 +159,7 @@ describe('historical import', () => {
     };
     const first = await t.api<{ campaignId: string; created: boolean; summary: Record<string, number>; failures: Array<{ path: string }> }>('POST', '/v1/campaigns/import', { body });
     expect(first.status, first.text).toBe(201);
-    expect(first.body.summary).toEqual({ sends: 10, holdout: 2, interactions: 3, conversions: 3, failed: 1 });
+    expect(first.body.summary).toEqual({ sends: 10, holdout: 2, interactions: 3, conversions: 3, events: 0, failed: 1 });
     expect(first.body.failures.map((f) => f.path)).toEqual(['conversions[3].contact']);
     const again = await t.api<{ created: boolean; summary: Record<string, number> }>('POST', '/v1/campaigns/import', { body });
     expect(again.status).toBe(200);

@@ -263,3 +263,108 @@ describe('visit lift in the campaign report', () => {
     expect(html.text).toContain('data-visit-rate="treatment">50.00 % (4 of 8)');
   }, 120_000);
 });
+
+/** erf by its Maclaurin series (converges for the |x| < 4 used here to well below 1e-12). */
+function erf(x: number): number {
+  let term = x;
+  let sum = x;
+  for (let n = 1; n < 200; n++) {
+    term *= (-x * x) / n;
+    sum += term / (2 * n + 1);
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}
+const Z975 = 1.959963984540054; // Φ⁻¹(0.975), from tables
+
+/** Two-proportion comparison written out: Wald interval, pooled z-test, Katz log-ratio interval. */
+function expectedLift(xT: number, nT: number, xH: number, nH: number) {
+  const pT = xT / nT;
+  const pH = xH / nH;
+  const d = pT - pH;
+  const se = Math.sqrt((pT * (1 - pT)) / nT + (pH * (1 - pH)) / nH);
+  const pooled = (xT + xH) / (nT + nH);
+  const z = d / Math.sqrt(pooled * (1 - pooled) * (1 / nT + 1 / nH));
+  const seLog = Math.sqrt((1 - pT) / (nT * pT) + (1 - pH) / (nH * pH));
+  return {
+    absolute: { estimate: d, low: d - Z975 * se, high: d + Z975 * se },
+    relative: { estimate: pT / pH - 1, low: (pT / pH) * Math.exp(-Z975 * seLog) - 1, high: (pT / pH) * Math.exp(Z975 * seLog) - 1 },
+    pValue: 1 - erf(Math.abs(z) / Math.SQRT2),
+  };
+}
+
+describe('visit lift from an imported history', () => {
+  test('visits imported with the history (two overlapping parts) give the report the visit rates, lift, interval and p-value an independent computation gives', async () => {
+    const launchedAt = new Date(Date.now() - 12 * 86_400_000);
+    const at = (hours: number) => new Date(launchedAt.getTime() + hours * 3_600_000).toISOString();
+    const WINDOW_DAYS = 7;
+    const email = (i: number) => `importedvisits${i}@example.com`;
+    const contacts = await t.api('POST', '/v1/contacts/import', { rawBody: ['email', ...Array.from({ length: 21 }, (_, i) => email(i))].join('\n'), headers: { 'content-type': 'text/csv' } });
+    expect(contacts.status, contacts.text).toBeLessThan(300);
+
+    // 0–13 sent an hour after the launch (A: even, B: odd), 14–19 held out; 20 never targeted.
+    const sentAt = at(1);
+    const sends = Array.from({ length: 20 }, (_, i) => ({ contact: { email: email(i) }, channel: 'email', sentAt, holdout: i >= 14, variant: i % 2 ? 'B' : 'A' }));
+    const visit = (i: number, hours: number) => ({ contact: { email: email(i) }, type: 'visit', occurredAt: at(hours), url: `${SHOP}/spring` });
+    const partOne = [
+      visit(0, 5), visit(1, 30), visit(2, 100), visit(3, 6), visit(3, 8), // inside the window (3 twice)
+      visit(4, 0.5), // before its send
+      visit(5, 1 + WINDOW_DAYS * 24 + 1), // after the window
+      { contact: { email: email(6) }, type: 'page_view', occurredAt: at(5), url: `${SHOP}/p/1` }, // not a visit
+      { contact: { email: email(7) }, type: 'custom', occurredAt: at(5), name: 'added_to_cart' },
+      visit(14, 20), visit(16, 150), // held out, after the launch
+      visit(15, -5), // held out, before the launch
+      { contact: { email: email(17) }, type: 'page_view', occurredAt: at(20), url: `${SHOP}/p/2` },
+      visit(20, 10), // never targeted: on the timeline, in no group
+    ];
+    // The second part repeats some of the first and adds two visits.
+    const partTwo = [visit(0, 5), visit(14, 20), visit(8, 50), visit(18, WINDOW_DAYS * 24 - 1)];
+    const campaign = { externalId: 'imported-visits-1', name: 'Imported visits', launchedAt: at(0), goal: { event: 'purchase', attributionWindowDays: WINDOW_DAYS, model: 'last_touch' } };
+    const first = await t.api<{ campaignId: string; summary: Record<string, number> }>('POST', '/v1/campaigns/import', { body: { campaign, sends: sends.slice(0, 10), events: partOne } });
+    expect(first.status, first.text).toBe(201);
+    expect(first.body.summary).toMatchObject({ sends: 10, holdout: 0, events: partOne.length, failed: 0 });
+    const second = await t.api<{ summary: Record<string, number> }>('POST', '/v1/campaigns/import', { body: { campaign, sends: sends.slice(10), events: partTwo } });
+    expect(second.status, second.text).toBe(200);
+    expect(second.body.summary).toMatchObject({ sends: 4, holdout: 6, events: 2, failed: 0 });
+
+    // The independent computation: a member visited when a visit follows its exposure (the send;
+    // the launch for the holdout) by at most the window; unique members, whatever the repeats.
+    const visits = [...partOne, ...partTwo].filter((e) => e.type === 'visit').map((e) => ({ email: e.contact.email, at: Date.parse(e.occurredAt) }));
+    const visited = (i: number, exposure: string) => visits.some((v) => v.email === email(i) && v.at > Date.parse(exposure) && v.at <= Date.parse(exposure) + WINDOW_DAYS * 86_400_000);
+    const group = (members: number[], exposure: string) => ({ members: members.length, visitors: members.filter((i) => visited(i, exposure)).length });
+    const treated = Array.from({ length: 14 }, (_, i) => i);
+    const heldOut = [14, 15, 16, 17, 18, 19];
+    const expectedTreatment = group(treated, sentAt);
+    const expectedHoldout = group(heldOut, at(0));
+    expect([expectedTreatment, expectedHoldout]).toEqual([
+      { members: 14, visitors: 5 },
+      { members: 6, visitors: 3 },
+    ]); // the data exercises what it means to
+
+    const run = await t.api('POST', '/v1/attribution/runs', { body: { from: at(-24), to: new Date().toISOString() } });
+    expect(run.status).toBe(202);
+    await t.runtime.idle(60_000);
+    type Interval = { estimate: number; low: number; high: number };
+    type Report = {
+      visits: { treatment: { members: number; visitors: number; rate: number }; holdout: { members: number; visitors: number; rate: number }; lift: { absolute: Interval; relative: Interval | null; pValue: number | null } | null };
+      funnels: Array<{ group: string; holdout: boolean; targeted: number; visited: number }>;
+      variants: Array<{ variant: string; visitors: number }>;
+    };
+    const report = (await t.api<{ report: Report }>('GET', `/v1/campaigns/${first.body.campaignId}/report`)).body.report;
+    // Rates are given to 6 decimal places.
+    expect(report.visits.treatment).toEqual({ ...expectedTreatment, rate: Math.round((1e6 * expectedTreatment.visitors) / expectedTreatment.members) / 1e6 });
+    expect(report.visits.holdout).toEqual({ ...expectedHoldout, rate: Math.round((1e6 * expectedHoldout.visitors) / expectedHoldout.members) / 1e6 });
+    const expected = expectedLift(expectedTreatment.visitors, expectedTreatment.members, expectedHoldout.visitors, expectedHoldout.members);
+    const lift = report.visits.lift!;
+    for (const key of ['estimate', 'low', 'high'] as const) {
+      expect(lift.absolute[key]).toBeCloseTo(expected.absolute[key], 9);
+      expect(lift.relative![key]).toBeCloseTo(expected.relative[key], 9);
+    }
+    expect(lift.pValue).toBeCloseTo(expected.pValue, 9);
+    const byVariant = (variant: string) => treated.filter((i) => (i % 2 ? 'B' : 'A') === variant && visited(i, sentAt)).length;
+    expect(report.variants.map((v) => [v.variant, v.visitors]).sort()).toEqual([
+      ['A', byVariant('A')],
+      ['B', byVariant('B')],
+    ]);
+    expect(report.funnels.find((f) => f.holdout)).toMatchObject({ group: '#holdout', targeted: 6, visited: expectedHoldout.visitors });
+  }, 120_000);
+});

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import * as z from 'zod';
+import { HistoryEvent, importedEventKey } from '../../shared/imports/history-import.ts';
 import { behaviourData, behaviourEventRow } from '../../shared/responses/behaviour-events.ts';
 
 describe('behaviourData: what the timeline keeps', () => {
@@ -22,5 +24,22 @@ describe('behaviourEventRow: the history import’s row of a site event', () => 
     expect(Row.parse({ type: 'visit', contact: { email: 'a@example.com' }, occurredAt: '2025-01-01T00:00:00Z' })).toEqual({ type: 'visit', contact: { email: 'a@example.com' }, occurredAt: '2025-01-01T00:00:00Z' });
     expect(Row.safeParse({ type: 'page_view', contact: { email: 'a@example.com' }, occurredAt: '2025-01-01T00:00:00Z' }).error?.issues.map((i) => i.path.join('.'))).toEqual(['url']);
     expect(Row.safeParse({ type: 'opened', contact: { email: 'a@example.com' }, occurredAt: '2025-01-01T00:00:00Z' }).error?.issues.map((i) => i.path.join('.'))).toEqual(['type']);
+  });
+});
+
+describe('importedEventKey: the key of a history event that carries none', () => {
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+  const visit = HistoryEvent.parse({ type: 'visit', contact: { email: 'a@example.com' }, occurredAt: '2025-01-01T01:00:00+01:00', url: 'https://shop.example.com/a?x=1', referrer: 'https://r.example.org/' });
+  test('is `import:<type>:<UTC time>:<SHA-256 of the other fields as JSON, keys sorted>`', () => {
+    expect(importedEventKey(visit)).toBe(`import:visit:2025-01-01T00:00:00.000Z:${sha256('{"referrer":"https://r.example.org/","url":"https://shop.example.com/a?x=1"}')}`);
+    const custom = HistoryEvent.parse({ type: 'custom', contact: { contactId: '6b0f3c1e-0000-4000-8000-000000000001' }, occurredAt: '2025-01-01T00:00:00Z', name: 'added_to_cart', properties: { sku: 'M-1', qty: 2, gift: false } });
+    expect(importedEventKey(custom)).toBe(`import:custom:2025-01-01T00:00:00.000Z:${sha256('{"name":"added_to_cart","properties":{"gift":false,"qty":2,"sku":"M-1"}}')}`);
+  });
+  test('the same event named another way, or with its fields in another order, has the same key; another time or field another', () => {
+    const same = HistoryEvent.parse({ referrer: 'https://r.example.org/', url: 'https://shop.example.com/a?x=1', occurredAt: '2025-01-01T00:00:00Z', contact: { contactId: '6b0f3c1e-0000-4000-8000-000000000001' }, type: 'visit' });
+    expect(importedEventKey(same)).toBe(importedEventKey(visit));
+    expect(importedEventKey(HistoryEvent.parse({ ...visit, occurredAt: '2025-01-01T00:00:01Z' }))).not.toBe(importedEventKey(visit));
+    expect(importedEventKey(HistoryEvent.parse({ ...visit, url: 'https://shop.example.com/a?x=2' }))).not.toBe(importedEventKey(visit));
+    expect(importedEventKey(HistoryEvent.parse({ ...visit, type: 'page_view' }))).not.toBe(importedEventKey(visit));
   });
 });
