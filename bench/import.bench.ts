@@ -13,7 +13,7 @@
  * the import's events included).
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, TransactWriteItemsCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { OutgoingEvent } from '../events/contract.ts';
 import { ConsentLog } from '../shared/contacts/consents.ts';
@@ -23,6 +23,7 @@ import { contactsChunkProcessor } from '../shared/contacts/import.ts';
 import { SuppressionStore } from '../shared/contacts/suppressions.ts';
 import { Timeline } from '../shared/contacts/timeline.ts';
 import type { ImportChunk } from '../shared/imports/chunk.ts';
+import { forEachLimit } from '../shared/concurrency.ts';
 import { median, print, type Figure } from './harness.ts';
 import { startMeteredRuntime, type MeteredRuntime } from './support/metered-runtime.ts';
 
@@ -93,6 +94,40 @@ async function timedImport(bench: MeteredRuntime, body: string, format: 'csv' | 
   return measured;
 }
 
+/**
+ * What DynamoDB Local itself allows for the writes a new contact needs: the contact, its email
+ * and phone lookups and its consent record, four conditional puts per row in transactions of 100
+ * items, two in flight (the import's setting), through the same meter, with nothing else done:
+ * no reads, no parsing, no events. The import's rate is quoted as a share of this.
+ */
+async function transactionCeiling(bench: MeteredRuntime, run: number): Promise<number> {
+  const { runtime } = bench;
+  const client = new DynamoDBClient({ endpoint: runtime.urls.dynamodb, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+  const tables = runtime.tableNames;
+  const rowsPerTransaction = 25;
+  const transactions = Array.from({ length: ROWS / rowsPerTransaction }, (_, t) => t);
+  const notExists = (key: string) => ({ ConditionExpression: 'attribute_not_exists(#k)', ExpressionAttributeNames: { '#k': key } });
+  await bench.runtime.idle(10 * 60_000);
+  const start = performance.now();
+  await forEachLimit(transactions, 2, async (t) => {
+    const items = Array.from({ length: rowsPerTransaction }, (_, r): TransactWriteItem[] => {
+      const i = t * rowsPerTransaction + r;
+      const id = `ceiling${run}-${i}`;
+      return [
+        { Put: { TableName: tables.contacts!, Item: { id: { S: id }, email: { S: `${id}@example.com` }, phone: { S: `+4476${String(i).padStart(8, '0')}` }, attributes: { M: { first_name: { S: `Name${i}` }, plan: { S: 'free' } } }, tags: { L: [{ S: 'bench' }] }, version: { N: '1' } }, ...notExists('id') } },
+        { Put: { TableName: tables.contactLookups!, Item: { key: { S: `email#${id}@example.com` }, contactId: { S: id } }, ...notExists('key') } },
+        { Put: { TableName: tables.contactLookups!, Item: { key: { S: `phone#${id}` }, contactId: { S: id } }, ...notExists('key') } },
+        { Put: { TableName: tables.consents!, Item: { contactId: { S: id }, sk: { S: `2026-11-02#email#${id}` }, status: { S: 'confirmed' }, wordingVersion: { S: '2026-11' } }, ...notExists('sk') } },
+      ];
+    }).flat();
+    await client.send(new TransactWriteItemsCommand({ TransactItems: items }));
+  });
+  const rate = ROWS / ((performance.now() - start) / 1000);
+  client.destroy();
+  console.error(`  … DynamoDB Local ceiling: ${rate.toFixed(0)} rows/s`);
+  return rate;
+}
+
 const contacts: Section = async (bench) => {
   // Single upserts, one at a time: what a row cost when the import upserted row by row.
   const single = async (run: number) => {
@@ -146,6 +181,14 @@ const contacts: Section = async (bench) => {
     }
   }
   figures.push({ name: 'single upsert, write units on the contact tables', value: median(singles.map((s) => s.ownUnits)), unit: 'WCU' });
+  const ceilings = [];
+  for (let run = 1; run <= RUNS; run++) ceilings.push(await transactionCeiling(bench, run));
+  const ceiling = median(ceilings);
+  const csvNew = figures.find((f) => f.name.startsWith('CSV') && f.name.endsWith('new contacts'))!.value;
+  figures.push(
+    { name: 'DynamoDB Local ceiling: the 4 conditional puts of a new contact alone, 100-item transactions', value: ceiling, unit: 'rows/s' },
+    { name: '  CSV new contacts as a share of that ceiling', value: (100 * csvNew) / ceiling, unit: '%' },
+  );
   return { title: `Contact import through the local runtime, ${ROWS.toLocaleString('en-US')} rows (median of ${RUNS} runs after a warm-up)`, figures };
 };
 
