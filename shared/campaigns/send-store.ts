@@ -37,6 +37,16 @@ export interface SendRecord {
 }
 
 export const sendPk = (campaignId: string, runId: string): string => `${campaignId}#${runId}`;
+
+/**
+ * The reserved pseudo-campaign of transactional messages (POST /v1/messages): their send records
+ * live under "transactional#<messageId>" and their send ids read "transactional:<messageId>:<contact>",
+ * so erasure and delivery events find them like any send. Campaign ids are UUIDs, so it cannot
+ * collide; nothing counts it as a campaign (its timeline entries carry no campaignId).
+ */
+export const TRANSACTIONAL = 'transactional';
+/** Whether a send id names a transactional message rather than a campaign's send. */
+export const isTransactionalSendId = (sendId: string): boolean => sendId.startsWith(`${TRANSACTIONAL}:`);
 export const sendIdOf = (campaignId: string, runId: string, contactId: string): string => `${campaignId}:${runId}:${contactId}`;
 export function parseSendId(sendId: string): { campaignId: string; runId: string; contactId: string } | undefined {
   const parts = sendId.split(':');
