@@ -496,7 +496,8 @@ const declared = defineTopology({
         { method: 'POST', path: '/webhooks/twilio/sms', public: true },
         { method: 'POST', path: '/webhooks/twilio/status', public: true },
       ],
-      tables: { ...contactTables, idempotency: 'readWrite', campaigns: 'write' },
+      // sends: Twilio statuses of transactional messages are kept on their send records (conditional updates of existing ones only).
+      tables: { ...contactTables, idempotency: 'readWrite', campaigns: 'write', sends: 'write' },
       sendsTo: ['smsInbound'],
       publishesEvents: true,
       usesSecret: true,

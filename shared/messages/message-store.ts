@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { documentClient } from '../aws/dynamodb.ts';
-import { sendIdOf, sendPk, TRANSACTIONAL, type SendRecord, type SendStatus } from '../campaigns/send-store.ts';
+import { sendIdOf, sendPk, TRANSACTIONAL, TRANSACTIONAL_SK, type SendRecord, type SendStatus } from '../campaigns/send-store.ts';
 
 /**
  * A transactional message's send record, in the sends table under the reserved pseudo-campaign
@@ -32,7 +32,7 @@ export interface MessageRecord extends SendRecord {
   outcomes: Record<string, string>;
 }
 
-export const MESSAGE_SK = 'message';
+export const MESSAGE_SK = TRANSACTIONAL_SK;
 export const messagePk = (messageId: string): string => sendPk(TRANSACTIONAL, messageId);
 /** The send id of a message: the contact's id, or "address" for a bare address. */
 export const messageSendId = (messageId: string, contactId: string | undefined): string => sendIdOf(TRANSACTIONAL, messageId, contactId ?? 'address');

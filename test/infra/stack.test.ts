@@ -527,9 +527,11 @@ describe('transactional messages', () => {
     for (const table of ['campaigns', 'segments', 'idempotency', 'reports']) expect(tableEnvVar(table) in env, table).toBe(false);
   });
 
-  test('the response recorder may update send records (delivery events of transactional messages) but not read them', () => {
-    const actions = tableActions('response-recorder', 'sends');
-    expect(actions).toContain('dynamodb:UpdateItem');
-    expect(actions.some((a) => /GetItem|Query|Scan/.test(a))).toBe(false);
+  test('the response recorder and the Twilio webhooks may update send records (delivery events of transactional messages) but not read them', () => {
+    for (const name of ['response-recorder', 'twilio-webhooks']) {
+      const actions = tableActions(name, 'sends');
+      expect(actions, name).toContain('dynamodb:UpdateItem');
+      expect(actions.some((a) => /GetItem|Query|Scan/.test(a)), name).toBe(false);
+    }
   });
 });

@@ -4,6 +4,13 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { StreamEvent } from '../../events/stream.ts';
+import { ProviderAmbiguousError, ProviderPermanentError, ProviderThrottledError, type MessageProvider, type OutgoingMessage } from '../../shared/campaigns/providers/provider.ts';
+import { contactsFrom, type ContactsConfig } from '../../shared/contacts/wiring.ts';
+import { MessageStore, messagePk, MESSAGE_SK } from '../../shared/messages/message-store.ts';
+import { MessageInput, messageIdOf, sendMessage, type MessageDeps } from '../../shared/messages/transactional.ts';
+import { TemplateStore } from '../../shared/templates/template-store.ts';
+import { documentClient } from '../../shared/aws/dynamodb.ts';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { startTestRuntime, type ApiResponse, type TestRuntime } from '../helpers/runtime.ts';
 import { sesEvent } from '../helpers/ses.ts';
 
@@ -229,15 +236,23 @@ describe('never to a bounced, complained, opted-out or erased recipient', () => 
     expect((await timeline(bouncedId)).filter((i) => i.type === 'sent')).toHaveLength(0);
   });
 
-  test('an erased contact is gone (404 by id) and its address is refused (422 erased); nothing is sent', async () => {
+  test('an erased contact is gone (404 by id) and its address is refused (422 erased); nothing is sent; its earlier message moves to the pseudonym', async () => {
     const contactId = await contact({ email: 'gone@example.com' });
+    const earlier = await send({ ...order, template: receipt, idempotencyKey: key(), to: { contactId }, metadata: { orderId: 'X-1' } });
+    expect(earlier.status).toBe(201);
+    await t.runtime.idle();
     expect((await t.api('DELETE', `/v1/contacts/${contactId}`)).status).toBeLessThan(300);
+    const moved = await t.api<{ message: MessageView & { metadata?: unknown } }>('GET', `/v1/messages/${earlier.body.message.id}`);
+    expect(moved.body.message.recipient.contactId).toMatch(/^erased#/);
+    expect(moved.body.message.providerMessageId).toBeUndefined();
+    expect(moved.body.message.metadata).toBeUndefined();
+    expect(moved.body.message.status).toBe('sent');
     const byId = await send({ ...order, template: receipt, idempotencyKey: key(), to: { contactId } });
     expect(byId.status).toBe(404);
     const byAddress = await send({ ...order, template: receipt, idempotencyKey: key(), to: { email: 'gone@example.com' } });
     expect(byAddress.status).toBe(422);
     expect(byAddress.body.error).toMatchObject({ code: 'recipient_suppressed', reason: 'erased' });
-    expect(await mailTo('gone@example.com')).toHaveLength(0);
+    expect(await mailTo('gone@example.com')).toHaveLength(1);
   });
 
   test('a number that texted STOP gets no transactional SMS either', async () => {
@@ -380,5 +395,95 @@ describe('bad requests', () => {
     const anonymous = await t.api('POST', '/v1/messages', { body: { idempotencyKey: key(), to: { email: 'b@example.com' }, channel: 'email', template: receipt }, token: null });
     expect(anonymous.status).toBe(401);
     expect((await t.api('GET', '/v1/messages/not-an-id')).status).toBe(400);
+  });
+});
+
+/** A provider that answers each call as scripted (then accepts), and counts the calls. */
+class ScriptedProvider implements MessageProvider {
+  readonly name = 'scripted';
+  readonly channel = 'email' as const;
+  readonly calls: OutgoingMessage[] = [];
+  constructor(private readonly script: Error[] = []) {}
+  async send(message: OutgoingMessage): Promise<{ providerMessageId: string }> {
+    this.calls.push(message);
+    const failure = this.script[this.calls.length - 1];
+    if (failure) throw failure;
+    return { providerMessageId: `scripted-${this.calls.length}` };
+  }
+}
+
+describe('what the provider answers (the use case on the runtime tables, with a scripted provider)', () => {
+  const depsWith = (provider: MessageProvider): MessageDeps => {
+    const tables = t.runtime.tableNames;
+    const contacts = contactsFrom({ tables: tables as ContactsConfig['tables'], eventBus: process.env.EVENT_BUS_NAME! });
+    return {
+      messages: new MessageStore(tables.sends!),
+      templates: new TemplateStore(tables.templates!),
+      contacts: contacts.store,
+      contactService: contacts.service,
+      suppressions: contacts.suppressions,
+      timeline: contacts.timeline,
+      provider: async () => provider,
+      publicBaseUrl: 'https://touchloop.test',
+      senderAddress: 'Touchloop Test, 1 Test Street',
+      inFlightWaitMs: 200,
+    };
+  };
+  const input = (email: string) => MessageInput.parse({ to: { email }, channel: 'email', template: receipt, data: { orderNumber: 'P-1' } });
+
+  test('throttled: nothing recorded as sent, 503 with Retry-After; the retry with the same key sends once', async () => {
+    const provider = new ScriptedProvider([new ProviderThrottledError('slow down')]);
+    const k = key();
+    const first = await sendMessage(input('throttled@example.com'), k, depsWith(provider));
+    expect(first).toMatchObject({ kind: 'retry', status: 503, code: 'provider_throttled', retryAfterSeconds: 2 });
+    const second = await sendMessage(input('throttled@example.com'), k, depsWith(provider));
+    expect(second).toMatchObject({ kind: 'sent', replayed: false, message: { status: 'sent', providerMessageId: 'scripted-2', attempts: 2 } });
+    const third = await sendMessage(input('throttled@example.com'), k, depsWith(provider));
+    expect(third).toMatchObject({ kind: 'sent', replayed: true });
+    expect(provider.calls).toHaveLength(2);
+  });
+
+  test('a transient error gives the claim back (503 provider_unavailable); a permanent rejection is recorded (failed, its reason) and answered again', async () => {
+    const transient = new ScriptedProvider([new Error('socket hang up')]);
+    const k1 = key();
+    expect(await sendMessage(input('flaky@example.com'), k1, depsWith(transient))).toMatchObject({ kind: 'retry', status: 503, code: 'provider_unavailable' });
+    expect((await new MessageStore(t.runtime.tableNames.sends!).get(await messageIdOf(k1)))?.status).toBe('queued');
+
+    const rejecting = new ScriptedProvider([new ProviderPermanentError('MessageRejected', 'rejected')]);
+    const k2 = key();
+    expect(await sendMessage(input('rejected@example.com'), k2, depsWith(rejecting))).toMatchObject({ kind: 'failed', replayed: false, message: { status: 'failed', reason: 'rejected' } });
+    expect(await sendMessage(input('rejected@example.com'), k2, depsWith(rejecting))).toMatchObject({ kind: 'failed', replayed: true });
+    expect(rejecting.calls).toHaveLength(1);
+  });
+
+  test('an ambiguous answer is outcome_unknown and never sent again under the key', async () => {
+    const provider = new ScriptedProvider([new ProviderAmbiguousError('no message id')]);
+    const k = key();
+    const first = await sendMessage(input('ambiguous@example.com'), k, depsWith(provider));
+    expect(first).toMatchObject({ kind: 'failed', message: { status: 'failed', reason: 'outcome_unknown' } });
+    const again = await sendMessage(input('ambiguous@example.com'), k, depsWith(provider));
+    expect(again).toMatchObject({ kind: 'failed', replayed: true, message: { reason: 'outcome_unknown' } });
+    expect(provider.calls).toHaveLength(1);
+  });
+
+  test('a request that stopped after its claim: in progress while the lease runs, then outcome_unknown, never a second send', async () => {
+    // Prepare: a claim left behind (as a crash after the provider call leaves it).
+    const provider = new ScriptedProvider();
+    const k = key();
+    const deps = depsWith(provider);
+    const messageId = await messageIdOf(k);
+    let called = 0;
+    const hanging: MessageProvider = { name: 'hanging', channel: 'email', send: () => (called++, new Promise(() => undefined)) };
+    void sendMessage(input('crash@example.com'), k, { ...deps, provider: async () => hanging });
+    for (let i = 0; i < 100 && called === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(called).toBe(1);
+    expect((await deps.messages.get(messageId))?.status).toBe('sending');
+
+    // Act / Assess: while the lease runs, a retry waits and answers 409; after it, outcome_unknown.
+    expect(await sendMessage(input('crash@example.com'), k, deps)).toMatchObject({ kind: 'retry', status: 409, code: 'in_progress' });
+    await documentClient.send(new UpdateCommand({ TableName: t.runtime.tableNames.sends!, Key: { pk: messagePk(messageId), sk: MESSAGE_SK }, UpdateExpression: 'SET leaseUntil = :past', ExpressionAttributeValues: { ':past': '2000-01-01T00:00:00.000Z' } }));
+    expect(await sendMessage(input('crash@example.com'), k, deps)).toMatchObject({ kind: 'failed', message: { status: 'failed', reason: 'outcome_unknown' } });
+    expect(provider.calls).toHaveLength(0);
+    expect(called).toBe(1);
   });
 });
