@@ -10,7 +10,7 @@ import { MessageStore, messagePk, MESSAGE_SK } from '../../shared/messages/messa
 import { MessageInput, messageIdOf, sendMessage, type MessageDeps } from '../../shared/messages/transactional.ts';
 import { TemplateStore } from '../../shared/templates/template-store.ts';
 import { documentClient } from '../../shared/aws/dynamodb.ts';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { startTestRuntime, type ApiResponse, type TestRuntime } from '../helpers/runtime.ts';
 import { sesEvent } from '../helpers/ses.ts';
 
@@ -307,7 +307,7 @@ describe('delivery events and campaigns', () => {
     expect(t.runtime.deadLetterQueues.get('providerEvents')!.stats().visible).toBe(0);
   });
 
-  test("a campaign's counters and live responses do not move for a transactional message to its recipient", async () => {
+  test("a campaign's counters, live responses and report do not move for a transactional message to its recipient, which takes no attribution credit", async () => {
     // Prepare: a campaign sent to one contact.
     const contactId = await contact({ email: 'member@example.com', tags: ['tx-campaign'], consent: { email: { status: 'confirmed', wordingVersion: 'v1' } } });
     const segmentId = (await t.api<{ segment: { id: string } }>('POST', '/v1/segments', { body: { name: 'Tx', rule: { field: 'tags', op: 'contains', value: 'tx-campaign' } } })).body.segment.id;
@@ -338,6 +338,23 @@ describe('delivery events and campaigns', () => {
     const items = await timeline(contactId);
     expect(items.filter((i) => i.type === 'sent').map((i) => i.campaignId ?? 'none').sort()).toEqual([campaignId, 'none'].sort());
     expect(items.filter((i) => i.type === 'opened' || i.type === 'delivered').every((i) => i.campaignId === undefined)).toBe(true);
+
+    // And in the report: a purchase after both sends is the campaign's (last touch), the transactional message is no touch and no campaign.
+    expect((await t.api('POST', '/v1/events', { body: { contactId, name: 'purchase', value: 30, currency: 'EUR', occurredAt: new Date().toISOString(), idempotencyKey: key() } })).status).toBeLessThan(300);
+    await t.runtime.idle();
+    const from = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000).toISOString();
+    const to = new Date(Date.parse(from) + 2 * 86_400_000).toISOString();
+    const started = await t.api<{ run: { runId: string } }>('POST', '/v1/attribution/runs', { body: { from, to } });
+    expect(started.status, started.text).toBe(202);
+    await t.runtime.idle(60_000);
+    expect((await t.api<{ run: { status: string } }>('GET', `/v1/attribution/runs/${started.body.run.runId}`)).body.run.status).toBe('completed');
+    const report = (await t.api<{ report: { funnel: Record<string, number>; revenue: number } }>('GET', `/v1/campaigns/${campaignId}/report`)).body.report;
+    expect(report.funnel).toMatchObject({ sent: 1, opened: 0, converted: 1 });
+    expect(report.revenue).toBe(30);
+    for (const table of ['attribution', 'reports'] as const) {
+      const any = await documentClient.send(new QueryCommand({ TableName: t.runtime.tableNames[table]!, KeyConditionExpression: 'campaignId = :c', ExpressionAttributeValues: { ':c': 'transactional' } }));
+      expect(any.Items ?? [], table).toEqual([]);
+    }
   });
 });
 
