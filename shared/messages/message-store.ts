@@ -86,10 +86,22 @@ export class MessageStore {
     }
   }
 
-  /** A refusal, recorded once for the key (so a replay answers it again); false when the key already has a record. */
+  /**
+   * A refusal, recorded once for the key (so a replay answers it again): on a new key, or over an
+   * attempt with the same body that the provider throttled (the address was suppressed since).
+   * False when the key has another record.
+   */
   async refuse(record: MessageRecord): Promise<boolean> {
     try {
-      await this.db.send(new PutCommand({ TableName: this.table, Item: { ...record, status: 'skipped' }, ConditionExpression: 'attribute_not_exists(pk)' }));
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...record, status: 'skipped' },
+          ConditionExpression: 'attribute_not_exists(pk) OR (#s = :queued AND fingerprint = :fp)',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':queued': 'queued', ':fp': record.fingerprint },
+        }),
+      );
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;

@@ -460,6 +460,17 @@ describe('what the provider answers (the use case on the runtime tables, with a 
     expect(provider.calls).toHaveLength(2);
   });
 
+  test('throttled, then the address bounces: the retry with the key is refused (and answered so again), never sent', async () => {
+    const provider = new ScriptedProvider([new ProviderThrottledError('slow down')]);
+    const deps = depsWith(provider);
+    const k = key();
+    expect(await sendMessage(input('later-bounced@example.com'), k, deps)).toMatchObject({ kind: 'retry', code: 'provider_throttled' });
+    await deps.contactService.suppress('email', 'later-bounced@example.com', 'bounced', { at: new Date().toISOString(), source: 'test' });
+    expect(await sendMessage(input('later-bounced@example.com'), k, deps)).toMatchObject({ kind: 'refused', replayed: false, message: { status: 'skipped', reason: 'bounced' } });
+    expect(await sendMessage(input('later-bounced@example.com'), k, deps)).toMatchObject({ kind: 'refused', replayed: true });
+    expect(provider.calls).toHaveLength(1);
+  });
+
   test('a transient error gives the claim back (503 provider_unavailable); a permanent rejection is recorded (failed, its reason) and answered again', async () => {
     const transient = new ScriptedProvider([new Error('socket hang up')]);
     const k1 = key();
