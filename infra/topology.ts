@@ -251,6 +251,24 @@ const declared = defineTopology({
       sendsTo: ['launches'],
       managesSchedules: { targetQueue: 'launches' },
     },
+    'messages-api': {
+      description: 'Transactional messages: one templated email or SMS to a contact or an address, now, once per idempotency key; their status.',
+      entry: 'functions/messages-api/handler.ts',
+      handler: 'handler',
+      // One provider call per request, inline: well inside API Gateway's 29 s (see shared/messages/transactional.ts).
+      timeoutSeconds: 15,
+      http: [
+        { method: 'POST', path: '/v1/messages' },
+        { method: 'GET', path: '/v1/messages/{id}' },
+      ],
+      // Reads the recipient and its suppressions; writes the message's send record, its timeline entry (and counter), and a provider opt-out's suppression.
+      tables: { contacts: 'readWrite', contactLookups: 'read', consents: 'read', suppressions: 'readWrite', interactions: 'write', activity: 'write', templates: 'read', sends: 'readWrite' },
+      publishesEvents: true,
+      usesSecret: true,
+      sendsEmail: true,
+      sendsSms: true,
+      linksToPublicApi: true,
+    },
     'campaign-launcher': {
       description: 'Starts a campaign run: fixes the segment version and fans the audience scan out over parallel segments; re-queues sends after a resume.',
       entry: 'functions/campaign-launcher/handler.ts',
@@ -478,7 +496,8 @@ const declared = defineTopology({
         { method: 'POST', path: '/webhooks/twilio/sms', public: true },
         { method: 'POST', path: '/webhooks/twilio/status', public: true },
       ],
-      tables: { ...contactTables, idempotency: 'readWrite', campaigns: 'write' },
+      // sends: Twilio statuses of transactional messages are kept on their send records (conditional updates of existing ones only).
+      tables: { ...contactTables, idempotency: 'readWrite', campaigns: 'write', sends: 'write' },
       sendsTo: ['smsInbound'],
       publishesEvents: true,
       usesSecret: true,
@@ -491,7 +510,8 @@ const declared = defineTopology({
       handler: 'handler',
       timeoutSeconds: 60,
       queue: { queue: 'providerEvents', batchSize: 25, maxBatchingWindowSeconds: 2, maxConcurrency: 5 },
-      tables: { ...contactTables, campaigns: 'readWrite', idempotency: 'write' },
+      // sends: delivery events of transactional messages are kept on their send records (conditional updates of existing ones only).
+      tables: { ...contactTables, campaigns: 'readWrite', idempotency: 'write', sends: 'write' },
       publishesEvents: true,
       usesSecret: true,
     },

@@ -1,7 +1,11 @@
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { documentClient } from './aws/dynamodb.ts';
+import * as z from 'zod';
 import { keyedHash } from './aws/secrets.ts';
+
+/** A client's idempotency key (an order number, a request id), as every API that takes one accepts it. */
+export const IdempotencyKey = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 
 /**
  * Markers of work already done ("this event's confirmation email went out"), kept for a while

@@ -8,12 +8,13 @@ import { CONTACT_TABLES, contactsFrom } from '../../shared/contacts/wiring.ts';
 import { AppError } from '../../shared/errors.ts';
 import { IdempotencyMarkers } from '../../shared/idempotency.ts';
 import { httpApi, json, route, type HttpRequest } from '../../shared/http/api.ts';
+import { MessageStore } from '../../shared/messages/message-store.ts';
 import { recordSmsStatus, ResponseTally, type ResponseDeps } from '../../shared/responses/recorder.ts';
 import { fromTwilioCallback } from '../../shared/responses/sms-events.ts';
 import { TWILIO_MESSAGE_SID, validTwilioSignature } from '../../shared/responses/twilio.ts';
 
 const config = functionConfig('twilio-webhooks', {
-  tables: { ...CONTACT_TABLES, idempotency: true, campaigns: true },
+  tables: { ...CONTACT_TABLES, idempotency: true, campaigns: true, sends: true },
   queues: { smsInbound: true },
   publishesEvents: true,
   usesSecret: true,
@@ -33,6 +34,7 @@ const responses: ResponseDeps & { campaigns: CampaignStore } = {
   scorer: new LeadScorer(config.tables.contacts, markers),
   campaigns: new CampaignStore(config.tables.campaigns),
   markers,
+  messages: new MessageStore(config.tables.sends),
 };
 
 /** The request's form parameters, after checking Twilio signed them with this account's auth token. */

@@ -39,12 +39,18 @@ export function expiredActivityKeys(stored: Record<string, unknown> | undefined,
     .map(([key]) => key);
 }
 
+/** The counter type of a transactional message's `sent` entry. */
+export const TRANSACTIONAL_SENT = 'transactional_sent';
+
 /** The counter type of one named custom event ("custom:added_to_cart"): segment rules count it by name. */
 export const customCounterType = (name: string): string => `custom:${name}`;
 
 export function activityKeys(interaction: { type: string; channel?: string; campaignId?: string; occurredAt: string; data?: Record<string, unknown> }): string[] {
   const hour = hourOf(Date.parse(interaction.occurredAt));
-  const keys = [`${interaction.type}|${interaction.channel ?? NO_CHANNEL}|${hour}`];
+  // A transactional message (a receipt, a password reset) is no marketing touch: it counts apart,
+  // so frequency caps and "sent in the last N days" rules (which read sent|<channel>) ignore it.
+  const type = interaction.type === 'sent' && interaction.data?.transactional === true ? TRANSACTIONAL_SENT : interaction.type;
+  const keys = [`${type}|${interaction.channel ?? NO_CHANNEL}|${hour}`];
   if (interaction.campaignId) keys.push(`${interaction.type}|c:${interaction.campaignId}|${hour}`);
   // A custom event counts twice: as any custom event and under its own name (names hold no `|`).
   if (interaction.type === 'custom' && typeof interaction.data?.name === 'string') keys.push(`${customCounterType(interaction.data.name)}|${interaction.channel ?? NO_CHANNEL}|${hour}`);

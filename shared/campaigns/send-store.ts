@@ -37,6 +37,18 @@ export interface SendRecord {
 }
 
 export const sendPk = (campaignId: string, runId: string): string => `${campaignId}#${runId}`;
+
+/**
+ * The reserved pseudo-campaign of transactional messages (POST /v1/messages): their send records
+ * live under "transactional#<messageId>" and their send ids read "transactional:<messageId>:<contact>",
+ * so erasure and delivery events find them like any send. Campaign ids are UUIDs, so it cannot
+ * collide; nothing counts it as a campaign (its timeline entries carry no campaignId).
+ */
+export const TRANSACTIONAL = 'transactional';
+/** The sort key of a transactional message's one item (shared/messages/message-store.ts). */
+export const TRANSACTIONAL_SK = 'message';
+/** Whether a send id names a transactional message rather than a campaign's send. */
+export const isTransactionalSendId = (sendId: string): boolean => sendId.startsWith(`${TRANSACTIONAL}:`);
 export const sendIdOf = (campaignId: string, runId: string, contactId: string): string => `${campaignId}:${runId}:${contactId}`;
 export function parseSendId(sendId: string): { campaignId: string; runId: string; contactId: string } | undefined {
   const parts = sendId.split(':');
@@ -87,6 +99,33 @@ export class SendStore {
       );
     }
     return found.length;
+  }
+
+  /**
+   * Erasure of transactional messages (by message id, from the person's timeline): each record
+   * that still names the contact moves to the pseudonym, dropping the provider's message id,
+   * error text and the client's metadata. Returns how many moved.
+   */
+  async pseudonymiseMessages(contactId: string, pseudonym: string, messageIds: string[]): Promise<number> {
+    let moved = 0;
+    for (const messageId of new Set(messageIds)) {
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: sendPk(TRANSACTIONAL, messageId), sk: TRANSACTIONAL_SK },
+            UpdateExpression: 'SET contactId = :p, sendId = :s REMOVE providerMessageId, #e, metadata',
+            ConditionExpression: 'contactId = :c',
+            ExpressionAttributeNames: { '#e': 'error' },
+            ExpressionAttributeValues: { ':p': pseudonym, ':s': sendIdOf(TRANSACTIONAL, messageId, pseudonym), ':c': contactId },
+          }),
+        );
+        moved++;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
+    return moved;
   }
 
   /** The launch's idempotent write: a second put for the same campaign run and contact is refused. */

@@ -5,7 +5,7 @@ import type { IdempotencyMarkers } from '../idempotency.ts';
 import type { CampaignStore } from './campaign-store.ts';
 import { InvalidTokenError, verifyToken } from '../tokens.ts';
 import { UNSUBSCRIBE_TOKEN_PURPOSE } from '../links/unsubscribe-link.ts';
-import { parseSendId } from './send-store.ts';
+import { isTransactionalSendId, parseSendId } from './send-store.ts';
 import type { Channel } from './model.ts';
 
 export interface UnsubscribeTarget {
@@ -46,7 +46,8 @@ export async function unsubscribe(target: UnsubscribeTarget, meta: { ip: string;
   const address = target.channel === 'email' ? contact?.email : contact?.phone;
   if (!contact || !address) return 'unknown-contact';
   const at = now.toISOString();
-  const campaignId = parseSendId(target.sendId)?.campaignId;
+  // A transactional message's link unsubscribes from marketing too, but answers no campaign.
+  const campaignId = isTransactionalSendId(target.sendId) ? undefined : parseSendId(target.sendId)?.campaignId;
   // The suppression names the campaign, not the send: a send id carries the contact id, and suppressions outlive erasure.
   await deps.service.suppress(target.channel, address, 'unsubscribed', { at, source: `unsubscribe:${campaignId ?? 'unknown'}` });
   if (contact.consent[target.channel]?.status !== 'withdrawn') {

@@ -9,6 +9,8 @@ import type { LeadScorer } from '../contacts/lead-scoring.ts';
 import type { Timeline } from '../contacts/timeline.ts';
 import type { IdempotencyMarkers } from '../idempotency.ts';
 import { countSince, hourOf, indexActivity } from '../activity/activity.ts';
+import { logger } from '../logger.ts';
+import type { MessageStore } from '../messages/message-store.ts';
 import { interpretSesEvent } from './ses-events.ts';
 import { fromEumEvent, interpretSmsStatus, type SmsStatusReport } from './sms-events.ts';
 
@@ -30,6 +32,8 @@ export interface ResponseDeps {
   softBounce?: SoftBouncePolicy;
   /** First-arrival times for provider events that carry none (Twilio status callbacks). */
   markers?: IdempotencyMarkers;
+  /** Transactional messages' send records: their delivery events are kept there too (a bare address has no timeline). */
+  messages?: Pick<MessageStore, 'recordOutcome'>;
 }
 
 /** Live campaign counters by response type, summed over a batch and written once per campaign. */
@@ -81,6 +85,7 @@ async function onTimeline(
 export async function recordSesEvent(detail: SesEventDetail, deps: ResponseDeps, tally: ResponseTally, now = new Date()): Promise<'recorded' | 'duplicate' | 'no-contact'> {
   const response = interpretSesEvent(detail);
   const outcome = await onTimeline('email', response, deps, tally);
+  if (response.messageId) await recordMessageOutcome(response.messageId, response.type, response.occurredAt, deps);
   // Effects are idempotent, so they run for duplicates too (a crash may have come between the two).
   const at = now.toISOString();
   const address = response.address;
@@ -107,10 +112,21 @@ export async function recordSmsStatus(report: SmsStatusReport, deps: ResponseDep
   if (!response) return 'ignored';
   const occurredAt = report.occurredAt ?? (deps.markers ? await deps.markers.firstSeenAt(`sms-status#${report.provider}#${report.messageId}#${report.status}`, now.toISOString(), 30 * 24 * 3600, now.getTime()) : now.toISOString());
   const outcome = await onTimeline('sms', { ...response, occurredAt }, deps, tally);
+  if (response.messageId) await recordMessageOutcome(response.messageId, response.type, occurredAt, deps);
   if (response.suppress && response.address) {
     await deps.service.suppress('sms', response.address, response.suppress, { at: now.toISOString(), source: response.id });
   }
   return outcome;
+}
+
+/**
+ * A transactional message's delivery event on its send record (the first time of each type), so
+ * GET /v1/messages/{id} shows it whether or not the message went to a contact. An id no message
+ * has (a forged or foreign tag) changes nothing.
+ */
+async function recordMessageOutcome(messageId: string, type: string, occurredAt: string, deps: ResponseDeps): Promise<void> {
+  if (!deps.messages || type === 'accepted') return;
+  if (!(await deps.messages.recordOutcome(messageId, type, occurredAt))) logger.warn('delivery event for an unknown transactional message', { messageId, type });
 }
 
 /** An event from the providers' rule (SES sending events, End User Messaging SMS delivery status), recorded by its source. */

@@ -1,5 +1,5 @@
 import type { SesEventDetail } from '../../events/ses.ts';
-import { sendIdOf } from '../campaigns/send-store.ts';
+import { sendIdOf, TRANSACTIONAL } from '../campaigns/send-store.ts';
 
 /** The timeline entry an SES event becomes, and what it means for the address. */
 export interface SesResponse {
@@ -8,6 +8,8 @@ export interface SesResponse {
   campaignId?: string;
   runId?: string;
   sendId?: string;
+  /** A transactional message's id (POST /v1/messages): its events answer no campaign. */
+  messageId?: string;
   type: string;
   /** Idempotency key: repeated deliveries of one event (SES events are best-effort, may repeat) map to the same key. */
   id: string;
@@ -41,14 +43,16 @@ const tag = (detail: SesEventDetail, ...names: string[]): string | undefined => 
 export function interpretSesEvent(detail: SesEventDetail): SesResponse {
   const type = TYPES[detail.eventType];
   const contactId = tag(detail, 'touchloop_contact', 'contact_id');
-  const campaignId = tag(detail, 'touchloop_campaign');
-  const runId = tag(detail, 'touchloop_run');
+  const messageId = tag(detail, 'touchloop_message');
+  // A transactional message carries its message id instead of a campaign and run.
+  const campaignId = messageId ? undefined : tag(detail, 'touchloop_campaign');
+  const runId = messageId ? undefined : tag(detail, 'touchloop_run');
   const occurredAt =
     detail.bounce?.timestamp ?? detail.complaint?.timestamp ?? detail.delivery?.timestamp ?? detail.open?.timestamp ?? detail.click?.timestamp ?? detail.deliveryDelay?.timestamp ?? detail.mail.timestamp;
   // Opens and clicks can happen many times (each is its own fact); the others happen once per message.
   const repeatable = detail.eventType === 'Open' || detail.eventType === 'Click';
   const id = `ses:${detail.mail.messageId}:${type}${repeatable ? `:${occurredAt}${detail.click ? `:${detail.click.link}` : ''}` : ''}`;
-  const data: Record<string, unknown> = { providerMessageId: detail.mail.messageId };
+  const data: Record<string, unknown> = { providerMessageId: detail.mail.messageId, ...(messageId ? { transactional: true, messageId } : {}) };
   if (detail.bounce) Object.assign(data, { bounceType: detail.bounce.bounceType, bounceSubType: detail.bounce.bounceSubType });
   if (detail.complaint?.complaintFeedbackType) data.feedbackType = detail.complaint.complaintFeedbackType;
   if (detail.click) data.link = detail.click.link;
@@ -61,7 +65,8 @@ export function interpretSesEvent(detail: SesEventDetail): SesResponse {
     address: detail.mail.destination[0]?.toLowerCase(),
     campaignId,
     runId,
-    sendId: campaignId && runId && contactId ? sendIdOf(campaignId, runId, contactId) : undefined,
+    sendId: messageId ? sendIdOf(TRANSACTIONAL, messageId, contactId ?? 'address') : campaignId && runId && contactId ? sendIdOf(campaignId, runId, contactId) : undefined,
+    messageId,
     type: detail.eventType === 'Bounce' && effect === 'soft-bounce' ? 'bounced_soft' : type,
     id,
     occurredAt,

@@ -1,5 +1,5 @@
 import type { SmsEventDetail } from '../../events/sms.ts';
-import { sendIdOf } from '../campaigns/send-store.ts';
+import { sendIdOf, TRANSACTIONAL } from '../campaigns/send-store.ts';
 import { normalizePhone } from '../contacts/phone.ts';
 import { ValidationError, type ValidationIssue } from '../errors.ts';
 import { TWILIO_MESSAGE_SID, TWILIO_PERMANENT_ERRORS } from './twilio.ts';
@@ -23,6 +23,8 @@ export interface SmsStatusReport {
   contactId?: string;
   campaignId?: string;
   runId?: string;
+  /** Touchloop's id of a transactional message (POST /v1/messages). */
+  transactionalId?: string;
   data: Record<string, unknown>;
 }
 
@@ -30,6 +32,7 @@ export interface SmsResponse {
   contactId?: string;
   campaignId?: string;
   sendId?: string;
+  messageId?: string;
   address?: string;
   type: string;
   id: string;
@@ -41,15 +44,18 @@ export interface SmsResponse {
 /** What a status means for the timeline; undefined for intermediate states, which carry no news. */
 export function interpretSmsStatus(report: SmsStatusReport): SmsResponse | undefined {
   if (report.outcome === 'pending') return undefined;
-  const { contactId, campaignId, runId } = report;
+  const { contactId, runId, transactionalId: messageId } = report;
+  // A transactional message answers no campaign.
+  const campaignId = messageId ? undefined : report.campaignId;
   return {
     contactId,
     campaignId,
-    sendId: contactId && campaignId && runId ? sendIdOf(campaignId, runId, contactId) : undefined,
+    sendId: messageId ? sendIdOf(TRANSACTIONAL, messageId, contactId ?? 'address') : contactId && campaignId && runId ? sendIdOf(campaignId, runId, contactId) : undefined,
+    messageId,
     address: report.to,
     type: report.outcome === 'failed' ? 'delivery_failed' : report.outcome,
     id: `${report.provider === 'aws' ? 'sms' : 'twilio'}:${report.messageId}:${report.status}`,
-    data: report.data,
+    data: messageId ? { ...report.data, transactional: true, messageId } : report.data,
     ...(report.outcome === 'failed' && report.permanent ? { suppress: report.permanent } : {}),
   };
 }
@@ -72,10 +78,13 @@ export function fromEumEvent(detail: SmsEventDetail): SmsStatusReport {
     contactId: ctx.touchloop_contact,
     campaignId: ctx.touchloop_campaign,
     runId: ctx.touchloop_run,
+    ...(ctx.touchloop_message ? { transactionalId: ctx.touchloop_message } : {}),
     data: { providerMessageId: detail.messageId, status: detail.eventType, ...(detail.messageStatusDescription ? { description: detail.messageStatusDescription } : {}), ...(detail.totalMessagePrice !== undefined ? { price: detail.totalMessagePrice } : {}) },
   };
 }
 
+/** A transactional message's id (shared/messages/transactional.ts messageIdOf). */
+const MESSAGE_ID = /^msg_[A-Za-z0-9_-]{32}$/;
 const CONTACT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -93,6 +102,7 @@ export function fromTwilioCallback(params: Record<string, string>, query: Record
   const issues: ValidationIssue[] = [];
   if (!TWILIO_MESSAGE_SID.test(params.MessageSid)) issues.push({ path: 'MessageSid', message: 'is not a message SID' });
   if (query.touchloop_contact && !CONTACT_ID.test(query.touchloop_contact)) issues.push({ path: 'touchloop_contact', message: 'is not a contact id' });
+  if (query.touchloop_message && !MESSAGE_ID.test(query.touchloop_message)) issues.push({ path: 'touchloop_message', message: 'is not a message id' });
   if (outcome === 'failed' && errorCode && TWILIO_PERMANENT_ERRORS.has(errorCode) && params.To && !to) issues.push({ path: 'To', message: 'is not a phone number' });
   if (issues.length) throw new ValidationError(issues);
   return {
@@ -105,6 +115,7 @@ export function fromTwilioCallback(params: Record<string, string>, query: Record
     contactId: query.touchloop_contact,
     campaignId: query.touchloop_campaign,
     runId: query.touchloop_run,
+    ...(query.touchloop_message ? { transactionalId: query.touchloop_message } : {}),
     data: { providerMessageId: params.MessageSid, status, ...(errorCode ? { errorCode } : {}) },
   };
 }

@@ -33,6 +33,9 @@ const PUBLIC_DATA_KEYS = new Set([
   'referrer',
   'title',
   'properties',
+  // Transactional messages (POST /v1/messages): the flag and the message's opaque id.
+  'transactional',
+  'messageId',
 ]);
 
 /** The interaction item as the table holds it (shared/contacts/timeline.ts), as much as the stream reads. */

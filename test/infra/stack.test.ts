@@ -487,3 +487,51 @@ describe('the event stream', () => {
     own.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'stream-publisher', EVENT_STREAM_NAME: 'acme-marketing-events' }) } });
   });
 });
+
+describe('transactional messages', () => {
+  /** The DynamoDB actions a function's role has on one table (found through the table variable CDK gives the function). */
+  const tableActions = (name: string, table: string): string[] => {
+    const { props } = lambdaFor(name);
+    const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+    const tableRef = (env[tableEnvVar(table)] as { Ref?: string } | undefined)?.Ref;
+    if (!tableRef) return [];
+    const roleId = (props.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    return Object.values(resources)
+      .filter((r) => (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') && ((r.Properties.Roles ?? []) as Array<{ Ref: string }>).some((role) => role.Ref === roleId))
+      .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement)
+      .filter((s) => JSON.stringify(s.Resource).includes(`"${tableRef}"`))
+      .flatMap((s) => [s.Action].flat());
+  };
+
+  test('POST /v1/messages and GET /v1/messages/{id} need the JWT and reach the messages-api function', () => {
+    const { logicalId } = lambdaFor('messages-api');
+    const routes = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route' && String(r.Properties.RouteKey).startsWith('/v1/messages', String(r.Properties.RouteKey).indexOf(' ') + 1));
+    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(['GET /v1/messages/{id}', 'POST /v1/messages']);
+    for (const route of routes) {
+      expect(route.Properties.AuthorizationType).toBe('JWT');
+      const integrationId = String((route.Properties.Target as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].map((p) => (typeof p === 'object' && p && 'Ref' in p ? (p as { Ref: string }).Ref : '')).join(''));
+      expect(JSON.stringify(resources[integrationId]?.Properties.IntegrationUri)).toContain(logicalId);
+    }
+  });
+
+  test('messages-api: sends email and SMS, reads templates, reads and writes send records, and has no campaign, segment or idempotency table', () => {
+    const def = topology.functions['messages-api'];
+    expect(def).toMatchObject({ timeoutSeconds: 15, sendsEmail: true, sendsSms: true, usesSecret: true });
+    expect(def.timeoutSeconds).toBeLessThan(29);
+    const sends = tableActions('messages-api', 'sends');
+    expect(sends).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem']));
+    const templates = tableActions('messages-api', 'templates');
+    expect(templates).toContain('dynamodb:GetItem');
+    expect(templates.some((a) => /PutItem|UpdateItem|DeleteItem|BatchWrite/.test(a))).toBe(false);
+    const env = (lambdaFor('messages-api').props.Environment as { Variables: Record<string, unknown> }).Variables;
+    for (const table of ['campaigns', 'segments', 'idempotency', 'reports']) expect(tableEnvVar(table) in env, table).toBe(false);
+  });
+
+  test('the response recorder and the Twilio webhooks may update send records (delivery events of transactional messages) but not read them', () => {
+    for (const name of ['response-recorder', 'twilio-webhooks']) {
+      const actions = tableActions(name, 'sends');
+      expect(actions, name).toContain('dynamodb:UpdateItem');
+      expect(actions.some((a) => /GetItem|Query|Scan/.test(a)), name).toBe(false);
+    }
+  });
+});

@@ -61,6 +61,13 @@ const WRITES_ON_REFUSAL: Array<{ route: string; statuses: number[]; table: strin
     maxItems: 2,
     reason: 'the per-IP and per-site rate-limit counters are bumped (after the origin check) before the body is read, so unreadable and invalid reports are limited too',
   },
+  {
+    route: 'POST /v1/messages',
+    statuses: [422],
+    table: 'sends',
+    maxItems: 1,
+    reason: 'a transactional message to a bounced, complained, opted-out or erased address is refused and the refusal is recorded for its idempotency key (one item), so a replay answers the same refusal',
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -342,6 +349,8 @@ function sampleBody(route: FuzzRoute): unknown {
     case 'POST /v1/campaigns':
     case 'PUT /v1/campaigns/{id}':
       return campaignSample(w.segments.main, w.templates.email);
+    case 'POST /v1/messages':
+      return { idempotencyKey: 'receipt-1', to: { email }, channel: 'email', template: w.templates.email, data: { orderNumber: 'F-1', total: 3.5, paid: true, note: null }, metadata: { orderId: 'F-1' }, tags: ['receipt'] };
     case 'POST /v1/events':
       return { email, name: 'purchase', value: 42.5, currency: 'EUR', occurredAt: isoAgo(3_600_000), idempotencyKey: 'order-1' };
     case 'POST /v1/sites':

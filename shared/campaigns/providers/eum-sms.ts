@@ -31,7 +31,7 @@ export class EndUserMessagingSmsProvider implements MessageProvider {
         new SendTextMessageCommand({
           DestinationPhoneNumber: message.to,
           MessageBody: message.body,
-          MessageType: 'PROMOTIONAL',
+          MessageType: message.transactional ? 'TRANSACTIONAL' : 'PROMOTIONAL',
           OriginationIdentity: this.config.originationIdentity,
           ConfigurationSetName: this.config.configurationSet,
           Context: message.tags,

@@ -14,6 +14,8 @@ export interface OutgoingMessage {
   headers?: Record<string, string>;
   /** Ids to carry through to delivery events (SES tags, SMS context, callback parameters). */
   tags: Record<string, string>;
+  /** A transactional message (a receipt, a password reset), not marketing: providers that distinguish them are told. */
+  transactional?: boolean;
 }
 
 export interface MessageProvider {
