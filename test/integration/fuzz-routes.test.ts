@@ -365,6 +365,11 @@ function sampleBody(route: FuzzRoute): unknown {
         sends: [{ contact: { email }, channel: 'email', sentAt: isoAgo(10 * 86_400_000), holdout: false, variant: 'A' }],
         interactions: [{ contact: { email }, type: 'clicked', occurredAt: isoAgo(9 * 86_400_000), link: 'https://shop.example.com/' }],
         conversions: [{ contact: { email }, name: 'purchase', value: 5, currency: 'EUR', occurredAt: isoAgo(8 * 86_400_000), idempotencyKey: 'legacy-order' }],
+        events: [
+          { type: 'visit', contact: { email }, occurredAt: isoAgo(9 * 86_400_000), url: 'https://shop.example.com/?utm_source=legacy' },
+          { type: 'page_view', contact: { email }, occurredAt: isoAgo(9 * 86_400_000), url: 'https://shop.example.com/p/1', title: 'Product 1' },
+          { type: 'custom', contact: { email }, occurredAt: isoAgo(9 * 86_400_000), name: 'wishlist_add', properties: { sku: 'P1' } },
+        ],
       };
     case 'POST /v1/attribution/runs':
       return { from: isoAgo(2 * 86_400_000), to: isoAgo(0) };

@@ -37,7 +37,7 @@ describe('synchronous imports that run out of time become jobs', () => {
     expect(last.body.items[0]?.attributes.n).toBe('9999');
   }, 900_000);
 
-  test('a long history: 202 with the job; the campaign counts each send once; the same request again answers with the same job', async () => {
+  test('a long history: 202 with the job; the campaign counts each send once and its visits reach the timelines; the same request again answers with the same job', async () => {
     const contacts = Array.from({ length: 3_000 }, (_, i) => `hist${i}@example.org`);
     const imported = await t.api('POST', '/v1/contacts/import', { rawBody: `email\n${contacts.slice(0, 500).join('\n')}\n`, headers: { 'content-type': 'text/csv' } });
     expect([200, 202]).toContain(imported.status);
@@ -47,6 +47,8 @@ describe('synchronous imports that run out of time become jobs', () => {
       campaign: { externalId: 'handoff-1', name: 'Handed over', launchedAt: sentAt, goal: { event: 'purchase', attributionWindowDays: 7, model: 'last_touch' } },
       sends: contacts.slice(0, 500).flatMap((email, i) => [{ contact: { email }, channel: 'email', sentAt, holdout: i % 10 === 0 }]),
       interactions: contacts.slice(0, 500).flatMap((email) => Array.from({ length: 12 }, (_, k) => ({ contact: { email }, type: 'opened', occurredAt: new Date(Date.parse(sentAt) + (k + 1) * 60_000).toISOString() }))),
+      // Site visits travel to the job as {"event": …} lines, for held-out contacts (hist0, hist10, …) as for the others.
+      events: contacts.slice(0, 100).map((email) => ({ type: 'visit', contact: { email }, occurredAt: new Date(Date.parse(sentAt) + 3_600_000).toISOString(), url: 'https://shop.example.com/' })),
     };
     const first = await t.api<{ job?: { id: string } }>('POST', '/v1/campaigns/import', { body });
     expect(first.status, first.text).toBe(202);
@@ -55,8 +57,11 @@ describe('synchronous imports that run out of time become jobs', () => {
     expect(again.body.job!.id).toBe(first.body.job!.id);
     await t.runtime.idle(600_000);
     const job = await t.api<{ job: Job }>('GET', `/v1/imports/${first.body.job!.id}`);
-    expect(job.body.job).toMatchObject({ status: 'completed', rows: { total: 6_500, done: 6_500 } });
+    expect(job.body.job).toMatchObject({ status: 'completed', rows: { total: 6_600, done: 6_600 } });
     const campaigns = await t.api<{ items: Array<{ name: string; counters: { targeted: number; sent: number; holdout: number } }> }>('GET', '/v1/campaigns');
     expect(campaigns.body.items.find((c) => c.name === 'Handed over')?.counters).toMatchObject({ targeted: 500, sent: 450, holdout: 50 });
+    const heldOut = await t.api<{ items: Array<{ id: string }> }>('GET', '/v1/contacts?email=hist0@example.org');
+    const timeline = await t.api<{ items: Array<{ type: string; data?: Record<string, unknown> }> }>('GET', `/v1/contacts/${heldOut.body.items[0]!.id}/timeline?limit=100`);
+    expect(timeline.body.items.filter((entry) => entry.type === 'visited')).toEqual([expect.objectContaining({ data: expect.objectContaining({ source: 'import', landing: 'https://shop.example.com/' }) })]);
   }, 900_000);
 });
