@@ -139,8 +139,11 @@ export class LocalTableStream {
         if (!(error instanceof ExpiredIteratorException || error instanceof TrimmedDataAccessException)) throw error;
         // Iterators expire (15 minutes on AWS): resume right after the last record read. Before the first record,
         // DynamoDB Local reports a LATEST iterator of a shard that was empty as trimmed: read that shard from its start.
+        // Read again at once with the new iterator: a step that read nothing tells drain() the stream is empty, and
+        // the records behind the refused iterator would wait for the next poll, after idle() had returned.
         shard.iterator = await this.iterator(shardId, shard.lastSequence ? 'AFTER_SEQUENCE_NUMBER' : 'TRIM_HORIZON', shard.lastSequence);
-        continue;
+        if (!shard.iterator) continue;
+        result = await this.options.streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: 1000 }));
       }
       const now = Date.now();
       for (const record of result.Records ?? []) shard.buffer.push({ record, receivedAt: now });

@@ -62,6 +62,22 @@ async function contact(body: Record<string, unknown>): Promise<string> {
 async function timeline(contactId: string): Promise<TimelineItem[]> {
   return (await t.api<{ items: TimelineItem[] }>('GET', `/v1/contacts/${contactId}/timeline?limit=100`)).body.items;
 }
+/**
+ * The stream's events that match, once one has arrived (at most 10 s). Delivery to the event
+ * stream is asynchronous (a DynamoDB stream read by Lambda); idle() drains the table stream, but
+ * in one CI run on a loaded machine the entry reached the stream files only after idle() had
+ * returned, so this waits for it instead of assuming one idle() is enough.
+ */
+async function streamedOnce(match: (event: StreamEvent) => boolean): Promise<StreamEvent[]> {
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const found = streamEvents().filter(match);
+    if (found.length > 0) return found;
+    await t.runtime.idle();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return streamEvents().filter(match);
+}
+
 function streamEvents(): StreamEvent[] {
   const root = path.join(stateDir, 'stream');
   let files: string[] = [];
@@ -120,7 +136,7 @@ describe('POST /v1/messages: sends', () => {
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ channel: 'email', sendId: `transactional:${response.body.message.id}:${contactId}`, data: { transactional: true, messageId: response.body.message.id } });
     expect(sent[0]!.campaignId).toBeUndefined();
-    const streamed = streamEvents().filter((e) => e.contactId === contactId && e.type === 'sent');
+    const streamed = await streamedOnce((e) => e.contactId === contactId && e.type === 'sent');
     expect(streamed).toHaveLength(1);
     expect(streamed[0]!.data).toMatchObject({ transactional: true, messageId: response.body.message.id });
     expect(streamed[0]!.campaignId).toBeUndefined();
