@@ -146,6 +146,18 @@ describe('POST /v1/messages: sends', () => {
     expect(status.body.message).toMatchObject({ id: response.body.message.id, status: 'sent', delivery: null });
   });
 
+  test('a message at the documented maximum of data (50 fields, just under 8 KB as JSON) is sent and rendered', async () => {
+    const data: Record<string, string | number> = { orderNumber: 'MAX-1', total: 1, currency: 'EUR' };
+    for (let i = 0; Object.keys(data).length < 50; i++) data[`field${String(i).padStart(2, '0')}`] = 'x'.repeat(150);
+    const bytes = Buffer.byteLength(JSON.stringify(data));
+    expect(bytes).toBeGreaterThan(7_500);
+    expect(bytes).toBeLessThanOrEqual(8_192);
+    const response = await send({ to: { email: 'max@example.com' }, channel: 'email', template: receipt, data }, { 'Idempotency-Key': key() });
+    expect(response.status, response.text).toBe(201);
+    const mails = await mailTo('max@example.com');
+    expect(mails.map((m) => m.subject)).toEqual(['Your order MAX-1']);
+  });
+
   test('an email to a bare address (no contact) arrives, and no contact is created for it', async () => {
     const response = await send({ to: { email: 'Guest@Example.com' }, channel: 'email', template: receipt, data: { orderNumber: 'G-7', total: 3, currency: 'GBP' } }, { 'Idempotency-Key': key() });
     expect(response.status, response.text).toBe(201);
