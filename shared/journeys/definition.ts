@@ -33,8 +33,7 @@
 import * as z from 'zod';
 import { CampaignGoal, Channel, FrequencyCapLimit, QuietHoursLimit, Schedule } from '../campaigns/model.ts';
 import { isValidTimeZone } from '../contacts/timezone.ts';
-import type { ValidationIssue } from '../errors.ts';
-import { issuesFromZod } from '../errors.ts';
+import { issuesFromZod, type ValidationIssue } from '../errors.ts';
 import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
 import { Rule } from '../segments/rule.ts';
 import { validateJourneyGraph } from './graph.ts';
