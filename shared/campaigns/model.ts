@@ -44,6 +44,11 @@ export type Schedule = z.output<typeof Schedule>;
 const QuietHours = z.strictObject({ start: Clock, end: Clock });
 const PerChannel = <T extends z.ZodType>(value: T) => z.strictObject({ email: value.optional(), sms: value.optional() });
 
+/** Counted across all campaigns, per channel. Journeys use the same shape. */
+export const FrequencyCapLimit = z.strictObject({ perDay: z.int().min(1).max(100).optional(), perWeek: z.int().min(1).max(500).optional() });
+/** Per channel; SMS defaults to 21:00–08:00 in the contact's time zone; null turns quiet hours off. Journeys use the same shape. */
+export const QuietHoursLimit = PerChannel(QuietHours.nullable()).default({});
+
 /** What a campaign is measured by: the conversion event, its attribution window and model. */
 export const CampaignGoal = z
   .strictObject({
@@ -74,10 +79,8 @@ export const CampaignInput = z
     schedule: Schedule,
     limits: z
       .strictObject({
-        /** Counted across all campaigns, per channel. */
-        frequencyCap: z.strictObject({ perDay: z.int().min(1).max(100).optional(), perWeek: z.int().min(1).max(500).optional() }).optional(),
-        /** Per channel; SMS defaults to 21:00–08:00 in the contact's time zone. */
-        quietHours: PerChannel(QuietHours.nullable()).default({}),
+        frequencyCap: FrequencyCapLimit.optional(),
+        quietHours: QuietHoursLimit,
         sendRatePerSecond: PerChannel(Amount(z.number().positive().max(10_000))).default({}),
         maxRecipients: z.int().min(1).optional(),
         /** Total message cost at which sending stops (same currency as costPerMessage). */
