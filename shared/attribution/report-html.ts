@@ -3,8 +3,10 @@ import type { Interval, LiftReport, MetricLift } from './lift.ts';
 import type { CampaignReportView } from './report-view.ts';
 import type { CampaignReport } from './run.ts';
 
-const fmt = (n: number | null | undefined, digits = 2) => (n === null || n === undefined || !Number.isFinite(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits }));
-const pct = (n: number | null | undefined) => (n === null || n === undefined || !Number.isFinite(n) ? '—' : `${(n * 100).toFixed(2)} %`);
+/** A number for a report page, "—" when there is none. */
+export const fmt = (n: number | null | undefined, digits = 2) => (n === null || n === undefined || !Number.isFinite(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits }));
+/** A share as a percentage for a report page, "—" when there is none. */
+export const pct = (n: number | null | undefined) => (n === null || n === undefined || !Number.isFinite(n) ? '—' : `${(n * 100).toFixed(2)} %`);
 
 /** Horizontal bars of the funnel, as inline SVG (no scripts, no CDN). */
 function funnelSvg(funnel: CampaignReport['funnel']): string {
@@ -27,8 +29,8 @@ function funnelSvg(funnel: CampaignReport['funnel']): string {
   return `<svg role="img" aria-label="Funnel" width="520" height="${rows.length * 30}" viewBox="0 0 520 ${rows.length * 30}" xmlns="http://www.w3.org/2000/svg">${bars}</svg>`;
 }
 
-/** A lift estimate with its interval on an axis through zero. */
-function intervalSvg(label: string, interval: Interval | null | undefined, unit: (n: number) => string): string {
+/** A lift estimate with its interval on an axis through zero (also drawn by the journey report page). */
+export function intervalSvg(label: string, interval: Interval | null | undefined, unit: (n: number) => string): string {
   if (!interval) return `<p class="na">${escapeHtml(label)}: not enough data for an interval.</p>`;
   const span = Math.max(Math.abs(interval.low), Math.abs(interval.high), Math.abs(interval.estimate), 1e-9) * 1.2;
   const x = (v: number) => 250 + (v / span) * 230;
@@ -95,11 +97,19 @@ function liveSection(report: CampaignReportView): string {
 <table data-table="live"><tr>${cells.map(([, label]) => `<th>${label}</th>`).join('')}</tr><tr>${cells.map(([key, , value]) => `<td data-live="${key}">${fmt(value, 0)}</td>`).join('')}</tr></table>`;
 }
 
+/**
+ * The start of a report page up to `<body>`: its title and the shared inline style (the pages are
+ * served with a CSP that allows inline style and nothing else: no scripts, no external resources).
+ */
+export function reportPageHead(title: string, extraStyle = ''): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title>
+<style>body{font:14px system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:right}td:first-child,th:first-child{text-align:left}.kpi{display:inline-block;margin:0 1.5rem 1rem 0}.kpi b{display:block;font-size:1.4rem}.na{color:#777}${extraStyle}</style>
+</head><body>`;
+}
+
 /** The campaign report as a standalone page: live counts, then what the last run measured — funnel, lift with intervals, variants, channels, forecast vs actual. */
 export function renderReportHtml(report: CampaignReportView): string {
-  const head = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(report.name)} — report</title>
-<style>body{font:14px system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}table{border-collapse:collapse;margin:.5rem 0 1rem}td,th{border-bottom:1px solid #ddd;padding:.3rem .6rem;text-align:right}td:first-child,th:first-child{text-align:left}.kpi{display:inline-block;margin:0 1.5rem 1rem 0}.kpi b{display:block;font-size:1.4rem}.na{color:#777}</style>
-</head><body>
+  const head = `${reportPageHead(`${report.name} — report`)}
 <h1>${escapeHtml(report.name)}</h1>
 <p>Goal <b>${escapeHtml(report.goal.event)}</b>, ${report.goal.attributionWindowDays}-day window, ${escapeHtml(report.goal.model.replace('_', ' '))} attribution. Launched ${escapeHtml(report.launchedAt)}.</p>
 ${liveSection(report)}`;
