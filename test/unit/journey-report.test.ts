@@ -188,6 +188,10 @@ describe('journey report: the welcome series', () => {
     expect(report.goal).toMatchObject({ event: 'signup', attributionWindowDays: 14, model: 'time_decay', halfLifeDays: 3 });
     expect(report.steps.map((s) => s.id)).not.toContain('old_reminder');
     expect(report.retiredSteps).toEqual([{ id: 'old_reminder', entered: 12, left: 12, exits: { stopped: 2 } }]);
+    const html = renderJourneyReportHtml(report);
+    expect(html).toContain('<tr><td>old_reminder</td><td>12</td><td>12</td><td>stopped 2</td></tr>');
+    expect(dataSteps(html)).not.toContain('old_reminder'); // not drawn: it is not in this version's flow
+    expect(html).toContain('half-life 3 days');
   });
 });
 
