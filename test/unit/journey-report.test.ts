@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { parseJourneyDefinition, type JourneyDefinition, type JourneyDefinitionInput } from '../../shared/journeys/definition.ts';
 import { buildJourneyReport, stepLabel, type JourneyReport, type JourneyReportInput, type JourneyStats } from '../../shared/journeys/report.ts';
-import { layoutFlow, renderJourneyReportHtml } from '../../shared/journeys/report-html.ts';
+import { FLOW_BOX, layoutFlow, renderJourneyReportHtml, type FlowLayout } from '../../shared/journeys/report-html.ts';
 import { expectedLift } from '../helpers/expected-lift.ts';
 
 const EMAIL_TEMPLATE = '0b9d6a43-6c38-4a53-9d5f-0a4c2f1e8a01';
@@ -188,27 +188,36 @@ describe('journey report: the welcome series', () => {
     expect(report.goal).toMatchObject({ event: 'signup', attributionWindowDays: 14, model: 'time_decay', halfLifeDays: 3 });
     expect(report.steps.map((s) => s.id)).not.toContain('old_reminder');
     expect(report.retiredSteps).toEqual([{ id: 'old_reminder', entered: 12, left: 12, exits: { stopped: 2 } }]);
+    const html = renderJourneyReportHtml(report);
+    expect(html).toContain('<tr><td>old_reminder</td><td>12</td><td>12</td><td>stopped 2</td></tr>');
+    expect(dataSteps(html)).not.toContain('old_reminder'); // not drawn: it is not in this version's flow
+    expect(html).toContain('half-life 3 days');
   });
 });
 
+/** A journey with every step type (and every wait_until weekday pattern the labels spell). */
+function everyStepType(): JourneyDefinitionInput {
+  return {
+    ...welcomeSeries(),
+    start: 'first',
+    steps: {
+      first: { type: 'send', channels: 'best', templates: { email: EMAIL_TEMPLATE, sms: SMS_TEMPLATE }, next: 'morning' },
+      morning: { type: 'wait_until', time: '09:00', weekdays: ['fri', 'mon', 'tue', 'wed', 'thu'], next: 'weekend' },
+      weekend: { type: 'wait_until', time: '10:30', weekdays: ['sun', 'sat'], next: 'scattered' },
+      scattered: { type: 'wait_until', time: '08:00', weekdays: ['mon', 'wed', 'thu', 'fri'], next: 'daily' },
+      daily: { type: 'wait_until', time: '07:00', weekdays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], next: 'buy' },
+      buy: { type: 'wait_for_event', trigger: { event: 'conversion', name: 'purchase' }, timeout: { amount: 3, unit: 'days' }, onEvent: 'ab', onTimeout: 'hour' },
+      hour: { type: 'wait', duration: { amount: 1, unit: 'hours' }, next: 'later' },
+      later: { type: 'wait', duration: { amount: 90, unit: 'minutes' }, next: 'opened' },
+      opened: { type: 'wait_for_event', trigger: { event: 'response', step: 'first', type: 'opened' }, timeout: { amount: 1, unit: 'weeks' }, onEvent: 'tag', onTimeout: 'tag' },
+      ab: { type: 'random_split', branches: [{ name: 'A', weight: 50, next: 'tag' }, { name: 'B', weight: 50, next: 'tag' }] },
+      tag: { type: 'update', set: { attributes: { nurtured: true, stage: null }, addTags: ['welcomed'], removeTags: ['cold'] } },
+    },
+  };
+}
+
 describe('journey report: step labels', () => {
-  const stepsOf = () =>
-    definitionOf({
-      ...welcomeSeries(),
-      start: 'first',
-      steps: {
-        first: { type: 'send', channels: 'best', templates: { email: EMAIL_TEMPLATE, sms: SMS_TEMPLATE }, next: 'morning' },
-        morning: { type: 'wait_until', time: '09:00', weekdays: ['fri', 'mon', 'tue', 'wed', 'thu'], next: 'weekend' },
-        weekend: { type: 'wait_until', time: '10:30', weekdays: ['sun', 'sat'], next: 'scattered' },
-        scattered: { type: 'wait_until', time: '08:00', weekdays: ['mon', 'wed', 'thu', 'fri'], next: 'daily' },
-        daily: { type: 'wait_until', time: '07:00', weekdays: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], next: 'buy' },
-        buy: { type: 'wait_for_event', trigger: { event: 'conversion', name: 'purchase' }, timeout: { amount: 3, unit: 'days' }, onEvent: 'ab', onTimeout: 'hour' },
-        hour: { type: 'wait', duration: { amount: 1, unit: 'hours' }, next: 'opened' },
-        opened: { type: 'wait_for_event', trigger: { event: 'response', step: 'first', type: 'opened' }, timeout: { amount: 1, unit: 'weeks' }, onEvent: 'tag', onTimeout: 'tag' },
-        ab: { type: 'random_split', branches: [{ name: 'A', weight: 50, next: 'tag' }, { name: 'B', weight: 50, next: 'tag' }] },
-        tag: { type: 'update', set: { attributes: { nurtured: true, stage: null }, addTags: ['welcomed'], removeTags: ['cold'] } },
-      },
-    }).steps;
+  const stepsOf = () => definitionOf(everyStepType()).steps;
 
   test.each([
     ['first', 'Send by the best channel'],
@@ -218,6 +227,7 @@ describe('journey report: step labels', () => {
     ['daily', 'Wait until 07:00'],
     ['buy', 'Wait for conversion purchase (timeout 3 days)'],
     ['hour', 'Wait 1 hour'],
+    ['later', 'Wait 90 minutes'],
     ['opened', 'Wait for opened on first (timeout 1 week)'],
     ['ab', 'Random split: A 50 %, B 50 %'],
     ['tag', 'Update: set nurtured, stage; tag welcomed; untag cold'],
@@ -227,7 +237,7 @@ describe('journey report: step labels', () => {
 
   test('wait_for_event edges say on event and on timeout; random split branches carry their weight', () => {
     const report = buildJourneyReport({
-      journey: { id: JOURNEY_ID, name: 'labels', status: 'draft', version: 1, definition: definitionOf({ ...welcomeSeries(), start: 'first', steps: stepsOf() }) },
+      journey: { id: JOURNEY_ID, name: 'labels', status: 'draft', version: 1, definition: definitionOf(everyStepType()) },
       stats: { entries: 0, holdout: 0, steps: {}, exits: {} },
       sends: {},
       computedAt: '2026-12-06T09:00:00Z',
@@ -365,6 +375,13 @@ function reminderLoop(): JourneyDefinitionInput {
 const reportOf = (definition: JourneyDefinitionInput, name = 'Journey') =>
   buildJourneyReport({ journey: { id: JOURNEY_ID, name, status: 'running', version: 1, definition: definitionOf(definition) }, stats: { entries: 0, holdout: 0, steps: {}, exits: {} }, sends: {}, computedAt: '2026-12-06T09:00:00Z' });
 
+/** Waypoints of long edges that would run through a box of their layer (there should be none). */
+function waypointsInBoxes(layout: FlowLayout): string[] {
+  return [...layout.forward, ...layout.back].flatMap((e) =>
+    e.via.flatMap((w) => [...layout.boxes].filter(([, b]) => b.y === w.y && w.x >= b.x && w.x <= b.x + FLOW_BOX.width).map(([id]) => `${e.from}->${e.to} through ${id}`)),
+  );
+}
+
 describe('journey report page', () => {
   test('the welcome series: a box per step with its counts in a title, edges labelled, no script, the lift drawn', () => {
     // Act
@@ -382,8 +399,19 @@ describe('journey report page', () => {
     expect(pause).toContain('entered 890 · waiting 190');
     expect(pause).toContain('exited 45: goal 40, unsubscribed 5');
     const welcome = /<g data-step="welcome"[^>]*><title>([^<]*)<\/title>/.exec(html)?.[1];
-    expect(welcome).toContain('sent 880 · skipped 10 · failed 2 · queued 8');
-    expect(welcome).toContain('clicked 155 (17.61 %)');
+    expect(welcome).toContain('sent 880 · queued 8 · skipped 10 · failed 2');
+    expect(welcome).toContain('responses: delivered 860 (97.73 %) · opened 400 (45.45 %) · clicked 155 (17.61 %)');
+    // The box itself: shorter lines (no delivered, whole percentages) that fit its width.
+    const welcomeBox = /<g data-step="welcome"[^>]*>[\s\S]*?<\/g>/.exec(html)![0];
+    expect([...welcomeBox.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1])).toEqual([
+      'welcome',
+      'Send email',
+      'entered 900',
+      'sent 880 · queued 8',
+      'skipped 10 · failed 2',
+      'opened 400 (45 %) · clicked 155 (18 %)',
+      'exited 10: ineligible 10',
+    ]);
     expect(html).toContain('data-edge="check-&gt;nudge"');
     expect(html).toMatch(/data-edge="check-&gt;nudge"><title>[^<]*<\/title><path[^>]*\/><text[^>]*>not clicked<\/text>/);
     expect(html).not.toContain('data-back="true"');
@@ -394,13 +422,25 @@ describe('journey report page', () => {
     expect(html).toMatch(/<span class="kpi" data-kpi="in-flight">In flight<b>210<\/b>/);
     // The table repeats every step's counts for screen readers.
     expect([...html.matchAll(/<tr data-step-row="([^"]+)">/g)].map((m) => m[1])).toEqual(['welcome', 'pause', 'check', 'nudge', 'done']);
-    expect(html).toMatch(/<tr data-step-row="pause"><td>pause<\/td><td>Wait 2 days<\/td><td>890<\/td><td>190<\/td>/);
+    expect(html).toMatch(/<tr data-step-row="pause"><td>pause<\/td><td class="text">Wait 2 days<\/td><td>890<\/td><td>190<\/td>/);
   });
 
   test('layers by longest path: the exit after the SMS sits below it, not beside the split', () => {
     const layout = layoutFlow(buildJourneyReport(welcomeInput()).steps);
     expect(Object.fromEntries([...layout.boxes].map(([id, b]) => [id, b.depth]))).toEqual({ welcome: 0, pause: 1, check: 2, nudge: 3, done: 4 });
     expect(layout.back).toEqual([]);
+    // The otherwise edge skips the SMS layer: it passes it beside the SMS box, not through it.
+    const otherwise = layout.forward.find((e) => e.from === 'check' && e.to === 'done')!;
+    expect(otherwise.via).toHaveLength(1);
+    expect(otherwise.via[0]!.y).toBe(layout.boxes.get('nudge')!.y);
+    expect(waypointsInBoxes(layout)).toEqual([]);
+    expect(layout.forward.filter((e) => e !== otherwise).every((e) => e.via.length === 0)).toBe(true);
+  });
+
+  test('long edges in a graph of every step type keep out of the boxes', () => {
+    const layout = layoutFlow(reportOf(everyStepType()).steps);
+    expect(layout.forward.some((e) => e.via.length >= 2)).toBe(true); // the property below is not vacuous
+    expect(waypointsInBoxes(layout)).toEqual([]);
   });
 
   test('not measured: the reason instead of the lift', () => {
@@ -440,8 +480,10 @@ describe('journey report page', () => {
 
     // Assess
     expect(layout.back.map((e) => `${e.from}->${e.to}:${e.label}`)).toEqual(['check->remind:not yet', 'listen->listen:on event']);
-    const right = Math.max(...[...layout.boxes.values()].map((b) => b.x)) + 200;
-    for (const edge of layout.back) expect(edge.laneX).toBeGreaterThan(right);
+    // check (layer 2) → remind (layer 0) rises through a waypoint in layer 1, beside the wait's box; the self-loop needs none.
+    expect(layout.back.map((e) => e.via.length)).toEqual([1, 0]);
+    expect(layout.back[0]!.via[0]!.y).toBe(layout.boxes.get('pause')!.y);
+    expect(waypointsInBoxes(layout)).toEqual([]);
     expect(html).toContain('<g data-edge="check-&gt;remind" data-back="true">');
     expect(html).toContain('<g data-edge="listen-&gt;listen" data-back="true">');
     expect(html).not.toMatch(/data-edge="(remind-&gt;pause|pause-&gt;check|check-&gt;listen|listen-&gt;done)" data-back/);
@@ -469,14 +511,15 @@ describe('journey report page', () => {
     expect(Math.max(...[...layout.boxes.values()].map((b) => b.depth))).toBe(9);
     const size = flowSize(html);
     expect(size).toEqual({ width: layout.width, height: layout.height });
-    expect(size.width).toBeLessThan(11 * 260 + 200);
-    expect(size.height).toBeLessThan(10 * 200);
+    expect(size.width).toBeLessThan(11 * (FLOW_BOX.width + 40) + 200);
+    expect(size.height).toBeLessThan(10 * (FLOW_BOX.height + 100));
     const boxes = [...layout.boxes.values()];
     for (const [i, a] of boxes.entries()) {
-      expect(a.x + 210).toBeLessThanOrEqual(size.width);
-      expect(a.y + 100).toBeLessThanOrEqual(size.height);
-      for (const b of boxes.slice(i + 1)) expect(Math.abs(a.x - b.x) >= 210 || Math.abs(a.y - b.y) >= 100, 'boxes overlap').toBe(true);
+      expect(a.x + FLOW_BOX.width).toBeLessThanOrEqual(size.width);
+      expect(a.y + FLOW_BOX.height).toBeLessThanOrEqual(size.height);
+      for (const b of boxes.slice(i + 1)) expect(Math.abs(a.x - b.x) >= FLOW_BOX.width || Math.abs(a.y - b.y) >= FLOW_BOX.height, 'boxes overlap').toBe(true);
     }
+    expect(waypointsInBoxes(layout)).toEqual([]);
   });
 
   test('a chain of 100 steps is one box per layer: tall, one box wide', () => {
@@ -487,6 +530,6 @@ describe('journey report page', () => {
     expect(new Set([...layout.boxes.values()].map((b) => b.x)).size).toBe(1);
     expect(new Set([...layout.boxes.values()].map((b) => b.y)).size).toBe(100);
     expect(flowSize(renderJourneyReportHtml(report))).toEqual({ width: layout.width, height: layout.height });
-    expect(layout.width).toBeLessThan(300);
+    expect(layout.width).toBeLessThan(FLOW_BOX.width + 100);
   });
 });
