@@ -536,15 +536,16 @@ export class TouchloopStack extends Stack {
     return role;
   }
 
-  /** Campaign schedules: their own group, and a role EventBridge Scheduler assumes to deliver to the launches queue. */
+  /** Campaign and journey schedules: their own group, and a role EventBridge Scheduler assumes to deliver to the target queues. */
   private allowScheduling(fn: TouchloopFunction, target: Queue): void {
     if (!this.scheduling) {
       const group = new ScheduleGroup(this, 'CampaignSchedules', { scheduleGroupName: `${this.stackName}-campaigns` });
-      const role = new Role(this, 'SchedulerRole', { assumedBy: new ServicePrincipal('scheduler.amazonaws.com'), description: 'EventBridge Scheduler delivers campaign launches to the launches queue' });
-      target.grantSendMessages(role);
+      const role = new Role(this, 'SchedulerRole', { assumedBy: new ServicePrincipal('scheduler.amazonaws.com'), description: 'EventBridge Scheduler delivers campaign launches and segment-audience journey runs to their queues' });
       this.scheduling = { group, role };
     }
     const { group, role } = this.scheduling;
+    // The role may send to each queue a scheduling function targets (launches, journeyTasks), and nowhere else.
+    target.grantSendMessages(role);
     fn.fn.addToRolePolicy(
       new PolicyStatement({
         actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule', 'scheduler:UpdateSchedule'],
@@ -554,7 +555,7 @@ export class TouchloopStack extends Stack {
     role.grantPassRole(fn.fn.grantPrincipal);
     fn.suppressOnPolicy({
       id: 'AwsSolutions-IAM5',
-      reason: 'Campaign schedules are created at run time, one per scheduled campaign, with names not known at deploy time; the wildcard is confined to the stack\'s own campaigns schedule group.',
+      reason: 'Campaign and journey schedules are created at run time, one per scheduled campaign or journey, with names not known at deploy time; the wildcard is confined to the stack\'s own campaigns schedule group.',
       appliesTo: [{ regex: `/^Resource::arn:<AWS::Partition>:scheduler:[^/]+:schedule\\/${this.stackName}-campaigns\\/\\*$/` }],
     });
     fn.fn.addEnvironment('SCHEDULE_GROUP', group.scheduleGroupName);

@@ -116,6 +116,23 @@ const declared = defineTopology({
       indexes: [{ name: 'recent', partitionKey: { name: 'listKey', type: 'S' }, sortKey: { name: 'createdAt', type: 'S' } }],
       timeToLiveAttribute: 'expiresAt',
     },
+    journeys: {
+      description:
+        'Journeys, versioned: partition id, sort key "journey" (name, status, current version, entry, counters of segment checks), "v#<000001>" (an immutable definition version: contacts in flight stay on the version they entered with), "stats#<0..7>" (step counters, sharded by contact so a popular step is not one hot item) and "report" (the goal lift the nightly run measured). Sparse index byStatus (status, id) lists running journeys for the event and segment checks.',
+      partitionKey: { name: 'id', type: 'S' },
+      sortKey: { name: 'sk', type: 'S' },
+      indexes: [{ name: 'byStatus', partitionKey: { name: 'status', type: 'S' }, sortKey: { name: 'id', type: 'S' } }],
+    },
+    journeyStates: {
+      description:
+        'Where each contact is in each journey: partition contactId, sort key "<journeyId>#ledger" (entries so far, last entry, the active one: the entry rules’ state) or "<journeyId>#e<000001>" (one entry: version, step, sequence number, status, due time, responses, goal outcome). Every step is a conditional write on the sequence number, so it happens once. Sparse index byDue (dueShard, dueAt) holds the waits the dispatcher wakes; byJourney (journeyEntry, enteredAt) lists a journey’s entries for the nightly measurement, resume and stop.',
+      partitionKey: { name: 'contactId', type: 'S' },
+      sortKey: { name: 'sk', type: 'S' },
+      indexes: [
+        { name: 'byDue', partitionKey: { name: 'dueShard', type: 'S' }, sortKey: { name: 'dueAt', type: 'S' } },
+        { name: 'byJourney', partitionKey: { name: 'journeyEntry', type: 'S' }, sortKey: { name: 'enteredAt', type: 'S' } },
+      ],
+    },
   },
 
   buckets: {
@@ -142,6 +159,10 @@ const declared = defineTopology({
     attributionScan: { description: 'One parallel-scan segment of the interactions table per attribution run message.', maxReceiveCount: 3 },
     importUploads: { description: 'S3 notifications of import files arriving in the imports bucket (each starts or resumes splitting its job), and bodies of synchronous imports handed over to a job.', maxReceiveCount: 5 },
     importChunks: { description: 'One chunk of an import job per message, imported by the workers in parallel.', maxReceiveCount: 5 },
+    journeyTasks: {
+      description: 'Journey work: entries and wake-ups of contacts (due waits from the dispatcher, events from the timeline), audience scans of segment-triggered journeys, resume, stop and the nightly measurement.',
+      maxReceiveCount: 5,
+    },
     providerEvents: { description: 'Delivery events from providers (SES sending events) on their way to the timelines.', maxReceiveCount: 5 },
   },
 
@@ -164,7 +185,8 @@ const declared = defineTopology({
         { method: 'POST', path: '/v1/contacts/import' },
         { method: 'POST', path: '/v1/suppressions' },
       ],
-      tables: { ...contactTables, campaigns: 'read', sends: 'readWrite', imports: 'readWrite' },
+      // journeyStates, journeys: erasure ends the person's journeys (counted as exits) and moves their entries to the pseudonym.
+      tables: { ...contactTables, campaigns: 'read', sends: 'readWrite', imports: 'readWrite', journeyStates: 'readWrite', journeys: 'write' },
       sendsTo: ['importUploads'],
       publishesEvents: true,
       usesSecret: true,
@@ -315,14 +337,60 @@ const declared = defineTopology({
       linksToPublicApi: true,
       environment: { SEND_CONCURRENCY: '2' },
     },
+    'journeys-api': {
+      description: 'Marketer journeys API: versioned definitions validated as a graph, start, pause, resume, stop; the report (JSON and an HTML page with the steps drawn as a flow).',
+      entry: 'functions/journeys-api/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 15,
+      http: [
+        { method: 'POST', path: '/v1/journeys' },
+        { method: 'GET', path: '/v1/journeys' },
+        { method: 'GET', path: '/v1/journeys/{id}' },
+        { method: 'PUT', path: '/v1/journeys/{id}' },
+        { method: 'GET', path: '/v1/journeys/{id}/versions/{version}' },
+        { method: 'POST', path: '/v1/journeys/{id}/start' },
+        { method: 'POST', path: '/v1/journeys/{id}/pause' },
+        { method: 'POST', path: '/v1/journeys/{id}/resume' },
+        { method: 'POST', path: '/v1/journeys/{id}/stop' },
+        { method: 'GET', path: '/v1/journeys/{id}/report' },
+        { method: 'GET', path: '/v1/journeys/{id}/report.html' },
+        { method: 'GET', path: '/v1/contacts/{id}/journeys' },
+      ],
+      // campaigns: each send step is a campaign the journey owns (the same sender, caps, tracking and reports).
+      tables: { journeys: 'readWrite', journeyStates: 'read', campaigns: 'readWrite', segments: 'read', templates: 'read' },
+      sendsTo: ['journeyTasks'],
+      managesSchedules: { targetQueue: 'journeyTasks' },
+    },
+    'journey-worker': {
+      description: 'Moves contacts through journeys: entries (rules, holdout), steps once each behind a conditional write, sends through the campaign pipeline, waits, splits, updates, exits; audience scans; resume and stop sweeps; the nightly goal measurement.',
+      entry: 'functions/journey-worker/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 120,
+      memoryMb: 1024,
+      queue: { queue: 'journeyTasks', batchSize: 10, maxConcurrency: 5 },
+      tables: { ...contactTables, journeys: 'readWrite', journeyStates: 'readWrite', campaigns: 'readWrite', sends: 'readWrite', segments: 'read', segmentStats: 'read' },
+      sendsTo: ['emailSends', 'smsSends', 'journeyTasks'],
+      publishesEvents: true,
+      usesSecret: true,
+    },
+    'journey-events': {
+      description: 'Second reader of the timeline’s change stream: form submissions, conversions, custom events, consent changes and responses to journey messages go to the journey worker (entries, waits for an event, goals, exits).',
+      entry: 'functions/journey-events/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 60,
+      // TRIM_HORIZON: the mapping is created with the table, so it misses nothing written before its first poll (no journey runs yet then).
+      stream: { table: 'interactions', batchSize: 500, maxBatchingWindowSeconds: 1, startingPosition: 'TRIM_HORIZON', retryAttempts: 10 },
+      tables: {},
+      sendsTo: ['journeyTasks'],
+    },
     'send-dispatcher': {
-      description: 'Every minute, moves deferred sends that are due onto the channel queues.',
+      description: 'Every minute, moves deferred sends that are due onto the channel queues, wakes journey waits that are due, and starts the segment checks of segment-entry journeys.',
       entry: 'functions/send-dispatcher/handler.ts',
       handler: 'handler',
       timeoutSeconds: 60,
       schedules: [{ name: 'dispatch-deferred-sends', expression: 'rate(1 minute)', description: 'Deferred sends (quiet hours, local-time schedules) that are due go out.' }],
-      tables: { campaigns: 'readWrite', sends: 'readWrite', segments: 'read', segmentStats: 'read', contacts: 'read', activity: 'read' },
-      sendsTo: ['audienceScan', 'emailSends', 'smsSends'],
+      tables: { campaigns: 'readWrite', sends: 'readWrite', segments: 'read', segmentStats: 'read', contacts: 'read', activity: 'read', journeys: 'readWrite', journeyStates: 'readWrite' },
+      sendsTo: ['audienceScan', 'emailSends', 'smsSends', 'journeyTasks'],
     },
     unsubscribe: {
       description: 'Public unsubscribe links: a confirmation page on GET, RFC 8058 one-click unsubscribe on POST.',
@@ -466,7 +534,7 @@ const declared = defineTopology({
         { method: 'GET', path: '/v1/campaigns/{id}/report.html' },
       ],
       tables: { interactions: 'read', contacts: 'readWrite', activity: 'read', campaigns: 'read', sends: 'read', attribution: 'readWrite', attributionRuns: 'readWrite', attributionParts: 'readWrite', reports: 'readWrite', segments: 'read', segmentStats: 'readWrite' },
-      sendsTo: ['attributionScan'],
+      sendsTo: ['attributionScan', 'journeyTasks'],
     },
     'attribution-worker': {
       description: 'Attributes one scan segment of the interactions (credit, lift, responses, scores); the last segment writes the reports.',
@@ -485,7 +553,7 @@ const declared = defineTopology({
       timeoutSeconds: 30,
       schedules: [{ name: 'nightly-attribution', expression: 'cron(0 2 * * ? *)', timezone: 'UTC', description: 'Attribution, lift, reports and scores for the previous day.' }],
       tables: { interactions: 'read', contacts: 'readWrite', activity: 'read', campaigns: 'read', sends: 'read', attribution: 'readWrite', attributionRuns: 'readWrite', attributionParts: 'readWrite', reports: 'readWrite', segments: 'read', segmentStats: 'readWrite' },
-      sendsTo: ['attributionScan'],
+      sendsTo: ['attributionScan', 'journeyTasks'],
     },
     'twilio-webhooks': {
       description: 'Twilio inbound SMS and status callbacks, accepted only with a valid X-Twilio-Signature.',

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { attributionFrom, startAttributionRun } from '../../shared/attribution/orchestrate.ts';
 import { functionConfig, intSetting } from '../../shared/config.ts';
+import { sendToQueue } from '../../shared/aws/queue.ts';
 import { renderReportHtml } from '../../shared/attribution/report-html.ts';
 import { reportView } from '../../shared/attribution/report-view.ts';
 import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
@@ -9,7 +10,7 @@ import { html, httpApi, json, route } from '../../shared/http/api.ts';
 
 const config = functionConfig('attribution-api', {
   tables: { interactions: true, contacts: true, activity: true, campaigns: true, sends: true, attribution: true, attributionRuns: true, attributionParts: true, reports: true, segments: true, segmentStats: true },
-  queues: { attributionScan: true },
+  queues: { attributionScan: true, journeyTasks: true },
   settings: { scanSegments: intSetting('ATTRIBUTION_SCAN_SEGMENTS', 4, 1, 1000) },
 });
 const deps = attributionFrom({ ...config, ...config.settings });
@@ -35,6 +36,8 @@ export const handler = httpApi({
       if (to <= from) throw new ValidationError([{ path: 'to', message: 'must be after from' }]);
       if (to.getTime() - from.getTime() > 366 * 86_400_000) throw new ValidationError([{ path: 'to', message: 'a run covers at most 366 days' }]);
       const run = await startAttributionRun(from, to, deps);
+      // Journeys are measured by their worker: each one's entries against its holdout.
+      await sendToQueue(config.queues.journeyTasks, [{ body: JSON.stringify({ kind: 'measure' }) }]);
       return json(202, { run });
     },
   }),

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { useProjectSecret } from '../../shared/aws/secrets.ts';
 import { pseudonymiseSends } from '../../shared/campaigns/erasure.ts';
+import { pseudonymiseJourneys } from '../../shared/journeys/erasure.ts';
 import { campaignsFrom } from '../../shared/campaigns/wiring.ts';
 import { functionConfig } from '../../shared/config.ts';
 import { ContactsQuery, PatchContact, SuppressionBody, UpsertBody } from '../../shared/contacts/api-schemas.ts';
@@ -10,10 +11,10 @@ import { httpApi, json, noContent, route, type JwtClaims } from '../../shared/ht
 import { importContactsNowOrAsJob } from '../../shared/imports/now-or-job.ts';
 import { handoffFrom } from '../../shared/imports/handoff-wiring.ts';
 
-const config = functionConfig('contacts-api', { tables: { ...CONTACT_TABLES, campaigns: true, sends: true, imports: true }, queues: { importUploads: true }, publishesEvents: true, usesSecret: true, linksToPublicApi: true });
+const config = functionConfig('contacts-api', { tables: { ...CONTACT_TABLES, campaigns: true, sends: true, imports: true, journeyStates: true, journeys: true }, queues: { importUploads: true }, publishesEvents: true, usesSecret: true, linksToPublicApi: true });
 useProjectSecret(config.secretArn);
 const { campaigns, sends } = campaignsFrom(config);
-const deps = contactsFrom(config, { erasureHooks: [pseudonymiseSends(campaigns, sends)] });
+const deps = contactsFrom(config, { erasureHooks: [pseudonymiseSends(campaigns, sends), pseudonymiseJourneys(config.tables)] });
 const jobs = handoffFrom(config);
 
 const IdParams = z.object({ id: z.uuid('must be a contact id') });

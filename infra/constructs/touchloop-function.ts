@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Duration, RemovalPolicy, Stack, type CfnElement } from 'aws-cdk-lib';
+import { Aspects, Duration, RemovalPolicy, Stack, type CfnElement } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
@@ -122,13 +122,29 @@ export class TouchloopFunction extends Construct {
     });
   }
 
-  /** Suppresses a cdk-nag finding on this function's default role policy only (not on the role or other policies). */
+  /**
+   * Suppresses a cdk-nag finding on this function's default role policy (not on the role or its
+   * own policies). A role with many tables outgrows one policy document: CDK moves the rest of the
+   * default policy's statements into OverflowPolicy<n> when it synthesises, so the suppression
+   * goes on those too, by an aspect that runs once they exist.
+   */
   suppressOnPolicy(suppression: NagPackSuppression): this {
     const policy = this.role.node.tryFindChild('DefaultPolicy');
     if (!policy) throw new Error(`${this.node.path}: the role has no default policy yet`);
     NagSuppressions.addResourceSuppressions(policy, [suppression]);
+    this.overflowSuppressions.push(suppression);
+    if (!this.overflowAspect) {
+      this.overflowAspect = true;
+      Aspects.of(this.role).add({
+        visit: (node) => {
+          if (/^OverflowPolicy\d+$/.test(node.node.id) && node.node.scope === this.role) NagSuppressions.addResourceSuppressions(node, this.overflowSuppressions);
+        },
+      });
+    }
     return this;
   }
+  private readonly overflowSuppressions: NagPackSuppression[] = [];
+  private overflowAspect = false;
 
   /** A policy of its own (so its findings are suppressed apart from the default policy's), attached before the function runs. */
   addPolicy(id: string, statements: PolicyStatement[], suppressions: NagPackSuppression[] = []): Policy {

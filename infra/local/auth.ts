@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { localClock } from './clock.ts';
 import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload, type CryptoKey } from 'jose';
 
 /**
@@ -69,6 +70,8 @@ export async function createLocalAuth(stateDir?: string): Promise<LocalAuth> {
           audience: LOCAL_AUDIENCE,
           algorithms: ['ES256'],
           requiredClaims: ['exp'],
+          // Judged by real time: moving the runtime's clock forward (infra/local/clock.ts) must not sign the developer out.
+          currentDate: localClock.realNow(),
         });
         return payload as Record<string, unknown>;
       } catch {

@@ -25,6 +25,7 @@ import { LocalQueue } from './queue.ts';
 import { LocalScheduler, type LocalSchedule } from './scheduler.ts';
 import { SmsSink } from './sms-sink.ts';
 import { LocalTableStream } from './table-stream.ts';
+import { localClock, parseAdvance } from './clock.ts';
 import { createTables } from './tables.ts';
 
 export interface LocalRuntimeOptions {
@@ -370,6 +371,29 @@ export class LocalRuntime {
         },
       },
       {
+        method: 'GET',
+        path: '/_local/clock',
+        handle: async (_req, res) => sendJson(res, 200, { now: new Date().toISOString(), offsetSeconds: localClock.offsetMs / 1000 }),
+      },
+      {
+        method: 'POST',
+        path: '/_local/clock',
+        handle: async (req, res) => {
+          // Moves the runtime's "now" forward (infra/local/clock.ts), then runs the dispatcher at once so what fell due goes.
+          let body: unknown;
+          try {
+            body = JSON.parse((await readRequestBody(req, 4 * 1024)).toString('utf8') || '{}');
+          } catch {
+            body = undefined;
+          }
+          const ms = parseAdvance((body as { advance?: unknown } | undefined)?.advance);
+          if (ms === undefined) return sendJson(res, 400, { error: { code: 'validation_failed', message: 'send {"advance": "2d"} (d, h, m or s) or a number of seconds', issues: [{ path: 'advance', message: 'must be a duration such as "2d", "36h", "90m" or a number of seconds' }] } });
+          const now = localClock.advance(ms);
+          await this.runDueWork();
+          sendJson(res, 200, { now: now.toISOString(), offsetSeconds: localClock.offsetMs / 1000 });
+        },
+      },
+      {
         method: 'POST',
         path: '/_local/schedules/{name}/run',
         handle: async (_req, res, url, params) => {
@@ -539,9 +563,26 @@ export class LocalRuntime {
     return { status: Object.values(components).every((c) => c.status === 'up') ? 'ok' : 'degraded', components };
   }
 
+  /** Moves the runtime's clock forward and fires the dispatcher, so sends and journey waits that fell due go now. */
+  async advanceClock(ms: number): Promise<Date> {
+    const now = localClock.advance(ms);
+    await this.runDueWork();
+    return now;
+  }
+
+  /** The schedules that act on due work (the dispatcher) run once now. */
+  private async runDueWork(): Promise<void> {
+    for (const [name, def] of Object.entries(this.topology.functions)) {
+      for (const schedule of def.schedules ?? []) {
+        if (name === 'send-dispatcher' && this.scheduler.get(schedule.name, SCHEDULE_GROUP)) await this.scheduler.runNow(schedule.name, SCHEDULE_GROUP);
+      }
+    }
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    localClock.reset();
     this.scheduler.stop();
     await this.gateway?.stop();
     await Promise.all([...this.tableStreams.values()].map((s) => s.stop()));

@@ -1,4 +1,4 @@
-import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamCommand,
   ExpiredIteratorException,
@@ -237,9 +237,28 @@ export class LocalTableStream {
         eventSourceARN: this.streamArn,
         dynamodb: {
           ...r.dynamodb,
+          ...(r.dynamodb?.NewImage ? { NewImage: repairImage(r.dynamodb.NewImage) } : {}),
+          ...(r.dynamodb?.OldImage ? { OldImage: repairImage(r.dynamodb.OldImage) } : {}),
           ApproximateCreationDateTime: r.dynamodb?.ApproximateCreationDateTime ? r.dynamodb.ApproximateCreationDateTime.getTime() / 1000 : undefined,
         },
       })) as DynamoDBStreamEvent['Records'],
     };
   }
+}
+
+/**
+ * An empty map arrives from DynamoDB Local's stream (through the SDK's deserialiser) as `{}`
+ * rather than `{ "M": {} }`, which no reader can unmarshal ("No value defined"). Lambda receives
+ * `{ "M": {} }` from DynamoDB Streams; give the handlers the same.
+ */
+function repairImage(image: Record<string, unknown>): Record<string, AttributeValue> {
+  const repair = (value: unknown): unknown => {
+    if (!value || typeof value !== 'object') return value;
+    const v = value as Record<string, unknown>;
+    if (Object.keys(v).length === 0) return { M: {} };
+    if (v.M && typeof v.M === 'object') return { M: Object.fromEntries(Object.entries(v.M as Record<string, unknown>).map(([k, x]) => [k, repair(x)])) };
+    if (Array.isArray(v.L)) return { L: v.L.map(repair) };
+    return v;
+  };
+  return Object.fromEntries(Object.entries(image).map(([k, x]) => [k, repair(x)])) as Record<string, AttributeValue>;
 }

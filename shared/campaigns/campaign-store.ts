@@ -64,6 +64,17 @@ export class CampaignStore {
     return campaign;
   }
 
+  /** Writes a campaign a journey owns (its id is derived from the journey, version and step): once; an existing one is left as it is. */
+  async putOwned(campaign: Campaign): Promise<boolean> {
+    try {
+      await this.db.send(new PutCommand({ TableName: this.table, Item: campaign, ConditionExpression: 'attribute_not_exists(id)' }));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   async get(id: string, consistent = true): Promise<Campaign | undefined> {
     const result = await this.db.send(new GetCommand({ TableName: this.table, Key: { id }, ConsistentRead: consistent }));
     return result.Item as Campaign | undefined;
@@ -75,9 +86,10 @@ export class CampaignStore {
     return campaign;
   }
 
+  /** The marketer's campaigns (not the ones journeys own for their send steps), newest first. */
   async list(): Promise<Campaign[]> {
     const items: Campaign[] = [];
-    for await (const item of scanAll(this.db, { TableName: this.table })) items.push(item as unknown as Campaign);
+    for await (const item of scanAll(this.db, { TableName: this.table, FilterExpression: 'attribute_not_exists(journey)' })) items.push(item as unknown as Campaign);
     return items.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 

@@ -31,7 +31,8 @@ export async function dispatchDue(deps: DispatchDeps, now = new Date(), budgetMs
         if (!campaigns.has(record.campaignId)) campaigns.set(record.campaignId, await deps.campaigns.get(record.campaignId));
         const campaign = campaigns.get(record.campaignId);
         if (campaign?.status === 'paused') continue;
-        if (!campaign || campaign.status === 'cancelled' || campaign.runId !== record.runId) {
+        // A journey's step campaign has a run per entry and step (its sends' run ids), not one current run.
+        if (!campaign || campaign.status === 'cancelled' || (!campaign.journey && campaign.runId !== record.runId)) {
           if (await deps.sends.move(record, 'deferred', 'cancelled', {}, ['dueShard'])) {
             totals.cancelled++;
             if (campaign) await deps.campaigns.addCounters(campaign.id, { deferred: -1, cancelled: 1 });
@@ -39,14 +40,17 @@ export async function dispatchDue(deps: DispatchDeps, now = new Date(), budgetMs
           continue;
         }
         if (await deps.sends.move(record, 'deferred', 'queued', {}, ['dueShard'])) {
-          const list = byCampaign.get(record.campaignId) ?? [];
+          const run = `${record.campaignId}#${record.runId}`;
+          const list = byCampaign.get(run) ?? [];
           list.push({ ...record, status: 'queued' });
-          byCampaign.set(record.campaignId, list);
+          byCampaign.set(run, list);
         }
       }
-      for (const [campaignId, records] of byCampaign) {
+      // Grouped by run: a campaign's current one, or the many runs of a journey's step campaign.
+      for (const records of byCampaign.values()) {
+        const { campaignId, runId } = records[0]!;
         const campaign = campaigns.get(campaignId)!;
-        await enqueueRecords(campaign, campaign.runId!, records, deps.queueUrls, now, deps.send);
+        await enqueueRecords(campaign, runId, records, deps.queueUrls, now, deps.send);
         await deps.campaigns.addCounters(campaignId, { deferred: -records.length, queued: records.length });
         totals.queued += records.length;
       }

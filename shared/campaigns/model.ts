@@ -152,6 +152,12 @@ export interface Campaign extends CampaignInput {
   spent: number;
   /** Cost of the messages planned at launch (queued or deferred), for the budget limit. */
   committed?: number;
+  /**
+   * Set on the campaign a journey owns for one of its send steps (shared/journeys/step-campaigns.ts):
+   * its sends, caps, tracking and report are a campaign's, but only the journey starts, pauses and
+   * stops it, and the campaigns API does not list it.
+   */
+  journey?: { id: string; version: number; stepId: string };
 }
 
 /** Every run a campaign has had: those listed in runIds and the current one. */

@@ -47,9 +47,16 @@ export function scheduleStartIssues(schedule: Schedule, now: Date = new Date()):
  * recurring ones.
  */
 export async function createLaunchSchedule(campaign: Campaign, config: SchedulingConfig, scheduler = client): Promise<string | undefined> {
-  const schedule = campaign.schedule;
+  return createSchedule(scheduleNameOf(campaign.id), campaign.schedule, { kind: 'launch', campaignId: campaign.id }, `Touchloop campaign ${campaign.name}`, config, scheduler);
+}
+
+/**
+ * A schedule that delivers `payload` (with the firing's `scheduledTime`) to the configured queue:
+ * one-time (deleting itself after running) or recurring in its zone. Campaign launches and
+ * segment-audience journeys both use it. undefined for an immediate schedule (nothing to create).
+ */
+export async function createSchedule(name: string, schedule: Schedule, payload: Record<string, unknown>, description: string, config: SchedulingConfig, scheduler = client): Promise<string | undefined> {
   if (schedule.type === 'immediate') return undefined;
-  const name = scheduleNameOf(campaign.id);
   let expression: string;
   let timezone: string;
   if (schedule.type === 'at') {
@@ -59,7 +66,7 @@ export async function createLaunchSchedule(campaign: Campaign, config: Schedulin
     expression = schedule.cron;
     timezone = schedule.timezone;
   }
-  const input = JSON.stringify({ kind: 'launch', campaignId: campaign.id, scheduledTime: '<aws.scheduler.scheduled-time>' });
+  const input = JSON.stringify({ ...payload, scheduledTime: '<aws.scheduler.scheduled-time>' });
   try {
     await scheduler.send(
       new CreateScheduleCommand({
@@ -70,11 +77,11 @@ export async function createLaunchSchedule(campaign: Campaign, config: Schedulin
         FlexibleTimeWindow: { Mode: 'OFF' },
         ActionAfterCompletion: schedule.type === 'at' ? 'DELETE' : 'NONE',
         Target: { Arn: config.targetArn, RoleArn: config.roleArn, Input: input, RetryPolicy: { MaximumRetryAttempts: 10, MaximumEventAgeInSeconds: 3600 } },
-        Description: `Touchloop campaign ${campaign.name}`.slice(0, 512),
+        Description: description.slice(0, 512),
       }),
     );
   } catch (error) {
-    // A retried launch request: the schedule is already there.
+    // A retried request: the schedule is already there.
     if (!(error instanceof ConflictException)) throw error;
   }
   return name;

@@ -250,7 +250,7 @@ test('a configured captcha secret is readable only by the function that verifies
 });
 
 describe('campaign resources', () => {
-  test('EventBridge Scheduler: a schedule group and a role the scheduler assumes, allowed only to send to the launches queue', () => {
+  test('EventBridge Scheduler: a schedule group and a role the scheduler assumes, allowed only to send to the launches and journey tasks queues', () => {
     template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'Touchloop-campaigns' });
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'scheduler.amazonaws.com' } })] },
@@ -261,9 +261,19 @@ describe('campaign resources', () => {
       .filter((r) => r.Type === 'AWS::IAM::Policy')
       .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement);
     const scheduling = statements.filter((s) => [s.Action].flat().includes('scheduler:CreateSchedule'));
-    expect(scheduling).toHaveLength(1);
-    expect(JSON.stringify(scheduling[0]!.Resource)).toContain('schedule/Touchloop-campaigns/*');
+    // One statement per function that manages schedules: campaigns-api (launches) and journeys-api (segment-audience runs).
+    expect(scheduling).toHaveLength(2);
+    for (const statement of scheduling) expect(JSON.stringify(statement.Resource)).toContain('schedule/Touchloop-campaigns/*');
     expect(statements.some((s) => [s.Action].flat().includes('iam:PassRole'))).toBe(true);
+    // The scheduler's role sends to exactly the two target queues.
+    const schedulerRole = Object.entries(resources).find(([, r]) => r.Type === 'AWS::IAM::Role' && JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('scheduler.amazonaws.com'))![0];
+    const roleStatements = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(schedulerRole))
+      .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement);
+    const targets = roleStatements.filter((s) => [s.Action].flat().includes('sqs:SendMessage')).map((s) => JSON.stringify(s.Resource));
+    expect(targets).toHaveLength(2);
+    expect(targets.some((t) => t.includes('Queuelaunches'))).toBe(true);
+    expect(targets.some((t) => t.includes('QueuejourneyTasks'))).toBe(true);
   });
 
   test('a queue per channel; the senders consume them with a maximum concurrency and know their own queue URL', () => {
@@ -405,7 +415,8 @@ describe('the event stream', () => {
   const logicalIdOf = (type: string, predicate: (props: Record<string, unknown>) => boolean) => Object.entries(resources).find(([, r]) => r.Type === type && predicate(r.Properties))?.[0];
 
   test('a table some function consumes has a NEW_IMAGE stream; the others have none', () => {
-    expect(streamConsumers.map(([name]) => name)).toEqual(['stream-publisher']);
+    // The timeline's two readers (a DynamoDB stream serves at most two per shard): the event stream and the journeys.
+    expect(streamConsumers.map(([name]) => name).sort()).toEqual(['journey-events', 'stream-publisher']);
     const consumed = new Set<string>(streamConsumers.map(([, def]) => def.stream!.table));
     for (const [, r] of Object.entries(resources).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table')) {
       const table = (r.Properties.Tags as Array<{ Key: string; Value: string }>).find((t) => t.Key === 'touchloop:table')!.Value;
