@@ -193,7 +193,8 @@ export class JourneyEngine {
         goal: { event: def.goal.event, windowDays: def.goal.attributionWindowDays },
       };
       const counts: Record<string, number> = { [statName.entries]: 1, ...(holdout ? { [statName.holdout]: 1 } : { [statName.entered(def.start)]: 1 }) };
-      if (!(await this.deps.states.enter(entry, ledger, this.deps.journeys.statsUpdate(journey.id, shard, counts), now))) continue;
+      if (!(await this.deps.states.enter(entry, ledger, now))) continue;
+      await this.deps.journeys.addStats(journey.id, shard, counts);
       if (holdout) return 'holdout';
       await this.run(entry, { kind: 'run' }, now);
       return 'entered';
@@ -217,7 +218,7 @@ export class JourneyEngine {
       }
       if (journey.status !== 'running') {
         // Paused: parked out of the due index until the resume sweep puts it back (a wait woken now was due now: the sweep's lease is dropped).
-        await this.deps.states.gate(entry, { set: { status: 'paused', parkedFrom: entry.status, ...(cause.kind === 'wake' ? { dueAt: now.toISOString() } : {}) }, remove: ['dueShard'] }, undefined);
+        await this.deps.states.gate(entry, { set: { status: 'paused', parkedFrom: entry.status, ...(cause.kind === 'wake' ? { dueAt: now.toISOString() } : {}) }, remove: ['dueShard'] });
         return;
       }
       const def = loaded.version.definition;
@@ -358,8 +359,11 @@ export class JourneyEngine {
       counts[statName.entered(outcome.to)] = 1;
       change = { set: { status: 'active', stepId: outcome.to, ...outcome.set }, remove: ['dueShard', 'dueAt', 'waitingFor'] };
     }
-    const stats = Object.keys(counts).length ? this.deps.journeys.statsUpdate(entry.journeyId, entry.shard, counts) : undefined;
-    return this.deps.states.gate(entry, change, stats);
+    if (!(await this.deps.states.gate(entry, change))) return false;
+    // Counted after the move, not in its transaction: every entry of a popular step adds to the same few counter items,
+    // and transactions on them would conflict with each other (a crash between the two loses a count, never a step).
+    if (Object.keys(counts).length) await this.deps.journeys.addStats(entry.journeyId, entry.shard, counts);
+    return true;
   }
 
   /** Ends an entry now (goal, unsubscribe, stop), whatever step it is at. */
@@ -507,7 +511,7 @@ export class JourneyEngine {
         if (entry.lastSend) await this.releaseSend(entry.lastSend, entry.contactId, now());
         if (entry.status !== 'paused') return;
         const back = entry.parkedFrom ?? 'active';
-        const moved = await this.deps.states.gate(entry, { set: { status: back, ...(back === 'waiting' && entry.dueAt ? { dueShard: waitShardOf(entry.contactId) } : {}) }, remove: ['parkedFrom'] }, undefined);
+        const moved = await this.deps.states.gate(entry, { set: { status: back, ...(back === 'waiting' && entry.dueAt ? { dueShard: waitShardOf(entry.contactId) } : {}) }, remove: ['parkedFrom'] });
         if (moved && back === 'active') await this.run(entry, { kind: 'run' }, now());
       });
       startKey = page.lastKey;

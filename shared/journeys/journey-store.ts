@@ -4,7 +4,7 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { documentClient, queryAll, type TransactItem } from '../aws/dynamodb.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { JourneyDefinition } from './definition.ts';
-import { statsUpdate } from './stats.ts';
+import { addStats, statsUpdate } from './stats.ts';
 
 export { statName, STAT_SHARDS } from './stats.ts';
 
@@ -215,6 +215,11 @@ export class JourneyStore {
   /** An ADD of step counters on one shard, as a transaction item (it moves with the step it counts). */
   statsUpdate(journeyId: string, shard: number, counts: Record<string, number>): TransactItem {
     return statsUpdate(this.table, journeyId, shard, counts);
+  }
+
+  /** Adds step counters on one shard (after the step they count has moved its entry). */
+  async addStats(journeyId: string, shard: number, counts: Record<string, number>): Promise<void> {
+    await addStats(this.table, journeyId, shard, counts, this.db);
   }
 
   /** The step counters summed over the shards. */

@@ -365,12 +365,12 @@ describe('exactly once', () => {
     const engineStates = (crashing as unknown as { deps: { states: JourneyStateStore } }).deps.states;
     const gate = engineStates.gate.bind(engineStates);
     let crashes = 0;
-    engineStates.gate = async (e, change, stats) => {
+    engineStates.gate = async (e, change) => {
       if (change.set?.lastSend && crashes === 0) {
         crashes++;
         throw new Error('crash after the send, before the gate');
       }
-      return gate(e, change, stats);
+      return gate(e, change);
     };
     await expect(crashing.run(entry, { kind: 'wake', seq: entry.seq })).rejects.toThrow('crash after the send');
     await settle();
