@@ -129,8 +129,9 @@ const declared = defineTopology({
       partitionKey: { name: 'contactId', type: 'S' },
       sortKey: { name: 'sk', type: 'S' },
       indexes: [
-        { name: 'byDue', partitionKey: { name: 'dueShard', type: 'S' }, sortKey: { name: 'dueAt', type: 'S' } },
-        { name: 'byJourney', partitionKey: { name: 'journeyEntry', type: 'S' }, sortKey: { name: 'enteredAt', type: 'S' } },
+        // Keys only: a step rewrites its entry, and an index holding the whole item would be rewritten with it (a write unit per step each).
+        { name: 'byDue', partitionKey: { name: 'dueShard', type: 'S' }, sortKey: { name: 'dueAt', type: 'S' }, projection: 'KEYS_ONLY' },
+        { name: 'byJourney', partitionKey: { name: 'journeyEntry', type: 'S' }, sortKey: { name: 'enteredAt', type: 'S' }, projection: 'KEYS_ONLY' },
       ],
     },
   },

@@ -542,6 +542,10 @@ export class JourneyEngine {
   private async measure(task: Extract<JourneyTask, { kind: 'measure' }>, remainingMs: () => number, now: () => Date): Promise<void> {
     if (!task.journeyId) {
       const journeys = (await this.deps.journeys.list()).filter((j) => j.status !== 'draft');
+      // After the nightly run (scores and segment statistics are new): segment-entry journeys are checked at the dispatcher's next minute.
+      for (const j of journeys) {
+        if (j.status === 'running' && j.entry.type === 'segment_entry' && j.segmentChecks) await this.deps.journeys.setFields(j.id, { segmentChecks: { ...j.segmentChecks, nextAt: now().toISOString() } }, { field: 'segmentChecks', equals: j.segmentChecks });
+      }
       await (this.deps.send ?? sendToQueue)(this.deps.queueUrls.tasks, journeys.map((j) => ({ body: JSON.stringify({ kind: 'measure', journeyId: j.id } satisfies JourneyTask) })));
       return;
     }

@@ -2,7 +2,7 @@ import type { JourneyTask } from '../../events/journeys.ts';
 import type { CampaignStore } from '../campaigns/campaign-store.ts';
 import type { CampaignStatus } from '../campaigns/model.ts';
 import { scheduleStartIssues } from '../campaigns/scheduling.ts';
-import { ValidationError, type ValidationIssue } from '../errors.ts';
+import { ConflictError, ValidationError, type ValidationIssue } from '../errors.ts';
 import type { SegmentService } from '../segments/segment-service.ts';
 import type { SegmentStore } from '../segments/segment-store.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
@@ -85,6 +85,7 @@ export async function createJourney(input: unknown, actor: string | undefined, d
 /** A new version: new entries take it; contacts in flight finish on theirs. */
 export async function updateJourney(id: string, input: unknown, deps: JourneyLifecycleDeps): Promise<{ journey: Journey; version: JourneyVersion }> {
   const current = await deps.journeys.getOr404(id);
+  if (current.status === 'stopped') throw new ConflictError('a stopped journey cannot be changed; create a new one', 'invalid_transition');
   const def = await checkDefinition(input, deps);
   if (current.status !== 'draft' && def.entry.type !== current.entry.type) {
     throw new ValidationError([{ path: 'entry.type', message: `cannot change from ${current.entry.type} to ${def.entry.type} once the journey has started; create a new journey` }]);

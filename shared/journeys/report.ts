@@ -17,7 +17,7 @@ import { edgesOf, WAIT_STEP_TYPES } from './graph.ts';
 // Input: counters as the journey stats item and the send records hold them
 // ---------------------------------------------------------------------------------------------
 
-/** Counters of one step. `exits` by reason at this step: completed, goal, unsubscribed, erased, stopped, ineligible… */
+/** Counters of one step. `exits` by reason at this step: completed, goal, unsubscribed, erased, stopped, contact_missing… */
 export interface JourneyStepStats {
   entered: number;
   left: number;
@@ -96,7 +96,7 @@ export interface JourneyTotals {
   exited: number;
   /** treatment − exited, the entries still in the journey (at least 0). */
   inFlight: number;
-  /** Exits by reason (completed, goal, unsubscribed, erased, stopped, ineligible…), known reasons first. */
+  /** Exits by reason (completed, goal, unsubscribed, erased, stopped, contact_missing…), known reasons first. */
   exits: Record<string, number>;
 }
 
@@ -191,7 +191,7 @@ export type JourneyGoalReport = {
 // Building it
 // ---------------------------------------------------------------------------------------------
 
-const EXIT_REASON_ORDER = ['completed', 'goal', 'unsubscribed', 'erased', 'stopped', 'ineligible'];
+const EXIT_REASON_ORDER = ['completed', 'goal', 'unsubscribed', 'erased', 'stopped', 'contact_missing'];
 const RESPONSE_ORDER = ['delivered', 'opened', 'clicked', 'replied', 'converted', 'unsubscribed'];
 
 /** A copy of a count record with the known keys first (in `known` order) and the rest by name. */

@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { documentClient, queryAll, type TransactItem } from '../aws/dynamodb.ts';
+import { batchGetAll, documentClient, queryAll, type TransactItem } from '../aws/dynamodb.ts';
 
 /** Where an entry stands. `paused`: parked while its journey is paused (out of the due index). */
 export type EntryStatus = 'active' | 'waiting' | 'paused' | 'holdout' | 'exited';
@@ -281,11 +281,16 @@ export class JourneyStateStore {
     }
   }
 
-  /** One page of a journey's entries (byJourney), for the measurement, resume and stop sweeps. */
+  /**
+   * One page of a journey's entries, for the measurement, resume and stop sweeps: keys from the
+   * byJourney index (keys only, so steps never rewrite it), then the entries themselves.
+   */
   async page(journeyId: string, startKey: Record<string, unknown> | undefined, limit = 500): Promise<{ items: JourneyEntry[]; lastKey?: Record<string, unknown> }> {
     const result = await this.db.send(
       new QueryCommand({ TableName: this.table, IndexName: 'byJourney', KeyConditionExpression: 'journeyEntry = :j', ExpressionAttributeValues: { ':j': journeyId }, ExclusiveStartKey: startKey, Limit: limit }),
     );
-    return { items: (result.Items ?? []) as JourneyEntry[], ...(result.LastEvaluatedKey ? { lastKey: result.LastEvaluatedKey } : {}) };
+    const keys = (result.Items ?? []).map((i) => ({ contactId: i.contactId, sk: i.sk }));
+    const items = keys.length ? ((await batchGetAll(this.db, this.table, keys)) as unknown as JourneyEntry[]) : [];
+    return { items, ...(result.LastEvaluatedKey ? { lastKey: result.LastEvaluatedKey } : {}) };
   }
 }

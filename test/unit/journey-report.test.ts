@@ -42,13 +42,13 @@ function welcomeStats(): JourneyStats {
     entries: 1000,
     holdout: 100,
     steps: {
-      welcome: { entered: 900, left: 900, exits: { ineligible: 10 } },
+      welcome: { entered: 900, left: 900, exits: { contact_missing: 10 } },
       pause: { entered: 890, left: 700, exits: { unsubscribed: 5, goal: 40 } },
       check: { entered: 655, left: 655, exits: {} },
       nudge: { entered: 500, left: 480, exits: {} },
       done: { entered: 635, left: 635, exits: { completed: 635 } },
     },
-    exits: { unsubscribed: 5, completed: 635, goal: 40, ineligible: 10 },
+    exits: { unsubscribed: 5, completed: 635, goal: 40, contact_missing: 10 },
   };
 }
 
@@ -97,8 +97,8 @@ describe('journey report: the welcome series', () => {
 
     // Assess
     expect(report.journey).toEqual({ id: JOURNEY_ID, name: 'Welcome series', status: 'running', version: 3 });
-    expect(report.totals).toEqual({ entries: 1000, holdout: 100, treatment: 900, exited: 690, inFlight: 210, exits: { completed: 635, goal: 40, unsubscribed: 5, ineligible: 10 } });
-    expect(Object.keys(report.totals.exits)).toEqual(['completed', 'goal', 'unsubscribed', 'ineligible']);
+    expect(report.totals).toEqual({ entries: 1000, holdout: 100, treatment: 900, exited: 690, inFlight: 210, exits: { completed: 635, goal: 40, unsubscribed: 5, contact_missing: 10 } });
+    expect(Object.keys(report.totals.exits)).toEqual(['completed', 'goal', 'unsubscribed', 'contact_missing']);
     expect(report.computedAt).toBe('2026-12-06T09:00:00Z');
   });
 
@@ -410,7 +410,7 @@ describe('journey report page', () => {
       'sent 880 · queued 8',
       'skipped 10 · failed 2',
       'opened 400 (45 %) · clicked 155 (18 %)',
-      'exited 10: ineligible 10',
+      'exited 10: contact_missing 10',
     ]);
     expect(html).toContain('data-edge="check-&gt;nudge"');
     expect(html).toMatch(/data-edge="check-&gt;nudge"><title>[^<]*<\/title><path[^>]*\/><text[^>]*>not clicked<\/text>/);
