@@ -218,7 +218,8 @@ export class JourneyEngine {
       }
       if (journey.status !== 'running') {
         // Paused: parked out of the due index until the resume sweep puts it back (a wait woken now was due now: the sweep's lease is dropped).
-        await this.deps.states.gate(entry, { set: { status: 'paused', parkedFrom: entry.status, ...(cause.kind === 'wake' ? { dueAt: now.toISOString() } : {}) }, remove: ['dueShard'] });
+        const heard = cause.kind === 'event' && entry.status === 'waiting' && entry.waitingFor && cause.keys.has(entry.waitingFor) ? entry.waitingFor : undefined;
+        await this.deps.states.gate(entry, { set: { status: 'paused', parkedFrom: entry.status, ...(cause.kind === 'wake' ? { dueAt: now.toISOString() } : {}), ...(heard ? { releasedBy: heard } : {}) }, remove: ['dueShard'] });
         return;
       }
       const def = loaded.version.definition;
@@ -419,6 +420,8 @@ export class JourneyEngine {
 
     if (keys.size) {
       for (const entry of entries.filter((e) => e.status === 'waiting' && e.waitingFor && keys.has(e.waitingFor))) await this.run(entry, { kind: 'event', keys }, now);
+      // A paused journey's wait keeps the event it was listening for; the resume releases it.
+      for (const entry of entries.filter((e) => e.status === 'paused' && e.parkedFrom === 'waiting' && e.waitingFor && keys.has(e.waitingFor))) await this.deps.states.noteEvent(entry, entry.waitingFor!);
       for (const cached of await this.runningJourneys(now.getTime())) {
         if (cached.entry.type !== 'event' || !keys.has(triggerKey(cached.entry.trigger))) continue;
         // Read again: a new version takes new entries from the moment it is saved, and a paused journey takes none.
@@ -511,8 +514,14 @@ export class JourneyEngine {
         if (entry.lastSend) await this.releaseSend(entry.lastSend, entry.contactId, now());
         if (entry.status !== 'paused') return;
         const back = entry.parkedFrom ?? 'active';
-        const moved = await this.deps.states.gate(entry, { set: { status: back, ...(back === 'waiting' && entry.dueAt ? { dueShard: waitShardOf(entry.contactId) } : {}) }, remove: ['parkedFrom'] });
-        if (moved && back === 'active') await this.run(entry, { kind: 'run' }, now());
+        const moved = await this.deps.states.gate(entry, { set: { status: back, ...(back === 'waiting' && entry.dueAt ? { dueShard: waitShardOf(entry.contactId) } : {}) }, remove: ['parkedFrom', 'releasedBy'] });
+        if (!moved) return;
+        if (back === 'active') await this.run(entry, { kind: 'run' }, now());
+        else {
+          // What the wait listened for came during the pause (an event, or a response to one of its messages): it moves on now.
+          const heard = entry.releasedBy ?? (entry.waitingFor?.startsWith('response:') && responsesOf(entry).has(entry.waitingFor.slice('response:'.length)) ? entry.waitingFor : undefined);
+          if (heard) await this.run(entry, { kind: 'event', keys: new Set([heard]) }, now());
+        }
       });
       startKey = page.lastKey;
       if (startKey && remainingMs() < 30_000) {

@@ -32,6 +32,8 @@ export interface JourneyEntry {
   waitingFor?: string;
   /** Paused entries remember what they were. */
   parkedFrom?: 'active' | 'waiting';
+  /** The event a paused wait was listening for arrived during the pause (its key): the resume releases the wait. */
+  releasedBy?: string;
   /** Responses to this entry's messages: "<stepId>:<type>" (a string set). */
   responses?: Set<string> | string[];
   /** The goal conversions counted for it within the attribution window (timeline ids; a string set) and their revenue. */
@@ -203,6 +205,24 @@ export class JourneyStateStore {
     } catch (error) {
       if (error instanceof TransactionCanceledException || error instanceof ConditionalCheckFailedException) return false;
       throw error;
+    }
+  }
+
+  /** Notes on a paused entry that the event its wait listens for has come (still paused, still at its seq). */
+  async noteEvent(entry: JourneyEntry, key: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { contactId: entry.contactId, sk: entry.sk },
+          UpdateExpression: 'SET releasedBy = :k',
+          ConditionExpression: 'seq = :seq AND #s = :paused',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':k': key, ':seq': entry.seq, ':paused': 'paused' },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
 

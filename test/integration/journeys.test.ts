@@ -323,6 +323,36 @@ describe('pause, resume, stop', () => {
   }, 180_000);
 });
 
+describe('pause and events', () => {
+  test('an event a wait listens for that arrives while the journey is paused releases the wait when it resumes', async () => {
+    const formId = await form();
+    const id = await createJourney({
+      ...welcomeSeries(formId),
+      start: 'listen',
+      steps: {
+        listen: { type: 'wait_for_event', trigger: { event: 'custom', name: 'added_to_cart' }, timeout: { amount: 3, unit: 'days' }, onEvent: 'nudge', onTimeout: 'bye' },
+        nudge: { type: 'send', channels: ['email'], templates: { email: emailTemplate } },
+        bye: { type: 'exit' },
+      },
+    });
+    await startJourney(id);
+    const email = `cart.${randomUUID().slice(0, 8)}@example.com`;
+    await submit(formId, { email, consent_email: true });
+    await settle();
+    const contactId = await contactIdOf(email);
+    expect((await journeysOf(contactId, id))[0]).toMatchObject({ status: 'waiting', stepId: 'listen' });
+    expect((await t.api('POST', `/v1/journeys/${id}/pause`)).status).toBe(200);
+    expect((await t.api('POST', '/v1/events', { body: { type: 'custom', name: 'added_to_cart', contactId, occurredAt: new Date().toISOString(), idempotencyKey: `cart-${randomUUID()}` } })).status).toBe(201);
+    await settle();
+    expect(await mailTo(email)).toHaveLength(0);
+    expect((await journeysOf(contactId, id))[0]!.status).toBe('paused');
+    expect((await t.api('POST', `/v1/journeys/${id}/resume`)).status).toBe(200);
+    await settle();
+    expect((await mailTo(email)).map((m) => m.subject)).toEqual(['Welcome friend']);
+    expect((await journeysOf(contactId, id))[0]).toMatchObject({ status: 'exited', exitReason: 'completed' });
+  }, 120_000);
+});
+
 describe('exactly once', () => {
   test('a duplicated wake-up, a stale one, and a crash between a send and its gate send nothing twice', async () => {
     const formId = await form();
