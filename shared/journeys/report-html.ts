@@ -323,7 +323,8 @@ function groupsTable(treatment: GoalGroupReport, holdout: GoalGroupReport, rates
 const figure = (caption: string, detail: string, body: string) => `<figure><figcaption>${escapeHtml(caption)} (${escapeHtml(detail)}), 0 at the vertical mark</figcaption>${body}</figure>`;
 
 function goalSection(goal: JourneyReport['goal']): string {
-  const about = `<p>Goal <b>${escapeHtml(goal.event)}</b>, ${goal.attributionWindowDays}-day window, ${escapeHtml(goal.model.replace('_', ' '))} attribution${goal.halfLifeDays === undefined ? '' : ` (half-life ${fmt(goal.halfLifeDays)} days)`}; ${fmt(goal.holdoutPercent)} % of entries held out.</p>`;
+  // The lift compares everyone who entered with the holdout: every goal conversion within the window after entering counts, whatever message came last (the goal's attribution model does not apply).
+  const about = `<p>Goal <b>${escapeHtml(goal.event)}</b>: a conversion within ${goal.attributionWindowDays} days of entering counts; ${fmt(goal.holdoutPercent)} % of entries held out.</p>`;
   if (!goal.measured) {
     const groups = goal.treatment && goal.holdout ? groupsTable(goal.treatment, goal.holdout) : '';
     return `<h2>Goal and lift over the holdout</h2>${about}<p class="na" data-measured="none" data-reason="${goal.reason}">${escapeHtml(goal.message)}</p>${groups}`;

@@ -174,7 +174,7 @@ describe('journey report: the welcome series', () => {
     expect(revenue.pValue).toBeLessThan(1);
   });
 
-  test('a goal with a half-life keeps it; counters of a step the definition no longer has are listed apart', () => {
+  test('a goal with a half-life keeps it in the JSON; the page says what the lift counts; counters of a step the definition no longer has are listed apart', () => {
     // Prepare
     const input = welcomeSeries();
     input.goal = { event: 'signup', attributionWindowDays: 14, model: 'time_decay', halfLifeDays: 3 };
@@ -191,7 +191,9 @@ describe('journey report: the welcome series', () => {
     const html = renderJourneyReportHtml(report);
     expect(html).toContain('<tr><td>old_reminder</td><td>12</td><td>12</td><td>stopped 2</td></tr>');
     expect(dataSteps(html)).not.toContain('old_reminder'); // not drawn: it is not in this version's flow
-    expect(html).toContain('half-life 3 days');
+    // The page states what the lift counts (any goal conversion within the window after entering): the goal's attribution model does not apply to it.
+    expect(html).toContain('a conversion within 14 days of entering counts');
+    expect(html).not.toContain('time decay attribution');
   });
 });
 
