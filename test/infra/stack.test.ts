@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, test } from 'vitest';
 import { topology } from '../../infra/topology.ts';
-import { queueVisibilityTimeoutSeconds, tableEnvVar, withFunctionEnvironment, withScheduleOverrides } from '../../infra/topology-types.ts';
+import { queueEnvVar, queueVisibilityTimeoutSeconds, tableEnvVar, withFunctionEnvironment, withScheduleOverrides } from '../../infra/topology-types.ts';
 import { synthTemplate } from '../helpers/stack.ts';
 
 const { template } = synthTemplate();
@@ -12,6 +12,21 @@ const lambdaFor = (name: string) => {
   if (!found) throw new Error(`no Lambda for ${name}`);
   return { logicalId: found[0], props: found[1].Properties };
 };
+
+/** The DynamoDB actions a function's role has on one table (found through the table variable CDK gives the function). */
+const tableActions = (name: string, table: string): string[] => {
+  const { props } = lambdaFor(name);
+  const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+  const tableRef = (env[tableEnvVar(table)] as { Ref?: string } | undefined)?.Ref;
+  if (!tableRef) return [];
+  const roleId = (props.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+  return Object.values(resources)
+    .filter((r) => (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') && ((r.Properties.Roles ?? []) as Array<{ Ref: string }>).some((role) => role.Ref === roleId))
+    .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement)
+    .filter((s) => JSON.stringify(s.Resource).includes(`"${tableRef}"`))
+    .flatMap((s) => [s.Action].flat());
+};
+
 
 describe('functions', () => {
   test('source maps are off by default (no --enable-source-maps, which slows every cold start) and on with sourceMaps', () => {
@@ -500,20 +515,6 @@ describe('the event stream', () => {
 });
 
 describe('transactional messages', () => {
-  /** The DynamoDB actions a function's role has on one table (found through the table variable CDK gives the function). */
-  const tableActions = (name: string, table: string): string[] => {
-    const { props } = lambdaFor(name);
-    const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
-    const tableRef = (env[tableEnvVar(table)] as { Ref?: string } | undefined)?.Ref;
-    if (!tableRef) return [];
-    const roleId = (props.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
-    return Object.values(resources)
-      .filter((r) => (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') && ((r.Properties.Roles ?? []) as Array<{ Ref: string }>).some((role) => role.Ref === roleId))
-      .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement)
-      .filter((s) => JSON.stringify(s.Resource).includes(`"${tableRef}"`))
-      .flatMap((s) => [s.Action].flat());
-  };
-
   test('POST /v1/messages and GET /v1/messages/{id} need the JWT and reach the messages-api function', () => {
     const { logicalId } = lambdaFor('messages-api');
     const routes = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route' && String(r.Properties.RouteKey).startsWith('/v1/messages', String(r.Properties.RouteKey).indexOf(' ') + 1));
@@ -543,6 +544,54 @@ describe('transactional messages', () => {
       const actions = tableActions(name, 'sends');
       expect(actions, name).toContain('dynamodb:UpdateItem');
       expect(actions.some((a) => /GetItem|Query|Scan/.test(a)), name).toBe(false);
+    }
+  });
+});
+
+describe('journeys', () => {
+  const tableDef = (name: string) => Object.values(resources).find((r) => r.Type === 'AWS::DynamoDB::Table' && (r.Properties.Tags as Array<{ Key: string; Value: string }>).some((t) => t.Key === 'touchloop:table' && t.Value === name))!;
+
+  test('journeyStates: partition contactId, sort key sk, due and journey indexes holding keys only (a step never rewrites an index copy)', () => {
+    const props = tableDef('journeyStates').Properties;
+    expect(props.KeySchema).toEqual([{ AttributeName: 'contactId', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }]);
+    const indexes = (props.GlobalSecondaryIndexes as Array<{ IndexName: string; KeySchema: unknown; Projection: { ProjectionType: string } }>).map((i) => [i.IndexName, i.KeySchema, i.Projection.ProjectionType]);
+    expect(indexes).toEqual([
+      ['byDue', [{ AttributeName: 'dueShard', KeyType: 'HASH' }, { AttributeName: 'dueAt', KeyType: 'RANGE' }], 'KEYS_ONLY'],
+      ['byJourney', [{ AttributeName: 'journeyEntry', KeyType: 'HASH' }, { AttributeName: 'enteredAt', KeyType: 'RANGE' }], 'KEYS_ONLY'],
+    ]);
+    const journeys = tableDef('journeys').Properties;
+    expect(journeys.KeySchema).toEqual([{ AttributeName: 'id', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }]);
+  });
+
+  test('the journey worker consumes journeyTasks (with a DLQ) and is the only function that writes journey states besides erasure and the dispatcher\'s sweep', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionName: { Ref: lambdaFor('journey-worker').logicalId }, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+    template.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'Touchloop-journeyTasks', RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }) });
+    const writers = Object.keys(topology.functions).filter((name) => tableActions(name, 'journeyStates').some((a) => /PutItem|UpdateItem|DeleteItem/.test(a)));
+    expect(writers.sort()).toEqual(['contacts-api', 'journey-worker', 'send-dispatcher']);
+    // The API reads states (a contact's journeys) and writes none.
+    expect(tableActions('journeys-api', 'journeyStates').some((a) => /PutItem|UpdateItem|DeleteItem/.test(a))).toBe(false);
+  });
+
+  test('journey-events reads the timeline stream from its start, reports batch item failures and has an on-failure DLQ; it touches no table', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: lambdaFor('journey-events').logicalId },
+      StartingPosition: 'TRIM_HORIZON',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: Match.objectLike({ OnFailure: Match.anyValue() }),
+    });
+    const env = (lambdaFor('journey-events').props.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(Object.keys(env).filter((k) => k.startsWith('TABLE_'))).toEqual([]);
+    expect(Object.keys(env)).toContain(queueEnvVar('journeyTasks'));
+  });
+
+  test('every journeys route needs the JWT and reaches journeys-api', () => {
+    const { logicalId } = lambdaFor('journeys-api');
+    const routes = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route' && /^[A-Z]+ \/v1\/(journeys|contacts\/\{id\}\/journeys)/.test(String(r.Properties.RouteKey)));
+    expect(routes).toHaveLength(topology.functions['journeys-api'].http!.length);
+    for (const route of routes) {
+      expect(route.Properties.AuthorizationType).toBe('JWT');
+      const integrationId = String((route.Properties.Target as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].map((p) => (typeof p === 'object' && p && 'Ref' in p ? (p as { Ref: string }).Ref : '')).join(''));
+      expect(JSON.stringify(resources[integrationId]?.Properties.IntegrationUri)).toContain(logicalId);
     }
   });
 });

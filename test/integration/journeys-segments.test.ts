@@ -84,6 +84,31 @@ describe('segment audience', () => {
   }, 600_000);
 });
 
+describe('scheduled segment audience', () => {
+  test('a one-time schedule enters the audience when it fires; stopping the journey removes its schedule', async () => {
+    const tag = `at-${randomUUID().slice(0, 6)}`;
+    await seed(20, tag);
+    const at = new Date(Date.now() + 3 * 3600_000).toISOString().slice(0, 16);
+    const id = await journey({
+      name: 'Friday sale',
+      entry: { type: 'segment_audience', segmentId: await segment(tag), schedule: { type: 'at', at, timezone: 'UTC' } },
+      holdoutPercent: 0,
+      start: 'mark',
+      steps: { mark: { type: 'update', set: { addTags: ['sale'] } } },
+      goal: { event: 'purchase' },
+    });
+    await settle();
+    expect((await counts(id)).entries).toBe(0);
+    const fire = await t.api('POST', `/_local/schedules/journey-${id}/run?group=touchloop-campaigns`, { token: null });
+    expect(fire.status, fire.text).toBe(202);
+    await settle();
+    expect((await counts(id)).entries).toBe(20);
+    // The stop removes the schedule.
+    expect((await t.api('POST', `/v1/journeys/${id}/stop`)).status).toBe(200);
+    expect((await t.api('POST', `/_local/schedules/journey-${id}/run?group=touchloop-campaigns`, { token: null })).status).toBe(404);
+  }, 120_000);
+});
+
 describe('segment entry', () => {
   test('the contacts in the segment at the start are the baseline; only contacts newly in it enter at the next check', async () => {
     const tag = `new-${randomUUID().slice(0, 6)}`;

@@ -353,6 +353,37 @@ describe('pause and events', () => {
   }, 120_000);
 });
 
+describe('exits', () => {
+  test('unsubscribing through the link in a journey email ends the pass with unsubscribed; nothing more is sent', async () => {
+    const unsubscribable = await template({ channel: 'email', name: 'With link', subject: 'Hello', html: '<html><body><p>Hi</p><a href="{{unsubscribeUrl}}">Unsubscribe</a></body></html>', text: 'Hi' });
+    const formId = await form();
+    const id = await createJourney({
+      ...welcomeSeries(formId),
+      start: 'hello',
+      steps: {
+        hello: { type: 'send', channels: ['email'], templates: { email: unsubscribable }, next: 'pause' },
+        pause: { type: 'wait', duration: { amount: 1, unit: 'days' }, next: 'again' },
+        again: { type: 'send', channels: ['email'], templates: { email: unsubscribable } },
+      },
+    });
+    await startJourney(id);
+    const email = `unsub.${randomUUID().slice(0, 8)}@example.com`;
+    await submit(formId, { email, consent_email: true });
+    await settle();
+    const [mail] = await mailTo(email);
+    const link = /href="([^"]*\/u\/[^"]+)"/.exec(mail!.body.html ?? '')?.[1];
+    expect(link, mail!.body.html).toBeTruthy();
+    expect((await fetch(link!.replace(/&amp;/g, '&'), { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } })).status).toBeLessThan(300);
+    await settle();
+    const contactId = await contactIdOf(email);
+    expect((await journeysOf(contactId, id))[0]).toMatchObject({ status: 'exited', exitReason: 'unsubscribed' });
+    await t.runtime.advanceClock(25 * 3600_000);
+    await settle();
+    expect(await mailTo(email)).toHaveLength(1);
+    expect((await view(id)).counts.exits).toEqual({ unsubscribed: 1 });
+  }, 120_000);
+});
+
 describe('exactly once', () => {
   test('a duplicated wake-up, a stale one, and a crash between a send and its gate send nothing twice', async () => {
     const formId = await form();
