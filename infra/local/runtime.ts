@@ -221,12 +221,10 @@ export class LocalRuntime {
       );
       env[queueEnvVar(name)] = url;
     }
-    for (const def of Object.values(topology.functions)) {
-      if (def.managesSchedules) {
-        env.SCHEDULE_GROUP = 'touchloop-campaigns';
-        env.SCHEDULER_ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT}:role/touchloop-local-scheduler`;
-        env.LAUNCH_QUEUE_ARN = queueArn(def.managesSchedules.targetQueue);
-      }
+    // The schedule group and role are shared; each scheduling function's target queue is its own (set when it loads, below).
+    if (Object.values(topology.functions).some((def) => def.managesSchedules)) {
+      env.SCHEDULE_GROUP = 'touchloop-campaigns';
+      env.SCHEDULER_ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT}:role/touchloop-local-scheduler`;
     }
     env.SMS_PROVIDER = 'aws';
     env.SMS_ORIGINATION_IDENTITY = '+15555550100';
@@ -257,7 +255,7 @@ export class LocalRuntime {
     for (const [name, def] of Object.entries(topology.functions)) {
       const fn = new LocalFunction(name, def, repoRoot);
       // A function's own environment values are in place while its module initialises (they are read at cold start).
-      const own = { ...def.environment, POWERTOOLS_SERVICE_NAME: name };
+      const own = { ...def.environment, POWERTOOLS_SERVICE_NAME: name, ...(def.managesSchedules ? { LAUNCH_QUEUE_ARN: queueArn(def.managesSchedules.targetQueue) } : {}) };
       const saved = Object.fromEntries(Object.keys(own).map((k) => [k, process.env[k]]));
       Object.assign(process.env, own);
       try {

@@ -99,6 +99,7 @@ describe('scheduled segment audience', () => {
     });
     await settle();
     expect((await counts(id)).entries).toBe(0);
+    expect(t.runtime.scheduler.get(`journey-${id}`, 'touchloop-campaigns')).toMatchObject({ expression: `at(${at}:00)`, timezone: 'UTC', target: { arn: expect.stringMatching(/:journeyTasks$/) } });
     const fire = await t.api('POST', `/_local/schedules/journey-${id}/run?group=touchloop-campaigns`, { token: null });
     expect(fire.status, fire.text).toBe(202);
     await settle();
