@@ -266,7 +266,17 @@ export class JourneyEngine {
         return { kind: 'wait', dueAt: waitEnds(now, step.timeout!, step.timeout!.unit === 'days' || step.timeout!.unit === 'weeks' ? await timezone() : 'UTC'), waitingFor: key };
       }
       case 'split': {
-        const member = await this.member(entry.contactId, undefined, now);
+        // The rules first: the contact's behaviour counters are read only if a rule looks at behaviour (a read per split otherwise wasted).
+        const rules = await Promise.all(
+          step.branches.map((branch, i) => {
+            if (!branch.when.rule) return undefined;
+            const key = `${entry.stepId}#${i}`;
+            let compiled = loaded.rules.get(key);
+            if (!compiled) loaded.rules.set(key, (compiled = this.deps.segmentService.compile({ rule: branch.when.rule, timezone: def.limits.timezone }, now)));
+            return compiled;
+          }),
+        );
+        const member = await this.member(entry.contactId, rules.some((rule) => rule?.usesBehaviour) ? undefined : null, now);
         if (!member) return { kind: 'exit', reason: 'contact_missing' };
         for (const [i, branch] of step.branches.entries()) {
           let holds: boolean;
@@ -274,10 +284,7 @@ export class JourneyEngine {
             const { step: sent, type, responded } = branch.when.response;
             holds = responsesOf(entry).has(`${sent}:${type}`) === responded;
           } else {
-            const key = `${entry.stepId}#${i}`;
-            let compiled = loaded.rules.get(key);
-            if (!compiled) loaded.rules.set(key, (compiled = this.deps.segmentService.compile({ rule: branch.when.rule!, timezone: def.limits.timezone }, now)));
-            holds = (await compiled).test(member.contact);
+            holds = rules[i]!.test(member.contact);
           }
           if (holds) return { kind: 'move', to: branch.next, set: { lastBranch: branch.name } };
         }

@@ -427,6 +427,56 @@ describe('guardrails shared with campaigns', () => {
   }, 180_000);
 });
 
+describe('splits on rules', () => {
+  test('a behaviour rule sees the contact\u2019s counters and an attribute rule the contact: each contact takes its own branch', async () => {
+    // Prepare: three contacts; only the first viewed the pricing page, only the second is on the pro plan.
+    const tag = `split-${randomUUID().slice(0, 8)}`;
+    const [looker, pro, other] = await Promise.all(
+      ['free', 'pro', 'free'].map(async (plan, i) => {
+        const response = await t.api<{ contact: { id: string } }>('POST', '/v1/contacts', { body: { email: `${tag}-${i}@example.com`, attributes: { plan } } });
+        expect(response.status, response.text).toBeLessThan(300);
+        return response.body.contact.id;
+      }),
+    );
+    const event = (contactId: string, name: string) => t.api('POST', '/v1/events', { body: { type: 'custom', name, contactId, occurredAt: new Date().toISOString(), idempotencyKey: `${name}-${randomUUID()}` } });
+    expect((await event(looker!, `${tag}_pricing`)).status).toBe(201);
+    await settle();
+    const journeyId = await createJourney({
+      name: 'Trial routing',
+      entry: { type: 'event', trigger: { event: 'custom', name: `${tag}_trial` } },
+      holdoutPercent: 0,
+      start: 'route',
+      steps: {
+        route: {
+          type: 'split',
+          branches: [
+            { name: 'saw pricing', when: { rule: { behaviour: { type: 'custom', name: `${tag}_pricing`, within: { amount: 7, unit: 'days' } } } }, next: 'pricing' },
+            { name: 'pro', when: { rule: { field: 'attributes.plan', op: 'eq', value: 'pro' } }, next: 'upgrade' },
+          ],
+          otherwise: 'done',
+        },
+        pricing: { type: 'update', set: { addTags: [`${tag}-pricing`] } },
+        upgrade: { type: 'update', set: { addTags: [`${tag}-pro`] } },
+        done: { type: 'exit' },
+      },
+      goal: { event: 'purchase' },
+    });
+    await startJourney(journeyId);
+
+    // Act: all three start a trial.
+    for (const id of [looker!, pro!, other!]) expect((await event(id, `${tag}_trial`)).status).toBe(201);
+    await settle();
+
+    // Assess: the looker by behaviour, the pro by attribute, the third neither; all three out.
+    const tagsOf = async (id: string) => ((await t.api<{ contact: { tags?: string[] } }>('GET', `/v1/contacts/${id}`)).body.contact.tags ?? []).filter((x) => x.startsWith(tag));
+    expect(await tagsOf(looker!)).toEqual([`${tag}-pricing`]);
+    expect(await tagsOf(pro!)).toEqual([`${tag}-pro`]);
+    expect(await tagsOf(other!)).toEqual([]);
+    for (const id of [looker!, pro!, other!]) expect((await journeysOf(id, journeyId))[0]).toMatchObject({ status: 'exited', exitReason: 'completed' });
+    expect((await view(journeyId)).counts).toMatchObject({ entries: 3, inFlight: 0, exits: { completed: 3 } });
+  }, 120_000);
+});
+
 describe('erasure', () => {
   test('erasing a contact mid-journey ends their pass (counted as erased), keeps the entry under a pseudonym, and sends nothing more', async () => {
     const formId = await form();
