@@ -4,7 +4,8 @@ import { CampaignStore } from '../shared/campaigns/campaign-store.ts';
 import { forEachLimit } from '../shared/concurrency.ts';
 import { newContact } from '../shared/contacts/contact-store.ts';
 import { JourneyStore, type JourneyStats } from '../shared/journeys/journey-store.ts';
-import { entrySk } from '../shared/journeys/state-store.ts';
+import { entrySk, JourneyStateStore, waitShardOf } from '../shared/journeys/state-store.ts';
+import { wakeDueWaits } from '../shared/journeys/sweep.ts';
 import { statsUpdate } from '../shared/journeys/stats.ts';
 import { stepCampaignId } from '../shared/journeys/step-campaigns.ts';
 import type { Units } from '../test/helpers/dynamodb-meter.ts';
@@ -28,6 +29,8 @@ const PRO_EVERY = 4;
 const GB_SECONDS_PER_CALL = 0.006 * 1;
 /** Ops for the DynamoDB Local ceiling of a step's own minimal work. */
 const CEILING_OPS = 2_000;
+/** Waits for the sweep measured on its own. */
+const SWEEP_WAITS = 5_000;
 
 interface Totals {
   units: Units;
@@ -130,10 +133,12 @@ export async function run(): Promise<void> {
     const ceilings: number[] = [];
     for (let i = 0; i < 3; i++) ceilings.push(await stepCeiling(bench, i));
     const ceiling = median(ceilings);
+    const sweepRate = await sweepAlone(bench);
 
     for (const r of runs) report(r, ceiling);
     print('Context', [
       { name: `DynamoDB Local ceiling: a step's own minimal work (consistent get + 2-item gate transaction), 5 in flight, median of 3`, value: ceiling, unit: 'steps/s' },
+      { name: `the dispatcher's sweep alone: ${fmt(SWEEP_WAITS)} due waits leased and handed to a queue stub, nothing else running`, value: sweepRate, unit: 'wake-ups/s' },
       { name: 'seeding contacts (batch writes, not measured)', value: seedSeconds, unit: 's' },
     ]);
     console.log('  Rates are bounded by DynamoDB Local (one process, a single writer) on a shared 2-core machine: compare ratios, not absolutes.');
@@ -263,6 +268,40 @@ async function stepCeiling(bench: MeteredRuntime, run: number): Promise<number> 
   });
   const rate = CEILING_OPS / ((performance.now() - start) / 1000);
   console.error(`  … DynamoDB Local ceiling: ${rate.toFixed(0)} steps/s`);
+  return rate;
+}
+
+/**
+ * The wait sweep on its own (shared/journeys/sweep.ts, as the dispatcher runs it), with nothing
+ * else running: SWEEP_WAITS waiting entries due half a year ahead (so the runtime's own
+ * dispatcher leaves them alone), swept as of a year ahead, their wake-ups counted, not queued.
+ */
+async function sweepAlone(bench: MeteredRuntime): Promise<number> {
+  const { runtime, db } = bench;
+  const dueAt = new Date(Date.now() + 180 * 86_400_000).toISOString();
+  await bench.seed(
+    runtime.tableNames.journeyStates!,
+    Array.from({ length: SWEEP_WAITS }, (_, i) => {
+      const contactId = `sweep-${i}`;
+      return { contactId, sk: entrySk('sweep', 1), journeyId: 'sweep', journeyEntry: 'sweep', entry: 1, version: 1, seq: 1, status: 'waiting', stepId: 'pause', enteredAt: dueAt, dueAt, dueShard: waitShardOf(contactId) };
+    }),
+  );
+  await runtime.idle(10 * 60_000);
+  let handed = 0;
+  const start = performance.now();
+  const woken = await wakeDueWaits(
+    {
+      states: new JourneyStateStore(runtime.tableNames.journeyStates!, db),
+      journeys: new JourneyStore(runtime.tableNames.journeys!, db),
+      tasksQueue: 'unused',
+      send: async (_queue, bodies) => ((handed += bodies.length), Math.ceil(bodies.length / 10)),
+    },
+    new Date(Date.now() + 365 * 86_400_000),
+    10 * 60_000,
+  );
+  const rate = woken / ((performance.now() - start) / 1000);
+  if (woken !== SWEEP_WAITS || handed !== SWEEP_WAITS) throw new Error(`the sweep woke ${woken} and handed on ${handed} of ${SWEEP_WAITS} due waits`);
+  console.error(`  … the sweep alone: ${rate.toFixed(0)} wake-ups/s`);
   return rate;
 }
 
