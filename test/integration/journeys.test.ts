@@ -475,6 +475,45 @@ describe('splits on rules', () => {
     for (const id of [looker!, pro!, other!]) expect((await journeysOf(id, journeyId))[0]).toMatchObject({ status: 'exited', exitReason: 'completed' });
     expect((await view(journeyId)).counts).toMatchObject({ entries: 3, inFlight: 0, exits: { completed: 3 } });
   }, 120_000);
+
+  test('a relative-time rule is judged against the time of the split, not of the first split of the journey', async () => {
+    // Prepare: a split on "ordered within the last 2 days"; both contacts last ordered now.
+    const tag = `recent-${randomUUID().slice(0, 8)}`;
+    const orderedAt = new Date().toISOString();
+    const [early, late] = await Promise.all(
+      [0, 1].map(async (i) => {
+        const response = await t.api<{ contact: { id: string } }>('POST', '/v1/contacts', { body: { email: `${tag}-${i}@example.com`, attributes: { lastOrderAt: orderedAt } } });
+        expect(response.status, response.text).toBeLessThan(300);
+        return response.body.contact.id;
+      }),
+    );
+    const journeyId = await createJourney({
+      name: 'Recent buyers',
+      entry: { type: 'event', trigger: { event: 'custom', name: `${tag}_visit` } },
+      holdoutPercent: 0,
+      start: 'route',
+      steps: {
+        route: { type: 'split', branches: [{ name: 'recent', when: { rule: { field: 'attributes.lastOrderAt', op: 'withinLast', amount: 2, unit: 'days' } }, next: 'recent' }], otherwise: 'done' },
+        recent: { type: 'update', set: { addTags: [`${tag}-recent`] } },
+        done: { type: 'exit' },
+      },
+      goal: { event: 'purchase' },
+    });
+    await startJourney(journeyId);
+    const visit = (contactId: string) => t.api('POST', '/v1/events', { body: { type: 'custom', name: `${tag}_visit`, contactId, occurredAt: new Date().toISOString(), idempotencyKey: `v-${randomUUID()}` } });
+
+    // Act: one visits now, the other three days later (their order is then three days old).
+    expect((await visit(early!)).status).toBe(201);
+    await settle();
+    await t.runtime.advanceClock(3 * 86_400_000);
+    expect((await visit(late!)).status).toBe(201);
+    await settle();
+
+    // Assess: only the first was a recent buyer when they reached the split.
+    const tagsOf = async (id: string) => ((await t.api<{ contact: { tags?: string[] } }>('GET', `/v1/contacts/${id}`)).body.contact.tags ?? []).filter((x) => x.startsWith(tag));
+    expect(await tagsOf(early!)).toEqual([`${tag}-recent`]);
+    expect(await tagsOf(late!)).toEqual([]);
+  }, 120_000);
 });
 
 describe('erasure', () => {
