@@ -34,7 +34,7 @@ export interface MeteredRuntime {
  * The local runtime with its DynamoDB requests going through a metering proxy (capacity units as
  * DynamoDB reports them), for benchmarks that price what a flow would cost on AWS.
  */
-export async function startMeteredRuntime(): Promise<MeteredRuntime> {
+export async function startMeteredRuntime(options: { environment?: Record<string, string> } = {}): Promise<MeteredRuntime> {
   const dynamodb = await startDynamoDbLocal();
   const meter = new DynamoDbMeter(dynamodb.endpoint);
   const meteredEndpoint = await meter.start();
@@ -42,7 +42,7 @@ export async function startMeteredRuntime(): Promise<MeteredRuntime> {
   const db = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
   let runtime: LocalRuntime;
   try {
-    runtime = await LocalRuntime.start({ dynamodbEndpoint: meteredEndpoint, apiPort: 0, timeScale: 0.05, tablePrefix: 'bench-', log: process.env.BENCH_LOG ? (line) => console.error(line) : () => undefined });
+    runtime = await LocalRuntime.start({ dynamodbEndpoint: meteredEndpoint, apiPort: 0, timeScale: 0.05, tablePrefix: 'bench-', ...(options.environment ? { environment: options.environment } : {}), log: process.env.BENCH_LOG ? (line) => console.error(line) : () => undefined });
   } catch (error) {
     await meter.stop();
     await dynamodb.stop();

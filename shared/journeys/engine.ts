@@ -52,6 +52,16 @@ type Outcome =
 
 type Cause = { kind: 'run' } | { kind: 'wake'; seq: number } | { kind: 'event'; keys: Set<string> };
 
+/** A definition version as the engine keeps it: the version and its split rules, compiled. */
+interface LoadedVersion {
+  version: JourneyVersion;
+  /** By "<stepId>#<branch>": the compiled rule and the time it was compiled for. */
+  rules: Map<string, { at: number; rule: Promise<CompiledRule> }>;
+}
+
+/** How long a compiled split rule is reused: its relative times are fixed when it is compiled. */
+const RULE_REUSE_MS = 60_000;
+
 /** At most this many steps in one go: a loop is paced by a wait, so a pass never needs more. */
 const MAX_STEPS_PER_RUN = 200;
 const RESPONSE_TYPES = new Set(['delivered', 'opened', 'clicked', 'replied']);
@@ -99,7 +109,7 @@ const responsesOf = (entry: JourneyEntry): Set<string> => new Set(entry.response
  * duplicated wake-up or event moves nothing twice.
  */
 export class JourneyEngine {
-  private readonly versions = new Map<string, Promise<{ version: JourneyVersion; rules: Map<string, Promise<CompiledRule>> } | undefined>>();
+  private readonly versions = new Map<string, Promise<LoadedVersion | undefined>>();
   private readonly heads = new Map<string, { at: number; journey: Promise<Journey | undefined> }>();
   private readonly stepCampaigns = new Map<string, { at: number; campaign: Promise<Campaign | undefined> }>();
   private running: { at: number; journeys: Promise<Journey[]> } | undefined;
@@ -130,7 +140,7 @@ export class JourneyEngine {
     const key = `${journeyId}#${version}`;
     let loaded = this.versions.get(key);
     if (!loaded) {
-      loaded = this.deps.journeys.version(journeyId, version).then((v) => (v ? { version: v, rules: new Map<string, Promise<CompiledRule>>() } : undefined));
+      loaded = this.deps.journeys.version(journeyId, version).then((v) => (v ? { version: v, rules: new Map() } : undefined));
       this.versions.set(key, loaded);
       loaded.catch(() => this.versions.delete(key));
     }
@@ -251,7 +261,7 @@ export class JourneyEngine {
   }
 
   /** What an active entry's current step does. Effects before the gate are idempotent. */
-  private async execute(entry: JourneyEntry, step: JourneyStep, loaded: { version: JourneyVersion; rules: Map<string, Promise<CompiledRule>> }, journey: Journey, now: Date): Promise<Outcome> {
+  private async execute(entry: JourneyEntry, step: JourneyStep, loaded: LoadedVersion, journey: Journey, now: Date): Promise<Outcome> {
     const def = loaded.version.definition;
     const timezone = async () => (await this.deps.contacts.get(entry.contactId, false))?.timezone ?? def.limits.timezone;
     switch (step.type) {
@@ -268,7 +278,20 @@ export class JourneyEngine {
         return { kind: 'wait', dueAt: waitEnds(now, step.timeout!, step.timeout!.unit === 'days' || step.timeout!.unit === 'weeks' ? await timezone() : 'UTC'), waitingFor: key };
       }
       case 'split': {
-        const member = await this.member(entry.contactId, undefined, now);
+        // The rules first: the contact's behaviour counters are read only if a rule looks at behaviour (a read per split otherwise wasted).
+        const rules = await Promise.all(
+          step.branches.map((branch, i) => {
+            if (!branch.when.rule) return undefined;
+            // A compiled rule holds the instants of its relative times ("within the last 2 days"), so it is reused for a minute at most.
+            const key = `${entry.stepId}#${i}`;
+            const cached = loaded.rules.get(key);
+            if (cached && now.getTime() - cached.at >= 0 && now.getTime() - cached.at < RULE_REUSE_MS) return cached.rule;
+            const rule = this.deps.segmentService.compile({ rule: branch.when.rule, timezone: def.limits.timezone }, now);
+            loaded.rules.set(key, { at: now.getTime(), rule });
+            return rule;
+          }),
+        );
+        const member = await this.member(entry.contactId, rules.some((rule) => rule?.usesBehaviour) ? undefined : null, now);
         if (!member) return { kind: 'exit', reason: 'contact_missing' };
         for (const [i, branch] of step.branches.entries()) {
           let holds: boolean;
@@ -276,10 +299,7 @@ export class JourneyEngine {
             const { step: sent, type, responded } = branch.when.response;
             holds = responsesOf(entry).has(`${sent}:${type}`) === responded;
           } else {
-            const key = `${entry.stepId}#${i}`;
-            let compiled = loaded.rules.get(key);
-            if (!compiled) loaded.rules.set(key, (compiled = this.deps.segmentService.compile({ rule: branch.when.rule!, timezone: def.limits.timezone }, now)));
-            holds = (await compiled).test(member.contact);
+            holds = rules[i]!.test(member.contact);
           }
           if (holds) return { kind: 'move', to: branch.next, set: { lastBranch: branch.name } };
         }

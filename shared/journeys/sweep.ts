@@ -1,5 +1,6 @@
 import type { JourneyTask } from '../../events/journeys.ts';
 import { sendToQueue } from '../aws/queue.ts';
+import { forEachLimit } from '../concurrency.ts';
 import { logger } from '../logger.ts';
 import type { JourneyStore } from './journey-store.ts';
 import { WAIT_SHARDS, type JourneyStateStore } from './state-store.ts';
@@ -17,11 +18,13 @@ export interface WaitSweepDeps {
 
 /** A woken wait that is not acted on (the wake-up was lost) falls due again after this. */
 export const WAKE_LEASE_MS = 10 * 60_000;
+/** Conditional lease updates in flight at once (each on its own item). */
+const LEASES_IN_FLIGHT = 16;
 
 /**
  * Run by the dispatcher every minute: the waits that are due, shard by shard, each leased (its due
- * time moved on by WAKE_LEASE_MS, conditionally) and woken with its entry's seq on the journey
- * tasks queue, ten to a request. Stops at the budget; the rest are due next minute.
+ * time moved on by WAKE_LEASE_MS, conditionally; LEASES_IN_FLIGHT at once) and woken with its
+ * entry's seq on the journey tasks queue, ten to a request. Stops at the budget; the rest are due next minute.
  */
 export async function wakeDueWaits(deps: WaitSweepDeps, now = new Date(), budgetMs = 40_000): Promise<number> {
   const started = Date.now();
@@ -32,10 +35,11 @@ export async function wakeDueWaits(deps: WaitSweepDeps, now = new Date(), budget
       if (Date.now() - started > budgetMs) return woken;
       const due = await deps.states.due(`jdue#${shard}`, now, 200);
       const tasks: JourneyTask[] = [];
-      for (const key of due) {
+      // Leases in parallel: one at a time, a minute's budget woke a few thousand waits, and an audience that entered together falls due together.
+      await forEachLimit(due, LEASES_IN_FLIGHT, async (key) => {
         const leased = await deps.states.lease({ contactId: key.contactId, sk: key.sk, dueAt: key.dueAt! }, until);
         if (leased) tasks.push({ kind: 'wake', contactId: leased.contactId, journeyId: leased.journeyId, entry: leased.entry, seq: leased.seq });
-      }
+      });
       if (tasks.length) await (deps.send ?? sendToQueue)(deps.tasksQueue, tasks.map((t) => ({ body: JSON.stringify(t) })));
       woken += tasks.length;
       if (due.length < 200) break;

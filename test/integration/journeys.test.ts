@@ -488,6 +488,95 @@ describe('guardrails shared with campaigns', () => {
   }, 180_000);
 });
 
+describe('splits on rules', () => {
+  test('a behaviour rule sees the contact\u2019s counters and an attribute rule the contact: each contact takes its own branch', async () => {
+    // Prepare: three contacts; only the first viewed the pricing page, only the second is on the pro plan.
+    const tag = `split-${randomUUID().slice(0, 8)}`;
+    const [looker, pro, other] = await Promise.all(
+      ['free', 'pro', 'free'].map(async (plan, i) => {
+        const response = await t.api<{ contact: { id: string } }>('POST', '/v1/contacts', { body: { email: `${tag}-${i}@example.com`, attributes: { plan } } });
+        expect(response.status, response.text).toBeLessThan(300);
+        return response.body.contact.id;
+      }),
+    );
+    const event = (contactId: string, name: string) => t.api('POST', '/v1/events', { body: { type: 'custom', name, contactId, occurredAt: new Date().toISOString(), idempotencyKey: `${name}-${randomUUID()}` } });
+    expect((await event(looker!, `${tag}_pricing`)).status).toBe(201);
+    await settle();
+    const journeyId = await createJourney({
+      name: 'Trial routing',
+      entry: { type: 'event', trigger: { event: 'custom', name: `${tag}_trial` } },
+      holdoutPercent: 0,
+      start: 'route',
+      steps: {
+        route: {
+          type: 'split',
+          branches: [
+            { name: 'saw pricing', when: { rule: { behaviour: { type: 'custom', name: `${tag}_pricing`, within: { amount: 7, unit: 'days' } } } }, next: 'pricing' },
+            { name: 'pro', when: { rule: { field: 'attributes.plan', op: 'eq', value: 'pro' } }, next: 'upgrade' },
+          ],
+          otherwise: 'done',
+        },
+        pricing: { type: 'update', set: { addTags: [`${tag}-pricing`] } },
+        upgrade: { type: 'update', set: { addTags: [`${tag}-pro`] } },
+        done: { type: 'exit' },
+      },
+      goal: { event: 'purchase' },
+    });
+    await startJourney(journeyId);
+
+    // Act: all three start a trial.
+    for (const id of [looker!, pro!, other!]) expect((await event(id, `${tag}_trial`)).status).toBe(201);
+    await settle();
+
+    // Assess: the looker by behaviour, the pro by attribute, the third neither; all three out.
+    const tagsOf = async (id: string) => ((await t.api<{ contact: { tags?: string[] } }>('GET', `/v1/contacts/${id}`)).body.contact.tags ?? []).filter((x) => x.startsWith(tag));
+    expect(await tagsOf(looker!)).toEqual([`${tag}-pricing`]);
+    expect(await tagsOf(pro!)).toEqual([`${tag}-pro`]);
+    expect(await tagsOf(other!)).toEqual([]);
+    for (const id of [looker!, pro!, other!]) expect((await journeysOf(id, journeyId))[0]).toMatchObject({ status: 'exited', exitReason: 'completed' });
+    expect((await view(journeyId)).counts).toMatchObject({ entries: 3, inFlight: 0, exits: { completed: 3 } });
+  }, 120_000);
+
+  test('a relative-time rule is judged against the time of the split, not of the first split of the journey', async () => {
+    // Prepare: a split on "ordered within the last 2 days"; both contacts last ordered now.
+    const tag = `recent-${randomUUID().slice(0, 8)}`;
+    const orderedAt = new Date().toISOString();
+    const [early, late] = await Promise.all(
+      [0, 1].map(async (i) => {
+        const response = await t.api<{ contact: { id: string } }>('POST', '/v1/contacts', { body: { email: `${tag}-${i}@example.com`, attributes: { lastOrderAt: orderedAt } } });
+        expect(response.status, response.text).toBeLessThan(300);
+        return response.body.contact.id;
+      }),
+    );
+    const journeyId = await createJourney({
+      name: 'Recent buyers',
+      entry: { type: 'event', trigger: { event: 'custom', name: `${tag}_visit` } },
+      holdoutPercent: 0,
+      start: 'route',
+      steps: {
+        route: { type: 'split', branches: [{ name: 'recent', when: { rule: { field: 'attributes.lastOrderAt', op: 'withinLast', amount: 2, unit: 'days' } }, next: 'recent' }], otherwise: 'done' },
+        recent: { type: 'update', set: { addTags: [`${tag}-recent`] } },
+        done: { type: 'exit' },
+      },
+      goal: { event: 'purchase' },
+    });
+    await startJourney(journeyId);
+    const visit = (contactId: string) => t.api('POST', '/v1/events', { body: { type: 'custom', name: `${tag}_visit`, contactId, occurredAt: new Date().toISOString(), idempotencyKey: `v-${randomUUID()}` } });
+
+    // Act: one visits now, the other three days later (their order is then three days old).
+    expect((await visit(early!)).status).toBe(201);
+    await settle();
+    await t.runtime.advanceClock(3 * 86_400_000);
+    expect((await visit(late!)).status).toBe(201);
+    await settle();
+
+    // Assess: only the first was a recent buyer when they reached the split.
+    const tagsOf = async (id: string) => ((await t.api<{ contact: { tags?: string[] } }>('GET', `/v1/contacts/${id}`)).body.contact.tags ?? []).filter((x) => x.startsWith(tag));
+    expect(await tagsOf(early!)).toEqual([`${tag}-recent`]);
+    expect(await tagsOf(late!)).toEqual([]);
+  }, 120_000);
+});
+
 describe('erasure', () => {
   test('erasing a contact mid-journey ends their pass (counted as erased), keeps the entry under a pseudonym, and sends nothing more', async () => {
     const formId = await form();
