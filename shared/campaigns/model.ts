@@ -48,6 +48,8 @@ const PerChannel = <T extends z.ZodType>(value: T) => z.strictObject({ email: va
 export const FrequencyCapLimit = z.strictObject({ perDay: z.int().min(1).max(100).optional(), perWeek: z.int().min(1).max(500).optional() });
 /** Per channel; SMS defaults to 21:00–08:00 in the contact's time zone; null turns quiet hours off. Journeys use the same shape. */
 export const QuietHoursLimit = PerChannel(QuietHours.nullable()).default({});
+/** Messages per second per channel, shared among the sender's invocations; unset: the deployment's default rate. Journeys use the same shape. */
+export const SendRateLimit = PerChannel(Amount(z.number().positive().max(10_000))).default({});
 
 /** What a campaign is measured by: the conversion event, its attribution window and model. */
 export const CampaignGoal = z
@@ -81,7 +83,7 @@ export const CampaignInput = z
       .strictObject({
         frequencyCap: FrequencyCapLimit.optional(),
         quietHours: QuietHoursLimit,
-        sendRatePerSecond: PerChannel(Amount(z.number().positive().max(10_000))).default({}),
+        sendRatePerSecond: SendRateLimit,
         maxRecipients: z.int().min(1).optional(),
         /** Total message cost at which sending stops (same currency as costPerMessage). */
         budget: Amount(z.number().positive()).optional(),

@@ -31,7 +31,7 @@
  * everyone who took it, so it is an error rather than an exit.
  */
 import * as z from 'zod';
-import { CampaignGoal, Channel, FrequencyCapLimit, QuietHoursLimit, Schedule } from '../campaigns/model.ts';
+import { CampaignGoal, Channel, FrequencyCapLimit, QuietHoursLimit, Schedule, SendRateLimit } from '../campaigns/model.ts';
 import { isValidTimeZone } from '../contacts/timezone.ts';
 import { issuesFromZod, type ValidationIssue } from '../errors.ts';
 import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
@@ -227,6 +227,8 @@ export const JourneyDefinition = z
         /** Counted across journeys and campaigns, per contact. */
         frequencyCap: FrequencyCapLimit.optional(),
         quietHours: QuietHoursLimit,
+        /** Messages per second per channel for the journey's sends (each send step), as on campaigns. */
+        sendRatePerSecond: SendRateLimit,
         /** Time zone for wait_until when a contact has none. */
         timezone: z.string().refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin').default('UTC'),
       })

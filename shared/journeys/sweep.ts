@@ -30,7 +30,10 @@ export async function wakeDueWaits(deps: WaitSweepDeps, now = new Date(), budget
   const started = Date.now();
   const until = new Date(now.getTime() + WAKE_LEASE_MS);
   let woken = 0;
-  for (let shard = 0; shard < WAIT_SHARDS; shard++) {
+  // Each run starts at another shard (by the minute): a run that uses its whole budget and the next one do not walk the same shards in step.
+  const first = Math.floor(now.getTime() / 60_000) % WAIT_SHARDS;
+  for (let i = 0; i < WAIT_SHARDS; i++) {
+    const shard = (first + i) % WAIT_SHARDS;
     for (;;) {
       if (Date.now() - started > budgetMs) return woken;
       const due = await deps.states.due(`jdue#${shard}`, now, 200);

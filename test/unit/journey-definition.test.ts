@@ -48,7 +48,7 @@ describe('journey definition: the welcome series', () => {
     expect(result.definition.entryRules.reentry).toBe('never');
     expect(result.definition.goal).toEqual({ event: 'purchase', attributionWindowDays: 7, model: 'last_touch' });
     expect(result.definition.exitOnUnsubscribe).toBe('any_channel');
-    expect(result.definition.limits).toEqual({ quietHours: {}, timezone: 'UTC' });
+    expect(result.definition.limits).toEqual({ quietHours: {}, sendRatePerSecond: {}, timezone: 'UTC' });
   });
 
   test('the SMS step may end the path without an exit step: a step with no next is an implicit exit', () => {

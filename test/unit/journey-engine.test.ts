@@ -8,6 +8,7 @@ import { entryRefusal, eventKeys, triggerKey } from '../../shared/journeys/engin
 import { parseJourneyDefinition, type JourneyDefinition } from '../../shared/journeys/definition.ts';
 import { journeyEventOf } from '../../shared/journeys/timeline-events.ts';
 import { nextLocalTime, waitEnds } from '../../shared/journeys/timing.ts';
+import { parseStepCampaignId, parseStepRunId, stepCampaign, stepRunId } from '../../shared/journeys/step-campaigns.ts';
 
 const TEMPLATE = '11111111-1111-4111-8111-111111111111';
 function definition(entryRules: Record<string, unknown> = {}): JourneyDefinition {
@@ -126,5 +127,39 @@ describe('entry rules', () => {
     expect(entryRefusal(definition({ reentry: { afterDays: 5 }, maxEntriesPerContact: 2 }), ledger({ entries: 2 }), 'event:b', now)).toBe('max_entries');
     // A contact only marked as seen (a segment-entry baseline) has not entered: the rules do not hold them back.
     expect(entryRefusal(definition(), ledger({ entries: 0, lastEnteredAt: undefined, lastTrigger: undefined }), 'event:b', now)).toBeUndefined();
+  });
+});
+
+describe('step campaigns', () => {
+  test('a send step\'s campaign carries the journey\'s guardrails (cap, quiet hours, send rate), no holdout of its own, and a run that never completes', () => {
+    const parsed = parseJourneyDefinition({
+      name: 'Welcome',
+      entry: { type: 'event', trigger: { event: 'lead.captured' } },
+      start: 'mail',
+      steps: { mail: { type: 'send', channels: 'best', templates: { email: TEMPLATE } } },
+      goal: { event: 'purchase', attributionWindowDays: 3 },
+      limits: { frequencyCap: { perDay: 2, perWeek: 5 }, quietHours: { sms: null }, sendRatePerSecond: { email: 50 } },
+    });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+    const journeyId = '6f1c2b8e-1111-4000-8000-000000000000';
+    const step = parsed.definition.steps.mail!;
+    if (step.type !== 'send') throw new Error('not a send step');
+    const campaign = stepCampaign(journeyId, 3, 'mail', step, parsed.definition, 'running', new Date('2026-12-06T10:00:00Z'));
+    expect(campaign).toMatchObject({
+      id: `j.${journeyId}.3.mail`,
+      channels: 'best',
+      variants: [{ name: 'default', weight: 1, templates: { email: TEMPLATE } }],
+      holdoutPercent: 0,
+      limits: { frequencyCap: { perDay: 2, perWeek: 5 }, quietHours: { sms: null }, sendRatePerSecond: { email: 50 } },
+      goal: { event: 'purchase', attributionWindowDays: 3 },
+      status: 'running',
+      journey: { id: journeyId, version: 3, stepId: 'mail' },
+      fanout: { total: 1, done: 0 },
+    });
+    expect(parseStepCampaignId(campaign.id)).toEqual({ journeyId, version: 3, stepId: 'mail' });
+    expect(parseStepCampaignId('6f1c2b8e-1111-4000-8000-000000000000')).toBeUndefined();
+    expect(parseStepRunId(stepRunId(12, 7))).toEqual({ entry: 12, seq: 7 });
+    // Send ids split on ":": neither id may hold one.
+    expect(`${campaign.id}${stepRunId(1, 2)}`).not.toContain(':');
   });
 });
