@@ -1,5 +1,5 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchExecuteStatementCommand, BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, paginateQuery, paginateScan, type QueryCommandInput, type ScanCommandInput, type TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchExecuteStatementCommand, BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, paginateQuery, paginateScan, UpdateCommand, type QueryCommandInput, type ScanCommandInput, type TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 
 /**
  * One DynamoDB document client per process, created at module scope. The endpoint comes from
@@ -133,4 +133,42 @@ export async function* queryAll(db: DynamoDBDocumentClient, input: QueryCommandI
 /** Every item a scan reads, page by page through the SDK's paginator. */
 export async function* scanAll(db: DynamoDBDocumentClient, input: ScanCommandInput): AsyncGenerator<Item> {
   for await (const page of paginateScan({ client: db }, input)) yield* page.Items ?? [];
+}
+
+/**
+ * A status transition on one item: `status` moves to `to` if it is one of `from` (and the item
+ * exists), with `updatedAt`, a revision counter (`revision` + 1) and `fields` set in the same
+ * update. Answers the item as it now is, or undefined when the condition failed (the caller reads
+ * the item again to say why). Campaigns and journeys move their lifecycles with it.
+ */
+export async function transitionStatus(
+  db: DynamoDBDocumentClient,
+  input: { table: string; key: Record<string, unknown>; from: readonly string[]; to: string; fields?: Record<string, unknown>; revision: string; now: Date },
+): Promise<Record<string, unknown> | undefined> {
+  const names: Record<string, string> = { '#s': 'status', '#rev': input.revision, '#pk': Object.keys(input.key)[0]! };
+  const values: Record<string, unknown> = { ':to': input.to, ':at': input.now.toISOString(), ':one': 1 };
+  input.from.forEach((s, i) => (values[`:f${i}`] = s));
+  const sets = ['#s = :to', 'updatedAt = :at', '#rev = #rev + :one'];
+  Object.entries(input.fields ?? {}).forEach(([key, value], i) => {
+    names[`#x${i}`] = key;
+    values[`:x${i}`] = value;
+    sets.push(`#x${i} = :x${i}`);
+  });
+  try {
+    const result = await db.send(
+      new UpdateCommand({
+        TableName: input.table,
+        Key: input.key,
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: `attribute_exists(#pk) AND #s IN (${input.from.map((_, i) => `:f${i}`).join(', ')})`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return result.Attributes;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return undefined;
+    throw error;
+  }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { documentClient, scanAll } from '../aws/dynamodb.ts';
+import { documentClient, scanAll, transitionStatus } from '../aws/dynamodb.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { emptyCounters, runsOf, type Campaign, type CampaignInput, type CampaignStatus } from './model.ts';
 
@@ -120,36 +120,11 @@ export class CampaignStore {
 
   /** Moves the status if it is one of `from`, setting `fields` with it; otherwise 409 naming the current status. */
   async transition(id: string, action: string, from: CampaignStatus[], to: CampaignStatus, fields: Record<string, unknown> = {}, now = new Date()): Promise<Campaign> {
-    const names: Record<string, string> = { '#s': 'status' };
-    const values: Record<string, unknown> = { ':to': to, ':at': now.toISOString(), ':one': 1 };
-    from.forEach((s, i) => (values[`:f${i}`] = s));
-    const sets = ['#s = :to', 'updatedAt = :at', 'version = version + :one'];
-    Object.entries(fields).forEach(([key, value], i) => {
-      names[`#x${i}`] = key;
-      values[`:x${i}`] = value;
-      sets.push(`#x${i} = :x${i}`);
-    });
-    try {
-      const result = await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id },
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: `attribute_exists(id) AND #s IN (${from.map((_, i) => `:f${i}`).join(', ')})`,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return result.Attributes as Campaign;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        const current = await this.get(id);
-        if (!current) throw new NotFoundError('campaign', id);
-        throw new InvalidTransitionError(action, current.status);
-      }
-      throw error;
-    }
+    const moved = await transitionStatus(this.db, { table: this.table, key: { id }, from, to, fields, revision: 'version', now });
+    if (moved) return moved as unknown as Campaign;
+    const current = await this.get(id);
+    if (!current) throw new NotFoundError('campaign', id);
+    throw new InvalidTransitionError(action, current.status);
   }
 
   /** Adds counter deltas in one update (zero deltas are skipped). */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { documentClient, queryAll, type TransactItem } from '../aws/dynamodb.ts';
+import { documentClient, queryAll, transitionStatus, type TransactItem } from '../aws/dynamodb.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { JourneyDefinition } from './definition.ts';
 import { addStats, statsUpdate } from './stats.ts';
@@ -159,36 +159,11 @@ export class JourneyStore {
 
   /** Moves the status if it is one of `from` (409 naming the current status otherwise), setting `fields` with it. */
   async transition(id: string, action: string, from: JourneyStatus[], to: JourneyStatus, fields: Record<string, unknown> = {}, now = new Date()): Promise<Journey> {
-    const names: Record<string, string> = { '#s': 'status' };
-    const values: Record<string, unknown> = { ':to': to, ':at': now.toISOString(), ':one': 1 };
-    from.forEach((s, i) => (values[`:f${i}`] = s));
-    const sets = ['#s = :to', 'updatedAt = :at', 'rev = rev + :one'];
-    Object.entries(fields).forEach(([key, value], i) => {
-      names[`#x${i}`] = key;
-      values[`:x${i}`] = value;
-      sets.push(`#x${i} = :x${i}`);
-    });
-    try {
-      const result = await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { id, sk: HEAD },
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: `attribute_exists(id) AND #s IN (${from.map((_, i) => `:f${i}`).join(', ')})`,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return strip<Journey>(result.Attributes!);
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) {
-        const current = await this.get(id);
-        if (!current) throw new NotFoundError('journey', id);
-        throw new ConflictError(`cannot ${action} a journey that is ${current.status}`, 'invalid_transition');
-      }
-      throw error;
-    }
+    const moved = await transitionStatus(this.db, { table: this.table, key: { id, sk: HEAD }, from, to, fields, revision: 'rev', now });
+    if (moved) return strip<Journey>(moved);
+    const current = await this.get(id);
+    if (!current) throw new NotFoundError('journey', id);
+    throw new ConflictError(`cannot ${action} a journey that is ${current.status}`, 'invalid_transition');
   }
 
   /** Sets head fields without a status change (the schedule's name, segment check progress). */

@@ -16,3 +16,20 @@ export function sesEvent(eventType: string, detailType: string, mail: { messageI
     }),
   };
 }
+
+/** An email as the local SES inbox (aws-ses-v2-local) stores it. */
+export interface InboxEmail {
+  subject: string;
+  destination: { to: string[] };
+  body: { html?: string; text?: string };
+}
+
+/** The local runtime's SES inbox and SMS sink, read by recipient. */
+export function localOutbox<M extends { to: string }>(runtime: { urls: { ses: string }; smsSink: { messages: M[] } }) {
+  const inbox = async (): Promise<InboxEmail[]> => ((await (await fetch(`${runtime.urls.ses}/store`)).json()) as { emails: InboxEmail[] }).emails;
+  return {
+    inbox,
+    mailTo: async (address: string) => (await inbox()).filter((e) => e.destination.to.includes(address)),
+    smsTo: (phone: string) => runtime.smsSink.messages.filter((m) => m.to === phone),
+  };
+}

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts';
+import { localOutbox } from '../helpers/ses.ts';
 import { journeyEngineFrom } from '../../shared/journeys/wiring.ts';
 import { JourneyStateStore } from '../../shared/journeys/state-store.ts';
 import type { JourneyTask } from '../../events/journeys.ts';
@@ -20,14 +21,9 @@ afterAll(async () => {
   await t?.stop();
 });
 
-interface InboxEmail {
-  subject: string;
-  destination: { to: string[] };
-  body: { html?: string; text?: string };
-}
-const inbox = async (): Promise<InboxEmail[]> => ((await (await fetch(`${t.runtime.urls.ses}/store`)).json()) as { emails: InboxEmail[] }).emails;
-const mailTo = async (address: string) => (await inbox()).filter((e) => e.destination.to.includes(address));
-const smsTo = (phone: string) => t.runtime.smsSink.messages.filter((m) => m.to === phone);
+const outbox = () => localOutbox(t.runtime);
+const mailTo = (address: string) => outbox().mailTo(address);
+const smsTo = (phone: string) => outbox().smsTo(phone);
 
 interface JourneyView {
   journey: { id: string; status: string; version: number; counts: { entries: number; holdout: number; inFlight: number; exits: Record<string, number> } };

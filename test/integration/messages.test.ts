@@ -12,21 +12,16 @@ import { TemplateStore } from '../../shared/templates/template-store.ts';
 import { documentClient } from '../../shared/aws/dynamodb.ts';
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { startTestRuntime, type ApiResponse, type TestRuntime } from '../helpers/runtime.ts';
-import { sesEvent } from '../helpers/ses.ts';
+import { localOutbox, sesEvent } from '../helpers/ses.ts';
 
 let t: TestRuntime;
 let stateDir: string;
 let receipt = '';
 let smsReceipt = '';
 
-interface InboxEmail {
-  subject: string;
-  destination: { to: string[] };
-  body: { html?: string; text?: string };
-}
-const inbox = async (): Promise<InboxEmail[]> => ((await (await fetch(`${t.runtime.urls.ses}/store`)).json()) as { emails: InboxEmail[] }).emails;
-const mailTo = async (address: string) => (await inbox()).filter((e) => e.destination.to.includes(address));
-const smsTo = (phone: string) => t.runtime.smsSink.messages.filter((m) => m.to === phone);
+const outbox = () => localOutbox(t.runtime);
+const mailTo = (address: string) => outbox().mailTo(address);
+const smsTo = (phone: string) => outbox().smsTo(phone);
 
 interface MessageView {
   id: string;
