@@ -5,7 +5,7 @@ import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
 import { createSchedule, deleteLaunchSchedule } from '../../shared/campaigns/scheduling.ts';
 import { functionConfig, intSetting } from '../../shared/config.ts';
 import { html, httpApi, json, route, type JwtClaims } from '../../shared/http/api.ts';
-import { JourneyStore } from '../../shared/journeys/journey-store.ts';
+import { JourneyStore, type Journey } from '../../shared/journeys/journey-store.ts';
 import { createJourney, pauseJourney, resumeJourney, startJourney, stopJourney, updateJourney, type JourneyLifecycleDeps } from '../../shared/journeys/lifecycle.ts';
 import { contactJourneys, journeyReport, journeyResource, versionResource } from '../../shared/journeys/resources.ts';
 import { renderJourneyReportHtml } from '../../shared/journeys/report-html.ts';
@@ -53,10 +53,10 @@ const actorOf = (claims: JwtClaims | undefined) => (typeof claims?.sub === 'stri
 /** A definition is checked by the journey schema itself (400 at the step's path), not here. */
 const AnyBody = z.unknown();
 
-async function resourceOf(id: string) {
-  const journey = await journeys.getOr404(id);
-  const version = await journeys.version(id, journey.version);
-  return journeyResource(journey, version, await journeys.stats(id));
+async function resourceOf(id: string, head?: Journey) {
+  const journey = head ?? (await journeys.getOr404(id));
+  const [version, stats] = await Promise.all([journeys.version(id, journey.version), journeys.stats(id)]);
+  return journeyResource(journey, version, stats);
 }
 const action = (status: number, act: (id: string, deps: JourneyLifecycleDeps) => Promise<unknown>) =>
   route({ params: IdParams, handle: async ({ params }) => (await act(params.id, deps), json(status, await resourceOf(params.id))) });
@@ -69,7 +69,7 @@ export const handler = httpApi({
       return json(201, await resourceOf(journey.id));
     },
   }),
-  'GET /v1/journeys': route({ handle: async () => json(200, { items: await Promise.all((await journeys.list()).map(async (j) => (await resourceOf(j.id)).journey)) }) }),
+  'GET /v1/journeys': route({ handle: async () => json(200, { items: await Promise.all((await journeys.list()).map(async (j) => (await resourceOf(j.id, j)).journey)) }) }),
   'GET /v1/journeys/{id}': route({ params: IdParams, handle: async ({ params }) => json(200, await resourceOf(params.id)) }),
   'PUT /v1/journeys/{id}': route({
     params: IdParams,

@@ -4,17 +4,11 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { documentClient, queryAll, transitionStatus, type TransactItem } from '../aws/dynamodb.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { JourneyDefinition } from './definition.ts';
+import type { JourneyStats } from './report.ts';
 import { addStats, statsUpdate } from './stats.ts';
 
 export { statName, STAT_SHARDS } from './stats.ts';
-
-/** The step counters summed over their shards (the report's input). */
-export interface JourneyStats {
-  entries: number;
-  holdout: number;
-  steps: Record<string, { entered: number; left: number; exits: Record<string, number> }>;
-  exits: Record<string, number>;
-}
+export type { JourneyStats } from './report.ts';
 
 export type JourneyStatus = 'draft' | 'running' | 'paused' | 'stopped';
 

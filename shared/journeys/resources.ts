@@ -11,21 +11,11 @@ import type { Journey, JourneyStats, JourneyStore, JourneyVersion } from './jour
 import { buildJourneyReport, type JourneyReport, type StepSendStats } from './report.ts';
 import type { JourneyStateStore } from './state-store.ts';
 
-export interface JourneyResource {
-  id: string;
-  name: string;
-  status: Journey['status'];
-  /** The version new entries take; contacts in flight stay on the one they entered with. */
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-  createdBy?: string;
-  startedAt?: string;
-  pausedAt?: string;
-  stoppedAt?: string;
+/** The head's public fields (not its revision, entry copy, schedule or check bookkeeping), its current definition and live counts. */
+export type JourneyResource = Pick<Journey, 'id' | 'name' | 'status' | 'version' | 'createdAt' | 'updatedAt' | 'createdBy' | 'startedAt' | 'pausedAt' | 'stoppedAt'> & {
   definition: JourneyDefinition | null;
   counts: { entries: number; holdout: number; inFlight: number; exits: Record<string, number> };
-}
+};
 
 export function journeyResource(journey: Journey, version: JourneyVersion | undefined, stats: JourneyStats): { journey: JourneyResource } {
   const exited = Object.values(stats.exits).reduce((a, b) => a + b, 0);
