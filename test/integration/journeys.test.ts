@@ -282,6 +282,24 @@ describe('definitions', () => {
   }, 120_000);
 });
 
+describe('the local clock', () => {
+  test('only moves forward, by a duration it can read; anything else is a 400 that moves nothing', async () => {
+    const before = (await t.api<{ now: string; offsetSeconds: number }>('GET', '/_local/clock', { token: null })).body;
+    for (const advance of ['soon', -60, '-2d', '2 weeks', null]) {
+      const refused = await t.api<{ error: { issues: Array<{ path: string }> } }>('POST', '/_local/clock', { body: { advance }, token: null });
+      expect(refused.status, JSON.stringify(advance)).toBe(400);
+      expect(refused.body.error.issues[0]!.path).toBe('advance');
+    }
+    expect((await t.api('POST', '/_local/clock', { rawBody: '{not json', headers: { 'content-type': 'application/json' }, token: null })).status).toBe(400);
+    const after = (await t.api<{ offsetSeconds: number }>('GET', '/_local/clock', { token: null })).body;
+    expect(after.offsetSeconds).toBe(before.offsetSeconds);
+    const moved = await t.api<{ now: string; offsetSeconds: number }>('POST', '/_local/clock', { body: { advance: '90m' }, token: null });
+    expect(moved.status).toBe(200);
+    expect(moved.body.offsetSeconds).toBe(before.offsetSeconds + 5400);
+    expect(Date.parse(moved.body.now) - Date.parse(before.now)).toBeGreaterThanOrEqual(5400_000);
+  });
+});
+
 describe('pause, resume, stop', () => {
   test('a paused journey moves no one; resumed, the waits go on; stopped, nothing more is sent', async () => {
     const formId = await form();
