@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../paths.ts';
+import { buildConsole } from '../console/build.ts';
 import { JavaMissingError } from './dynamodb-local.ts';
 import { topology } from '../topology.ts';
 import { withScheduleOverrides } from '../topology-types.ts';
@@ -12,6 +13,7 @@ import { LocalRuntime } from './runtime.ts';
  *   --port <n>     API port (default 3000, or PORT)
  *   --host <h>     bind address (default 127.0.0.1)
  *   --persist      keep DynamoDB data under .touchloop/dynamodb (and import files under .touchloop/s3) between runs
+ *   --console-port <n>  the console's port (default: the API port + 1)
  * TOUCHLOOP_STATE_DIR moves .touchloop/ (dev token, key, persisted data) elsewhere.
  */
 const { values } = parseArgs({
@@ -19,12 +21,13 @@ const { values } = parseArgs({
     port: { type: 'string' },
     host: { type: 'string' },
     persist: { type: 'boolean', default: false },
+    'console-port': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 
 if (values.help) {
-  console.log('Usage: npm start -- [--port 3000] [--host 127.0.0.1] [--persist]');
+  console.log('Usage: npm start -- [--port 3000] [--console-port 3001] [--host 127.0.0.1] [--persist]');
   process.exit(0);
 }
 
@@ -32,6 +35,11 @@ const stateDir = process.env.TOUCHLOOP_STATE_DIR ?? path.join(repoRoot, '.touchl
 const port = Number(values.port ?? process.env.PORT ?? 3000);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`--port must be a port number, got ${values.port}`);
+  process.exit(2);
+}
+const consolePort = values['console-port'] === undefined ? undefined : Number(values['console-port']);
+if (consolePort !== undefined && (!Number.isInteger(consolePort) || consolePort < 0 || consolePort > 65535 || consolePort === port)) {
+  console.error(`--console-port must be a port number other than the API's, got ${values['console-port']}`);
   process.exit(2);
 }
 
@@ -50,7 +58,10 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
 try {
   const started = Date.now();
+  // The console is rebuilt only when its sources (console/, shared/, events/) changed since the last build.
+  const consoleDir = await buildConsole({ log: (line) => console.log(line) });
   runtime = await LocalRuntime.start({
+    console: { distDir: consoleDir, ...(consolePort === undefined ? {} : { port: consolePort }) },
     apiPort: port,
     host: values.host ?? '127.0.0.1',
     persistDir: values.persist ? path.join(stateDir, 'dynamodb') : undefined,
@@ -64,6 +75,7 @@ try {
   console.log(`
 Touchloop local runtime is up (${((Date.now() - started) / 1000).toFixed(1)} s)${values.persist ? ', data kept in .touchloop/dynamodb' : ', data in memory'}
 
+  Console        ${u.console}          (signed in as local-marketer, the dev identity)
   API            ${u.api}          (health: ${u.api}/health)
   DynamoDB Local ${u.dynamodb}
   SES (local)    ${u.ses}          inbox: ${u.sesInbox}

@@ -17,6 +17,7 @@ import { LocalBucket } from './buckets.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
 import { LocalEventBus, type BusEvent } from './event-bus.ts';
 import { LocalFirehose } from './firehose.ts';
+import { LocalConsoleServer } from './console-server.ts';
 import { LocalHttpGateway, type GatewayRoute, type LocalRoute } from './http-gateway.ts';
 import { readRequestBody, sendJson } from './http-util.ts';
 import { functionArn, LOCAL_ACCOUNT, LOCAL_REGION, LocalFunction } from './lambda.ts';
@@ -56,6 +57,11 @@ export interface LocalRuntimeOptions {
   /** Extra environment for the handlers (e.g. feature settings). */
   environment?: Record<string, string>;
   log?: (line: string) => void;
+  /**
+   * Serve the marketers' console (built into `distDir` by infra/console/build.ts) on its own
+   * loopback origin: `port`, default the API port + 1 (a free one when the API's is 0).
+   */
+  console?: { distDir: string; port?: number };
 }
 
 export interface Wiring {
@@ -98,7 +104,8 @@ export class LocalRuntime {
   readonly firehose: LocalFirehose;
   /** Table change streams and the functions they feed (Lambda's DynamoDB event source mappings). */
   readonly tableStreams = new Map<string, LocalTableStream>();
-  readonly urls = { api: '', dynamodb: '', ses: '', sesInbox: '', sms: '', aws: '' };
+  /** `console` is empty when the runtime serves no console. */
+  readonly urls = { api: '', console: '', dynamodb: '', ses: '', sesInbox: '', sms: '', aws: '' };
   devToken = '';
   auth!: LocalAuth;
   readonly tableNames: Record<string, string> = {};
@@ -109,6 +116,7 @@ export class LocalRuntime {
   /** Secrets Manager contents served by the local AWS endpoint, by ARN. */
   readonly secrets = new Map<string, string>();
   private gateway!: LocalHttpGateway;
+  private consoleServer: LocalConsoleServer | undefined;
   private dynamodb: DynamoDbLocal | undefined;
   private dynamodbClient!: DynamoDBClient;
   private sesServer: Server | undefined;
@@ -332,6 +340,14 @@ export class LocalRuntime {
     }
     this.gateway = new LocalHttpGateway(routes, this.auth, this.localRoutes(), { log: this.log });
     await this.gateway.start(apiPort, host);
+
+    // 7. The console, on its own origin beside the API (which it reaches through its /v1 proxy).
+    if (options.console) {
+      this.consoleServer = new LocalConsoleServer({ distDir: options.console.distDir, apiUrl: `http://${LOOPBACK}:${apiPort}`, auth: this.auth });
+      const consolePort = options.console.port ?? (options.apiPort === 0 ? 0 : apiPort + 1);
+      await this.consoleServer.start(consolePort, host);
+      this.urls.console = this.consoleServer.url;
+    }
   }
 
   /** What the runtime answers itself, before the topology's routes: health and the local-only helpers. */
@@ -582,6 +598,7 @@ export class LocalRuntime {
     this.stopped = true;
     localClock.reset();
     this.scheduler.stop();
+    await this.consoleServer?.stop();
     await this.gateway?.stop();
     await Promise.all([...this.tableStreams.values()].map((s) => s.stop()));
     await Promise.all([...this.queues.values(), ...this.deadLetterQueues.values()].map((q) => q.stop()));

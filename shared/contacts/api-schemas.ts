@@ -1,7 +1,5 @@
-import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
-import type { ConsentGrant } from './contact-store.ts';
 import { InvalidEmailError, normalizeEmail } from './email.ts';
 import type { Channel, ContactInput } from './model.ts';
 import { InvalidPhoneError, normalizePhone } from './phone.ts';
@@ -121,35 +119,6 @@ export function toContactInput(body: { email?: string; phone?: string; country?:
   return input;
 }
 
-export const wordingHash = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
-
-/** Consent evidence supplied by a marketer (API or import) → grants with their proof records. */
-export function evidenceToGrants(
-  consent: Partial<Record<Channel, ConsentEvidence>> | undefined,
-  source: 'api' | 'import',
-  actor: string | undefined,
-  addressHashes: Partial<Record<Channel, string>>,
-): ConsentGrant[] {
-  const grants: ConsentGrant[] = [];
-  for (const channel of ['email', 'sms'] as const) {
-    const evidence = consent?.[channel];
-    if (!evidence) continue;
-    grants.push({
-      channel,
-      status: evidence.status,
-      record: {
-        source,
-        wordingVersion: evidence.wordingVersion,
-        ...(evidence.wordingText ? { wordingHash: wordingHash(evidence.wordingText) } : {}),
-        ...(evidence.capturedAt ? { capturedAt: evidence.capturedAt } : {}),
-        ...(actor ? { actor } : {}),
-        doubleOptIn: 'not_required',
-        addressHash: addressHashes[channel] ?? '',
-      },
-    });
-  }
-  return grants;
-}
 
 /** POST /v1/contacts: the store input and the consent evidence; phone problems become issues at `phone`. */
 export const UpsertBody = ContactBody.transform((body, ctx) => {

@@ -1,6 +1,7 @@
 import { behaviourSummary } from '../activity/activity.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
-import { evidenceToGrants, type ContactsQuery, type PatchContact, type SuppressionBody, type UpsertBody } from './api-schemas.ts';
+import { evidenceToGrants } from './evidence.ts';
+import { type ContactsQuery, type PatchContact, type SuppressionBody, type UpsertBody } from './api-schemas.ts';
 import type { ContactService } from './contact-service.ts';
 import type { ContactStore } from './contact-store.ts';
 import { contactResource, timelineEntryResource } from './resources.ts';

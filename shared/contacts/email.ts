@@ -1,5 +1,3 @@
-import { domainToASCII } from 'node:url';
-
 export class InvalidEmailError extends Error {
   override name = 'InvalidEmailError';
 }
@@ -21,7 +19,7 @@ export function normalizeEmail(input: string): string {
   const domainInput = trimmed.slice(at + 1).toLowerCase().replace(/\.$/, '');
   if (local.length > 64) throw new InvalidEmailError('the part before @ is longer than 64 characters');
   if (!LOCAL_PART.test(local)) throw new InvalidEmailError('the part before @ has characters an address cannot have');
-  const domain = domainToASCII(domainInput);
+  const domain = asciiDomain(domainInput);
   if (!domain) throw new InvalidEmailError('the domain is not valid');
   const labels = domain.split('.');
   if (labels.length < 2 || !labels.every((l) => LABEL.test(l)) || /^[0-9]+$/.test(labels[labels.length - 1]!)) {
@@ -30,4 +28,18 @@ export function normalizeEmail(input: string): string {
   const email = `${local}@${domain}`;
   if (email.length > 254) throw new InvalidEmailError('is longer than 254 characters');
   return email;
+}
+
+/**
+ * The domain in ASCII (punycode), by the WHATWG URL parser's UTS 46 mapping: the same in Node and
+ * in browsers (the console validates with this module). Undefined when the host is not valid or
+ * is not a plain domain name (a URL would also accept ports, credentials or paths).
+ */
+function asciiDomain(domain: string): string | undefined {
+  if (domain === '' || /[/?#@:\\\s%]/.test(domain)) return undefined;
+  try {
+    return new URL(`http://${domain}`).hostname || undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -5,7 +5,7 @@ import type { TransactItem } from '../aws/dynamodb.ts';
 import { forEachLimit } from '../concurrency.ts';
 import type { ValidationIssue } from '../errors.ts';
 import type { ChunkProcessor, ImportChunk, ImportRowOutcome } from '../imports/chunk.ts';
-import { wordingHash } from './api-schemas.ts';
+import { wordingHash } from './evidence.ts';
 import type { ContactService } from './contact-service.ts';
 import { ErasedAddressError } from './contact-service.ts';
 import {

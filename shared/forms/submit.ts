@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LeadCaptured } from '../../events/contacts.ts';
 import { makeEvent, type OutgoingEvent } from '../../events/contract.ts';
-import { wordingHash } from '../contacts/api-schemas.ts';
+import { wordingHash } from '../contacts/evidence.ts';
 import type { ContactService } from '../contacts/contact-service.ts';
 import type { ConsentGrant } from '../contacts/contact-store.ts';
 import type { ContactInput } from '../contacts/model.ts';

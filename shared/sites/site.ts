@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
 import { FUTURE_MESSAGE, isInTheFuture } from '../clock.ts';
 import { Origin } from '../forms/definition.ts';
@@ -50,7 +49,12 @@ export interface Site extends Omit<SiteInput, 'eventNames'> {
 export const SITE_KEY_PATTERN = /^site_[A-Za-z0-9_-]{22}$/;
 
 /** 128 random bits, recognisable by its prefix. */
-export const newSiteKey = (): string => `site_${randomBytes(16).toString('base64url')}`;
+export const newSiteKey = (): string => `site_${base64url(globalThis.crypto.getRandomValues(new Uint8Array(16)))}`;
+
+/** Base64url without padding, with no Node Buffer (this module is also bundled for the browser). */
+function base64url(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
 
 /** What a thank-you page posts. Public, so no contact ids: a signed click id, or an address the contact has. */
 export const PublicConversionInput = z

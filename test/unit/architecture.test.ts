@@ -66,3 +66,51 @@ describe('layout', () => {
     expect(listed, 'README "Pure code and adapters" (between <!-- adapters --> markers)').toEqual(adapters);
   });
 });
+
+describe('the console (browser) reaches the API code only through console/src/contracts.ts', () => {
+  const consoleFiles = readdirRecursive('console/src').filter((f) => /\.tsx?$/.test(f));
+  /** Static and dynamic value imports of a console module (`import(...)` chunks count). */
+  const consoleImports = (file: string) => {
+    const source = readFileSync(path.join(repoRoot, file), 'utf8');
+    return [...importsOf(file), ...[...source.matchAll(/import\(\s*'([^']+)'\s*\)/g)].map((m) => m[1]!)];
+  };
+  /** What may never reach a browser bundle: Node built-ins, the AWS SDK and other server-only code. */
+  const FORBIDDEN = /^(node:|@aws-sdk\/|@middy\/|@aws-lambda-powertools\/|handlebars$|jose$|shared\/aws\/|(fs|path|crypto|url|http|https|os|stream|zlib|util)$)/;
+
+  test('no console file but contracts.ts imports shared/ or events/', () => {
+    expect(consoleFiles.length).toBeGreaterThan(5); // the check reads real files
+    const offenders = consoleFiles
+      .filter((file) => file !== 'console/src/contracts.ts')
+      .flatMap((file) => consoleImports(file).map((s) => resolve(file, s)).filter((t) => /^(shared|events|functions|infra)\//.test(t)).map((t) => `${file} → ${t}`));
+    expect(offenders).toEqual([]);
+  });
+
+  test("nothing reachable from contracts.ts imports Node built-ins, the AWS SDK or server-only libraries (the chain is named)", () => {
+    const chains: string[] = [];
+    const seen = new Set<string>();
+    const walk = (file: string, trail: string[]) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const specifier of importsOf(file)) {
+        const target = resolve(file, specifier);
+        if (FORBIDDEN.test(target)) chains.push([...trail, file, target].join(' → '));
+        else if (/^(shared|events)\//.test(target)) walk(target, [...trail, file]);
+      }
+    };
+    walk('console/src/contracts.ts', []);
+    expect(seen.size).toBeGreaterThan(3); // it walked real imports
+    expect(chains).toEqual([]);
+  });
+
+  test('the walk would catch a forbidden import (a server module is flagged)', () => {
+    // shared/contacts/consents.ts writes through the SDK: were contracts.ts to import it, the test above would fail.
+    expect(importsOf('shared/contacts/consents.ts').some((s) => FORBIDDEN.test(resolve('shared/contacts/consents.ts', s)))).toBe(true);
+  });
+});
+
+function readdirRecursive(dir: string): string[] {
+  return readdirSync(path.join(repoRoot, dir)).flatMap((name) => {
+    const rel = path.join(dir, name);
+    return statSync(path.join(repoRoot, rel)).isDirectory() ? readdirRecursive(rel) : [rel];
+  });
+}

@@ -1,0 +1,33 @@
+/** How the console gets the bearer token it sends to the API: the local dev identity or OIDC. */
+export interface Session {
+  token: string;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+  subject: string;
+  email?: string;
+}
+
+export interface Auth {
+  readonly mode: 'local' | 'oidc';
+  /** The current session, completing a sign-in redirect if the page is one; undefined when signed out. */
+  restore(): Promise<Session | undefined>;
+  /** Signs in. Locally this mints a token in place; with OIDC it leaves the page for the IdP and returns to `returnTo`. */
+  signIn(returnTo: string): Promise<Session | undefined>;
+  signOut(): Promise<void>;
+  /** Tokens renewed in the background (OIDC refresh) arrive here. */
+  onRenewed?(listener: (session: Session) => void): void;
+}
+
+export interface ConsoleConfig {
+  apiUrl: string;
+  auth: { mode: 'local' } | { mode: 'oidc'; authority: string; clientId: string; scopes?: string; logoutUrl?: string };
+}
+
+/** Reads `/config.json` (written at deploy time on AWS, served by the runtime locally). */
+export async function loadConfig(): Promise<ConsoleConfig> {
+  const res = await fetch('/config.json', { cache: 'no-store' });
+  if (!res.ok) throw new Error(`config.json: HTTP ${res.status}`);
+  const config = (await res.json()) as ConsoleConfig;
+  if (typeof config.apiUrl !== 'string' || !config.auth) throw new Error('config.json has no apiUrl or auth');
+  return { ...config, apiUrl: config.apiUrl.replace(/\/+$/, '') };
+}
