@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
 import { InvalidEmailError, normalizeEmail } from './email.ts';
-import type { Channel, ContactInput } from './model.ts';
+import type { ContactInput } from './model.ts';
 import { InvalidPhoneError, normalizePhone } from './phone.ts';
 import { canonicalTimeZone, isValidTimeZone, timeZoneForPhone } from './timezone.ts';
 
