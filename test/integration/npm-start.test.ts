@@ -43,7 +43,7 @@ function descendants(pid: number): number[] {
 }
 
 // How long it takes to come up is a benchmark figure (npm run bench -- local-start), not asserted here.
-test('npm start brings every component up, answers /health, writes the dev token, and Ctrl-C leaves no process behind', async () => {
+test('npm start brings every component up (the console too), answers /health, writes the dev token, and Ctrl-C leaves no process behind', async () => {
   child = spawn('npm', ['start', '--', '--port', '0'], {
     cwd: repoRoot,
     env: { ...process.env, TOUCHLOOP_STATE_DIR: stateDir },
@@ -76,6 +76,12 @@ test('npm start brings every component up, answers /health, writes the dev token
   expect(output).toContain(token);
   const authed = await fetch(`${apiUrl}/v1/contacts/00000000-0000-4000-8000-000000000000`, { headers: { authorization: `Bearer ${token}` } });
   expect(authed.status).toBe(404);
+  // The console is up at the printed URL, on its own port, and reaches the API through it.
+  const consoleUrl = /Console\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+  expect(consoleUrl, 'the banner prints the console URL').toBeDefined();
+  expect(consoleUrl).not.toBe(apiUrl);
+  expect(await (await fetch(`${consoleUrl}/`)).text()).toContain('<div id="app">');
+  expect((await fetch(`${consoleUrl}/v1/contacts/00000000-0000-4000-8000-000000000000`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
 
   const processes = [child.pid!, ...descendants(child.pid!)];
   expect(processes.length).toBeGreaterThanOrEqual(3); // npm, node, java at least
