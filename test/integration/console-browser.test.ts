@@ -68,9 +68,7 @@ afterAll(async () => {
 /** axe-core on the current page (WCAG 2.0/2.1 A and AA): the serious and critical violations, named. */
 async function axe(p: Page, name: string): Promise<void> {
   await p.evaluate(axeSource);
-  const result = (await p.evaluate(() =>
-    (window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<unknown> } }).axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa'] } }),
-  )) as { violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> };
+  const result = (await p.evaluate("axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa'] } })")) as { violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> };
   const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
   expect(serious, `axe on ${name}`).toEqual([]);
 }
@@ -82,7 +80,7 @@ async function shoot(name: string): Promise<void> {
   await page.screenshot({ path: path.join(SHOTS, `${name}-1280.png`), fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
   await axe(page, `${name} (390)`);
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
   expect(overflow, `${name} scrolls sideways at 390 px`).toBeLessThanOrEqual(1);
   await page.screenshot({ path: path.join(SHOTS, `${name}-390.png`), fullPage: true });
   await page.setViewportSize({ width: 1280, height: 800 });
@@ -112,5 +110,137 @@ describe.skipIf(!available)("a marketer's day in the console", () => {
     await expect.poll(() => text('h1')).toBe('Home');
     await expect.poll(() => text('main')).toContain('No campaigns yet');
     await shoot('home-empty');
+  });
+
+  test('writes an email template and previews it for a contact, with inert links', async () => {
+    templateName = 'Spring offer';
+    await page.goto(`${base}/templates/new`);
+    await page.getByLabel('Channel').selectOption('email');
+    await page.getByLabel('Name', { exact: true }).fill(templateName);
+    await page.getByLabel('Subject').fill('Hello {{firstName}}');
+    await page.getByLabel('HTML').fill('<p>Hi {{firstName}}, <a href="https://shop.example.com/spring">see the offer</a>.</p>');
+    await page.getByLabel('Text').fill('Hi {{firstName}}, see the offer: https://shop.example.com/spring');
+    await page.getByLabel('Preview for (email)').fill(PRO[0]!);
+    const preview = page.frameLocator('iframe[title="Email preview"]');
+    await expect.poll(async () => (await preview.locator('body').textContent().catch(() => '')) ?? '', { timeout: 15_000 }).toContain('Hi Pro1');
+    // The preview's link goes nowhere: no tracked link and not the real shop.
+    const href = await preview.locator('a').first().getAttribute('href');
+    expect(href ?? '').not.toContain('shop.example.com');
+    await shoot('template-editor');
+    await page.getByRole('button', { name: 'Save template' }).click();
+    await page.waitForURL(/\/templates\/[0-9a-f-]{36}$/);
+  });
+
+  test('builds a segment and watches the preview count follow the rule', async () => {
+    await page.goto(`${base}/segments/new`);
+    await page.getByLabel('Name', { exact: true }).fill('Pro plan');
+    const field = page.getByLabel('Field').first();
+    await field.selectOption({ label: 'Attribute' });
+    await page.getByLabel('Attribute').first().fill('plan');
+    await page.getByLabel('Operator').first().selectOption('eq');
+    await page.getByLabel('Value').first().fill('pro');
+    await expect.poll(() => text('[data-preview="count"]'), { timeout: 20_000 }).toBe('20');
+    await page.getByLabel('Value').first().fill('free');
+    await expect.poll(() => text('[data-preview="count"]'), { timeout: 20_000 }).toBe('1');
+    await page.getByLabel('Value').first().fill('pro');
+    await expect.poll(() => text('[data-preview="count"]'), { timeout: 20_000 }).toBe('20');
+    await shoot('segment-builder');
+    await page.getByRole('button', { name: 'Save segment' }).click();
+    await page.waitForURL(/\/segments\/[0-9a-f-]{36}$/);
+  });
+
+  test('launches a campaign and counts its messages as the inbox receives them', async () => {
+    await page.goto(`${base}/campaigns/new`);
+    await page.getByLabel('Name', { exact: true }).fill('Spring to pro');
+    await page.getByLabel('Template').first().selectOption({ label: templateName });
+    await page.getByLabel('Segment').selectOption({ label: 'Pro plan' });
+    await page.getByLabel('Holdout %').fill('50');
+    await page.getByLabel('When').selectOption({ label: 'Now' });
+    await shoot('campaign-editor');
+    await page.getByRole('button', { name: 'Create campaign' }).click();
+    await page.waitForURL(/\/campaigns\/[0-9a-f-]{36}$/);
+    campaignUrl = page.url();
+    await page.getByRole('button', { name: 'Launch' }).click();
+    // Twenty in the segment: the treatment gets email, the holdout nothing; the page counts what the inbox got.
+    await expect.poll(async () => (await inbox()).filter((e) => PRO.includes(e.destination.to[0]!)).length, { timeout: 60_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => {
+        const sent = Number(await text('[data-count="sent"]'));
+        const held = Number(await text('[data-count="holdout"]'));
+        return sent + held;
+      }, { timeout: 60_000 })
+      .toBe(20);
+    const received = (await inbox()).filter((e) => PRO.includes(e.destination.to[0]!));
+    treated = received.map((e) => e.destination.to[0]!);
+    expect(Number(await text('[data-count="sent"]'))).toBe(received.length);
+    expect(received.length).toBeGreaterThan(0);
+    expect(received.length).toBeLessThan(20);
+    expect(received.every((e) => e.subject.startsWith('Hello Pro'))).toBe(true);
+    await shoot('campaign-live');
+    await page.goto(base);
+    await expect.poll(() => text('[data-count="sent"]')).toBe(String(received.length));
+    await shoot('home');
+  });
+
+  test("opens a treated contact's profile: consent confirmed and the send on the timeline", async () => {
+    await page.goto(`${base}/contacts`);
+    await page.getByLabel('Email or phone').fill(treated[0]!);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('link', { name: treated[0]! }).click();
+    await page.waitForURL(/\/contacts\/[0-9a-f-]{36}$/);
+    await expect.poll(() => text('[data-consent="email"] [data-status]')).toContain('confirmed');
+    await expect.poll(async () => page.locator('[data-timeline] [data-type]').evaluateAll((items) => items.map((i) => i.getAttribute('data-type'))), { timeout: 20_000 }).toContain('email_sent');
+    await shoot('contact');
+  });
+
+  test('an unsubscribe from the received email shows on the campaign page', async () => {
+    const mail = (await inbox()).find((e) => e.destination.to[0] === treated[0])!;
+    const link = /Unsubscribe: (\S+)/.exec(mail.body.text ?? '')![1]!;
+    const other = await context.newPage();
+    await other.goto(link);
+    await other.getByRole('button').first().click();
+    await other.waitForLoadState('networkidle');
+    await other.close();
+    await page.goto(campaignUrl);
+    await expect.poll(() => text('[data-count="unsubscribed"]'), { timeout: 30_000 }).toBe('1');
+  });
+
+  test('measures and reads the lift', async () => {
+    // Two treated and one held-out contact buy.
+    const holdout = PRO.filter((e) => !treated.includes(e));
+    for (const [i, email] of [treated[0]!, treated[1] ?? treated[0]!, holdout[0]!].entries()) {
+      const res = await t.api('POST', '/v1/events', { body: { email, name: 'purchase', value: 40 + i, currency: 'EUR', occurredAt: new Date().toISOString(), idempotencyKey: `console-order-${i}` } });
+      expect(res.status).toBe(201);
+    }
+    await page.goto(campaignUrl);
+    await page.getByRole('button', { name: 'Measure now' }).click();
+    const report = page.frameLocator('iframe[title="Campaign report"]');
+    await expect.poll(async () => report.locator('table[data-table="lift"]').count(), { timeout: 90_000 }).toBeGreaterThan(0);
+    expect(await report.locator('svg[data-interval="Conversion-rate lift"]').count()).toBe(1);
+    await shoot('campaign-report');
+  });
+
+  test('an expired session asks to sign in again and keeps the form; the save then goes through', async () => {
+    const expiring = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const p = await expiring.newPage();
+    await p.goto(`${base}/campaigns/new?ttl=5`);
+    await p.getByLabel('Name', { exact: true }).fill('Made before the session ended');
+    await p.getByLabel('Template').first().selectOption({ label: templateName });
+    await p.getByLabel('Segment').selectOption({ label: 'Pro plan' });
+    await p.waitForTimeout(6_000);
+    await p.getByRole('button', { name: 'Create campaign' }).click();
+    const dialog = p.getByRole('dialog', { name: 'Your session ended — sign in again' });
+    await dialog.waitFor();
+    expect(await p.getByLabel('Name', { exact: true }).inputValue()).toBe('Made before the session ended');
+    await dialog.getByRole('button', { name: 'Sign in again' }).click();
+    await p.waitForURL(/\/campaigns\/[0-9a-f-]{36}$/, { timeout: 15_000 });
+    const list = await t.api<{ items: Array<{ name: string }> }>('GET', '/v1/campaigns');
+    expect(list.body.items.map((c) => c.name)).toContain('Made before the session ended');
+    await expiring.close();
+  });
+
+  test('every request went to the console origin, and no page threw', () => {
+    expect(foreignRequests).toEqual([]);
+    expect(pageErrors).toEqual([]);
   });
 });
