@@ -2,7 +2,7 @@
  * The definition of a public web form, as marketers create it through the API. Cross-field rules
  * live in `superRefine` so every problem is reported at the exact path (`fields[2].options`).
  */
-import { isSupportedCountry } from 'libphonenumber-js/min';
+import { isSupportedCountry } from 'libphonenumber-js/max';
 import * as z from 'zod';
 import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
 
