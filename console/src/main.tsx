@@ -12,15 +12,20 @@ import './styles.css';
  * the first load carries only the shell and Home).
  */
 const Home = lazy(() => import('./pages/home.tsx'));
+const Contacts = lazy(() => import('./pages/contacts/index.tsx'));
+const ContactProfile = lazy(() => import('./pages/contacts/profile.tsx'));
 
 /** Navigation: label and path. A page's routes are declared in ROUTES below. */
 const NAV: Array<[label: string, href: string]> = [
   ['Home', '/'],
+  ['Contacts', '/contacts'],
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each page reads its own route params
 const ROUTES: Array<[path: string, component: ComponentType<any>]> = [
   ['/', Home],
+  ['/contacts', Contacts],
+  ['/contacts/:id', ContactProfile],
 ];
 
 function Shell() {
