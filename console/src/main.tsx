@@ -14,11 +14,14 @@ import './styles.css';
 const Home = lazy(() => import('./pages/home.tsx'));
 const Contacts = lazy(() => import('./pages/contacts/index.tsx'));
 const ContactProfile = lazy(() => import('./pages/contacts/profile.tsx'));
+const Templates = lazy(() => import('./pages/templates/index.tsx'));
+const TemplateEditor = lazy(() => import('./pages/templates/editor.tsx'));
 
 /** Navigation: label and path. A page's routes are declared in ROUTES below. */
 const NAV: Array<[label: string, href: string]> = [
   ['Home', '/'],
   ['Contacts', '/contacts'],
+  ['Templates', '/templates'],
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each page reads its own route params
@@ -26,6 +29,9 @@ const ROUTES: Array<[path: string, component: ComponentType<any>]> = [
   ['/', Home],
   ['/contacts', Contacts],
   ['/contacts/:id', ContactProfile],
+  ['/templates', Templates],
+  ['/templates/new', TemplateEditor],
+  ['/templates/:id', TemplateEditor],
 ];
 
 function Shell() {
