@@ -16,12 +16,16 @@ const Contacts = lazy(() => import('./pages/contacts/index.tsx'));
 const ContactProfile = lazy(() => import('./pages/contacts/profile.tsx'));
 const Templates = lazy(() => import('./pages/templates/index.tsx'));
 const TemplateEditor = lazy(() => import('./pages/templates/editor.tsx'));
+const Forms = lazy(() => import('./pages/forms/index.tsx'));
+const FormEditor = lazy(() => import('./pages/forms/editor.tsx'));
+const FormDetail = lazy(() => import('./pages/forms/detail.tsx'));
 
 /** Navigation: label and path. A page's routes are declared in ROUTES below. */
 const NAV: Array<[label: string, href: string]> = [
   ['Home', '/'],
   ['Contacts', '/contacts'],
   ['Templates', '/templates'],
+  ['Forms', '/forms'],
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each page reads its own route params
@@ -32,6 +36,9 @@ const ROUTES: Array<[path: string, component: ComponentType<any>]> = [
   ['/templates', Templates],
   ['/templates/new', TemplateEditor],
   ['/templates/:id', TemplateEditor],
+  ['/forms', Forms],
+  ['/forms/new', FormEditor],
+  ['/forms/:id', FormDetail],
 ];
 
 function Shell() {
