@@ -19,6 +19,8 @@ const TemplateEditor = lazy(() => import('./pages/templates/editor.tsx'));
 const Forms = lazy(() => import('./pages/forms/index.tsx'));
 const FormEditor = lazy(() => import('./pages/forms/editor.tsx'));
 const FormDetail = lazy(() => import('./pages/forms/detail.tsx'));
+const Sites = lazy(() => import('./pages/sites/index.tsx'));
+const SiteEditor = lazy(() => import('./pages/sites/editor.tsx'));
 
 /** Navigation: label and path. A page's routes are declared in ROUTES below. */
 const NAV: Array<[label: string, href: string]> = [
@@ -39,6 +41,9 @@ const ROUTES: Array<[path: string, component: ComponentType<any>]> = [
   ['/forms', Forms],
   ['/forms/new', FormEditor],
   ['/forms/:id', FormDetail],
+  ['/sites', Sites],
+  ['/sites/new', SiteEditor],
+  ['/sites/:id', SiteEditor],
 ];
 
 function Shell() {
