@@ -21,13 +21,19 @@ const FormEditor = lazy(() => import('./pages/forms/editor.tsx'));
 const FormDetail = lazy(() => import('./pages/forms/detail.tsx'));
 const Sites = lazy(() => import('./pages/sites/index.tsx'));
 const SiteEditor = lazy(() => import('./pages/sites/editor.tsx'));
+const Journeys = lazy(() => import('./pages/journeys/index.tsx'));
+const JourneyDetail = lazy(() => import('./pages/journeys/detail.tsx'));
+const Imports = lazy(() => import('./pages/imports/index.tsx'));
+const ImportDetail = lazy(() => import('./pages/imports/detail.tsx'));
 
 /** Navigation: label and path. A page's routes are declared in ROUTES below. */
 const NAV: Array<[label: string, href: string]> = [
   ['Home', '/'],
   ['Contacts', '/contacts'],
   ['Templates', '/templates'],
+  ['Journeys', '/journeys'],
   ['Forms', '/forms'],
+  ['Imports', '/imports'],
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each page reads its own route params
@@ -44,6 +50,10 @@ const ROUTES: Array<[path: string, component: ComponentType<any>]> = [
   ['/sites', Sites],
   ['/sites/new', SiteEditor],
   ['/sites/:id', SiteEditor],
+  ['/journeys', Journeys],
+  ['/journeys/:id', JourneyDetail],
+  ['/imports', Imports],
+  ['/imports/:id', ImportDetail],
 ];
 
 function Shell() {
