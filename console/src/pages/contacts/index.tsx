@@ -4,18 +4,12 @@ import { FormErrors, TextField } from '../../ui/field.tsx';
 import { when } from '../../ui/format.ts';
 import { Empty, ErrorBox, Loading, Page, StatusBadge } from '../../ui/page.tsx';
 import { useResource } from '../../ui/resource.ts';
+import { lookupQuery } from './lookup.ts';
 import type { ContactResource } from './types.ts';
 
 interface ContactPage {
   items: ContactResource[];
   nextCursor?: string;
-}
-
-/** What the marketer typed, as the API's lookup query: an email has an @, anything else is a phone. */
-export function lookupQuery(term: string, country: string): Record<string, string> {
-  const t = term.trim();
-  if (t.includes('@')) return { email: t };
-  return country.trim() ? { phone: t, country: country.trim() } : { phone: t };
 }
 
 /**
