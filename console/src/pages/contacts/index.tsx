@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, ApiError } from '../../api.ts';
 import { FormErrors, TextField } from '../../ui/field.tsx';
 import { when } from '../../ui/format.ts';
+import { Pager, usePager } from '../../ui/pager.tsx';
 import { Empty, ErrorBox, Loading, Page, StatusBadge } from '../../ui/page.tsx';
 import { useResource } from '../../ui/resource.ts';
 import { lookupQuery } from './lookup.ts';
@@ -22,9 +23,8 @@ export default function Contacts() {
   const [found, setFound] = useState<ContactResource[]>();
   const [searching, setSearching] = useState(false);
   const [error, setError] = useState<unknown>();
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors[cursors.length - 1];
-  const list = useResource<ContactPage>(found ? undefined : '/v1/contacts', { query: { limit: 50, cursor } });
+  const pager = usePager();
+  const list = useResource<ContactPage>(found ? undefined : '/v1/contacts', { query: { limit: 50, cursor: pager.cursor } });
 
   const search = async (e: Event) => {
     e.preventDefault();
@@ -80,23 +80,12 @@ export default function Contacts() {
           <ErrorBox error={list.error} />
           {!list.data ? (
             !list.error && <Loading what="contacts" />
-          ) : list.data.items.length === 0 && !cursor ? (
+          ) : list.data.items.length === 0 && pager.first ? (
             <Empty>No contacts yet. They arrive through forms, imports and the API.</Empty>
           ) : (
             <>
               <ContactTable contacts={list.data.items} />
-              <div class="actions">
-                {cursors.length > 0 && (
-                  <button type="button" onClick={() => setCursors((c) => c.slice(0, -1))}>
-                    Previous page
-                  </button>
-                )}
-                {list.data.nextCursor && (
-                  <button type="button" onClick={() => setCursors((c) => [...c, list.data!.nextCursor!])}>
-                    Next page
-                  </button>
-                )}
-              </div>
+              <Pager pager={pager} nextCursor={list.data.nextCursor} />
             </>
           )}
         </>

@@ -5,6 +5,7 @@ import { ConfirmDialog } from '../../ui/dialog.tsx';
 import { FormErrors, SelectField, TextField } from '../../ui/field.tsx';
 import { num, pct, when } from '../../ui/format.ts';
 import { Empty, ErrorBox, Loading, Page, StatusBadge } from '../../ui/page.tsx';
+import { routeMissing } from '../../ui/pager.tsx';
 import { useResource } from '../../ui/resource.ts';
 import '../../ui/extra.css';
 import type { ConsentRecord, ContactDetail, JourneyPass, TimelineEntry } from './types.ts';
@@ -102,7 +103,7 @@ function Consent({ detail }: { detail: ContactDetail }) {
   const c = detail.contact;
   const history = useResource<{ items: ConsentRecord[]; cursor?: string }>(`/v1/contacts/${c.id}/consents`, { query: { limit: 50 } });
   // Until GET …/consents is deployed, the page shows what the contact itself holds.
-  const historyMissing = history.error instanceof ApiError && (history.error.status === 404 || history.error.status === 405);
+  const historyMissing = routeMissing(history.error);
   return (
     <>
       <h2>Consent</h2>

@@ -1,7 +1,6 @@
-import { useState } from 'preact/hooks';
-import { ApiError } from '../../api.ts';
 import { CopyButton } from '../../ui/copy.tsx';
 import { when } from '../../ui/format.ts';
+import { Pager, routeMissing, usePager } from '../../ui/pager.tsx';
 import { Empty, ErrorBox, Loading, Page } from '../../ui/page.tsx';
 import { useResource } from '../../ui/resource.ts';
 import '../../ui/extra.css';
@@ -126,10 +125,9 @@ function Definition({ form }: { form: SavedForm }) {
 
 /** Submissions, newest first, when the API serves them (else they are on each contact's timeline). */
 function Submissions({ id }: { id: string }) {
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors[cursors.length - 1];
-  const page = useResource<{ items: Submission[]; cursor?: string; nextCursor?: string }>(`/v1/forms/${id}/submissions`, { query: { limit: 25, cursor } });
-  if (page.error instanceof ApiError && (page.error.status === 404 || page.error.status === 405) && page.error.code !== 'not_found') {
+  const pager = usePager();
+  const page = useResource<{ items: Submission[]; cursor?: string; nextCursor?: string }>(`/v1/forms/${id}/submissions`, { query: { limit: 25, cursor: pager.cursor } });
+  if (routeMissing(page.error)) {
     return <p class="muted">Submissions show on each contact's timeline.</p>;
   }
   const next = page.data?.cursor ?? page.data?.nextCursor;
@@ -139,7 +137,7 @@ function Submissions({ id }: { id: string }) {
       <ErrorBox error={page.error} />
       {!page.data ? (
         !page.error && <Loading what="submissions" />
-      ) : page.data.items.length === 0 && !cursor ? (
+      ) : page.data.items.length === 0 && pager.first ? (
         <Empty>No submissions yet.</Empty>
       ) : (
         <>
@@ -169,18 +167,7 @@ function Submissions({ id }: { id: string }) {
               </tbody>
             </table>
           </div>
-          <div class="actions">
-            {cursors.length > 0 && (
-              <button type="button" onClick={() => setCursors((c) => c.slice(0, -1))}>
-                Newer submissions
-              </button>
-            )}
-            {next && (
-              <button type="button" onClick={() => setCursors((c) => [...c, next])}>
-                Older submissions
-              </button>
-            )}
-          </div>
+          <Pager pager={pager} nextCursor={next} labels={['Newer submissions', 'Older submissions']} />
         </>
       )}
     </>

@@ -1,14 +1,13 @@
-import { useState } from 'preact/hooks';
 import { when } from '../../ui/format.ts';
+import { Pager, usePager } from '../../ui/pager.tsx';
 import { Empty, ErrorBox, Loading, Page } from '../../ui/page.tsx';
 import { useResource } from '../../ui/resource.ts';
 import type { SavedForm } from './model.ts';
 
 /** Every form, 50 a page, with a way to sites (conversion reporting), which live beside forms. */
 export default function Forms() {
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors[cursors.length - 1];
-  const list = useResource<{ items: SavedForm[]; nextCursor?: string }>('/v1/forms', { query: { limit: 50, cursor } });
+  const pager = usePager();
+  const list = useResource<{ items: SavedForm[]; nextCursor?: string }>('/v1/forms', { query: { limit: 50, cursor: pager.cursor } });
   return (
     <Page
       title="Forms"
@@ -26,7 +25,7 @@ export default function Forms() {
       <ErrorBox error={list.error} />
       {!list.data ? (
         !list.error && <Loading what="forms" />
-      ) : list.data.items.length === 0 && !cursor ? (
+      ) : list.data.items.length === 0 && pager.first ? (
         <Empty>
           No forms yet. <a href="/forms/new">Create one</a> and paste its snippet into your site.
         </Empty>
@@ -62,18 +61,7 @@ export default function Forms() {
               </tbody>
             </table>
           </div>
-          <div class="actions">
-            {cursors.length > 0 && (
-              <button type="button" onClick={() => setCursors((c) => c.slice(0, -1))}>
-                Previous page
-              </button>
-            )}
-            {list.data.nextCursor && (
-              <button type="button" onClick={() => setCursors((c) => [...c, list.data!.nextCursor!])}>
-                Next page
-              </button>
-            )}
-          </div>
+          <Pager pager={pager} nextCursor={list.data.nextCursor} />
         </>
       )}
     </Page>

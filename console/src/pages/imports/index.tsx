@@ -1,21 +1,20 @@
-import { useState } from 'preact/hooks';
 import { num, when } from '../../ui/format.ts';
+import { Pager, usePager } from '../../ui/pager.tsx';
 import { Empty, ErrorBox, Loading, Page, StatusBadge } from '../../ui/page.tsx';
 import { useResource } from '../../ui/resource.ts';
 import { ACTIVE, POLL_MS, type ImportJob } from './types.ts';
 
 /** Import jobs, newest first, refreshed every 5 s while one is under way. */
 export default function Imports() {
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors[cursors.length - 1];
-  const list = useResource<{ items: ImportJob[]; nextCursor?: string }>('/v1/imports', { query: { limit: 25, cursor }, pollMs: POLL_MS, poll: (d) => d.items.some((j) => ACTIVE.has(j.status)) });
+  const pager = usePager();
+  const list = useResource<{ items: ImportJob[]; nextCursor?: string }>('/v1/imports', { query: { limit: 25, cursor: pager.cursor }, pollMs: POLL_MS, poll: (d) => d.items.some((j) => ACTIVE.has(j.status)) });
   return (
     <Page title="Imports">
       <p>Large files (contacts, campaign history, Pinpoint exports) are imported as jobs through the API: create a job, upload the file to its URL, and follow it here. See "Import jobs" in the README.</p>
       <ErrorBox error={list.error} />
       {!list.data ? (
         !list.error && <Loading what="import jobs" />
-      ) : list.data.items.length === 0 && !cursor ? (
+      ) : list.data.items.length === 0 && pager.first ? (
         <Empty>No import jobs yet.</Empty>
       ) : (
         <>
@@ -59,18 +58,7 @@ export default function Imports() {
               </tbody>
             </table>
           </div>
-          <div class="actions">
-            {cursors.length > 0 && (
-              <button type="button" onClick={() => setCursors((c) => c.slice(0, -1))}>
-                Newer jobs
-              </button>
-            )}
-            {list.data.nextCursor && (
-              <button type="button" onClick={() => setCursors((c) => [...c, list.data!.nextCursor!])}>
-                Older jobs
-              </button>
-            )}
-          </div>
+          <Pager pager={pager} nextCursor={list.data.nextCursor} labels={['Newer jobs', 'Older jobs']} />
         </>
       )}
     </Page>

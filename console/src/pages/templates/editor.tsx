@@ -6,6 +6,7 @@ import { useDraft } from '../../ui/draft.ts';
 import { Field, FormErrors, SelectField, TextField } from '../../ui/field.tsx';
 import { when } from '../../ui/format.ts';
 import { ErrorBox, Loading, Page } from '../../ui/page.tsx';
+import { routeMissing } from '../../ui/pager.tsx';
 import { useResource } from '../../ui/resource.ts';
 import '../../ui/extra.css';
 import { CLAIMED, draftIssues, EMPTY, PREVIEW_DELAY_MS, templateBody, type Draft } from './model.ts';
@@ -177,7 +178,7 @@ function Preview({ draft, saved, onIssues }: { draft: Draft; saved?: SavedTempla
             return;
           } catch (e) {
             if (abort.signal.aborted) return;
-            if (e instanceof ApiError && (e.status === 404 || e.status === 405) && e.code !== 'not_found') {
+            if (routeMissing(e)) {
               setInlineMissing(true);
               return; // the effect runs again with the fallback
             }
