@@ -12,15 +12,48 @@ import './styles.css';
  * the first load carries only the shell and Home).
  */
 const Home = lazy(() => import('./pages/home.tsx'));
+const Contacts = lazy(() => import('./pages/contacts/index.tsx'));
+const ContactProfile = lazy(() => import('./pages/contacts/profile.tsx'));
+const Templates = lazy(() => import('./pages/templates/index.tsx'));
+const TemplateEditor = lazy(() => import('./pages/templates/editor.tsx'));
+const Forms = lazy(() => import('./pages/forms/index.tsx'));
+const FormEditor = lazy(() => import('./pages/forms/editor.tsx'));
+const FormDetail = lazy(() => import('./pages/forms/detail.tsx'));
+const Sites = lazy(() => import('./pages/sites/index.tsx'));
+const SiteEditor = lazy(() => import('./pages/sites/editor.tsx'));
+const Journeys = lazy(() => import('./pages/journeys/index.tsx'));
+const JourneyDetail = lazy(() => import('./pages/journeys/detail.tsx'));
+const Imports = lazy(() => import('./pages/imports/index.tsx'));
+const ImportDetail = lazy(() => import('./pages/imports/detail.tsx'));
 
 /** Navigation: label and path. A page's routes are declared in ROUTES below. */
 const NAV: Array<[label: string, href: string]> = [
   ['Home', '/'],
+  ['Contacts', '/contacts'],
+  ['Templates', '/templates'],
+  ['Journeys', '/journeys'],
+  ['Forms', '/forms'],
+  ['Imports', '/imports'],
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each page reads its own route params
 const ROUTES: Array<[path: string, component: ComponentType<any>]> = [
   ['/', Home],
+  ['/contacts', Contacts],
+  ['/contacts/:id', ContactProfile],
+  ['/templates', Templates],
+  ['/templates/new', TemplateEditor],
+  ['/templates/:id', TemplateEditor],
+  ['/forms', Forms],
+  ['/forms/new', FormEditor],
+  ['/forms/:id', FormDetail],
+  ['/sites', Sites],
+  ['/sites/new', SiteEditor],
+  ['/sites/:id', SiteEditor],
+  ['/journeys', Journeys],
+  ['/journeys/:id', JourneyDetail],
+  ['/imports', Imports],
+  ['/imports/:id', ImportDetail],
 ];
 
 function Shell() {
