@@ -181,6 +181,18 @@ describe('API authentication', () => {
     });
   });
 
+  test('one invoke permission per HTTP function, for this API\'s routes, not one per route (73 routes would spend 73 of CloudFormation\'s 500 resources)', () => {
+    const permissions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Permission' && (r.Properties.Principal as string) === 'apigateway.amazonaws.com');
+    const apiId = Object.entries(resources).find(([, r]) => r.Type === 'AWS::ApiGatewayV2::Api')![0];
+    const integrated = new Set(Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Integration').map((r) => JSON.stringify(r.Properties.IntegrationUri)));
+    expect(integrated.size).toBe(Object.values(topology.functions).filter((f) => f.http?.length).length);
+    expect(permissions).toHaveLength(integrated.size);
+    for (const p of permissions) {
+      expect(integrated.has(JSON.stringify(p.Properties.FunctionName))).toBe(true);
+      expect(JSON.stringify(p.Properties.SourceArn)).toContain(`{"Ref":"${apiId}"},"/*/*/*"`);
+    }
+  });
+
   test('the user pool: strong passwords, TOTP MFA (optional unless marketerMfa is required), no SMS role', () => {
     template.hasResourceProperties('AWS::Cognito::UserPool', {
       Policies: { PasswordPolicy: Match.objectLike({ MinimumLength: 12, RequireLowercase: true, RequireUppercase: true, RequireNumbers: true, RequireSymbols: true }) },
