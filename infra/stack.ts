@@ -381,10 +381,13 @@ export class TouchloopStack extends Stack {
             'Threat protection needs the Cognito Plus feature plan, billed per monthly active user; a deployer who wants adaptive authentication and compromised-credential checks sets featurePlan PLUS with threat protection on this pool, or brings an IdP that has them (-c jwtIssuer).',
         },
       ]);
+      // Tokens for API callers come from InitiateAuth; no OAuth flow (CDK's default would allow the
+      // implicit and code grants to https://example.com once the pool has a hosted sign-in domain).
       const client = new UserPoolClient(this, 'MarketersApiClient', {
         userPool,
         authFlows: { userPassword: true, userSrp: true },
         generateSecret: false,
+        disableOAuth: true,
       });
       authorizer = new HttpJwtAuthorizer('MarketerJwt', `https://cognito-idp.${this.region}.amazonaws.com/${userPool.userPoolId}`, {
         jwtAudience: [client.userPoolClientId],

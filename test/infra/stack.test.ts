@@ -193,6 +193,13 @@ describe('API authentication', () => {
     }
   });
 
+  test('the API client signs in with InitiateAuth only: no OAuth flow, so the hosted sign-in pages cannot send its tokens anywhere', () => {
+    const [, client] = Object.entries(resources).find(([id, r]) => r.Type === 'AWS::Cognito::UserPoolClient' && id.startsWith('MarketersApiClient'))!;
+    expect(client.Properties).toMatchObject({ ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'], GenerateSecret: false, AllowedOAuthFlowsUserPoolClient: false });
+    expect(client.Properties.AllowedOAuthFlows).toBeUndefined();
+    expect(client.Properties.CallbackURLs).toBeUndefined();
+  });
+
   test('the user pool: strong passwords, TOTP MFA (optional unless marketerMfa is required), no SMS role', () => {
     template.hasResourceProperties('AWS::Cognito::UserPool', {
       Policies: { PasswordPolicy: Match.objectLike({ MinimumLength: 12, RequireLowercase: true, RequireUppercase: true, RequireNumbers: true, RequireSymbols: true }) },
