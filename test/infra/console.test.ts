@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { App, Stack, type CfnResource } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -183,16 +183,20 @@ describe('console hosting', () => {
     for (const [, d] of deployments) expect(d.Properties.DistributionId).toBeUndefined();
   });
 
-  test('the uploaded files: assets/ from the build, index.html at the top, but not the build stamp or Vite\'s manifest', () => {
+  test('the uploaded files: assets/ under assets/; index.html and the other top-level files (no-cache), but not the build stamp, Vite\'s manifest or a config.json of the build', () => {
     const assemblyDir = (stack.node.root as App).synth().directory;
     const filesOf = (idPrefix: string) => {
       const [, d] = Object.entries(resources).find(([id, r]) => r.Type === 'Custom::CDKBucketDeployment' && id.startsWith(idPrefix))!;
       return (d.Properties.SourceObjectKeys as string[]).map((key) => path.join(assemblyDir, `asset.${key.replace(/\.zip$/, '')}`));
     };
     const [assetsDir] = filesOf('ConsoleDeployAssets');
+    expect(readdirSync(assetsDir!, { recursive: true })).toEqual(['app.js']);
     expect(readFileSync(path.join(assetsDir!, 'app.js'), 'utf8')).toBe(readFileSync(path.join(CONSOLE_FIXTURE_DIR, 'assets', 'app.js'), 'utf8'));
-    const [shellDir] = filesOf('ConsoleDeployShell');
-    expect(readFileSync(path.join(shellDir!, 'index.html'), 'utf8')).toContain('/assets/app.js');
+    // The fixture has .stamp, .vite/manifest.json and a dev config.json beside index.html and favicon.svg.
+    const [buildDir, configDir] = filesOf('ConsoleDeployShell');
+    expect(readdirSync(buildDir!, { recursive: true }).sort()).toEqual(['favicon.svg', 'index.html']);
+    expect(readFileSync(path.join(buildDir!, 'index.html'), 'utf8')).toContain('/assets/app.js');
+    expect(readdirSync(configDir!)).toEqual(['config.json']);
   });
 
   test('config.json tells the console the API URL and how to sign in: Cognito as the OIDC authority, the console client, its scopes, Cognito\'s logout', () => {
