@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { App, Aspects, RemovalPolicy } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { TouchloopStack } from './stack.ts';
@@ -23,6 +25,16 @@ import { withFunctionEnvironment, withScheduleOverrides } from './topology-types
  *   softBounceLimit, softBounceWindowDays        soft bounces that suppress an address (default 3 in 30 days)
  *   sourceMaps      "true" to ship source maps with the functions and enable them (default: off)
  *   eventStreamName a Firehose delivery stream of yours that receives the event stream (default: the stack's own, into its bucket)
+ * The marketers' console (built with Vite before synthesis, served by CloudFront):
+ *   console         "false" to deploy without it (and skip the build)
+ *   consoleAuthDomainPrefix  Cognito hosted sign-in domain prefix (default touchloop-<stack GUID>)
+ *   consoleClientId with jwtIssuer: the console's client id at your IdP (a public client, code flow with PKCE);
+ *                   without it the console is skipped and an output says so
+ *   consoleScopes   with jwtIssuer: scopes the console asks for, comma- or space-separated (default openid email profile)
+ *   consoleLogoutUrl with jwtIssuer: where "Sign out" goes (default: your IdP's end_session_endpoint)
+ *   consoleWebAclArn a WAF web ACL (CLOUDFRONT scope) for the console's distribution
+ *   consoleDomain, consoleCertificateArn  a custom domain for the console and its ACM certificate (us-east-1);
+ *                   TLSv1.2_2021 then, and the CSP names the API and upload bucket exactly
  * Synthesis runs cdk-nag's AwsSolutions checks: an unsuppressed finding is an error and stops
  * `cdk synth` / `cdk deploy` (suppressions, with their reasons, sit on the resources in stack.ts
  * and constructs/touchloop-function.ts).
@@ -36,7 +48,16 @@ const ctx = (key: string): string | undefined => {
 if (ctx('smsProvider') === 'twilio' && !ctx('twilioSecretArn')) {
   throw new Error('-c smsProvider=twilio needs -c twilioSecretArn=<Secrets Manager ARN of {"accountSid","authToken","from"}>');
 }
-const list = (value: string | undefined): string[] | undefined => value?.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (value: string | undefined, separator: RegExp = /,/): string[] | undefined => value?.split(separator).map((s) => s.trim()).filter(Boolean);
+
+/** Builds the console (only when its sources are newer than the last build) and returns its dist directory. */
+async function builtConsole(): Promise<string> {
+  // Resolved at run time: the build module is the console's, and synthesis without it is `-c console=false`.
+  const buildModule = fileURLToPath(new URL('./console/build.ts', import.meta.url));
+  if (!existsSync(buildModule)) throw new Error(`${buildModule} is missing: the console cannot be built; synthesize with -c console=false to deploy without it`);
+  const { buildConsole } = (await import(buildModule)) as { buildConsole: (options: { force?: boolean }) => Promise<string> };
+  return buildConsole({});
+}
 
 new TouchloopStack(app, ctx('stackName') ?? 'Touchloop', {
   topology: withFunctionEnvironment(
@@ -59,5 +80,18 @@ new TouchloopStack(app, ctx('stackName') ?? 'Touchloop', {
       : { provider: 'aws', originationIdentity: ctx('smsOriginationIdentity'), configurationSet: ctx('smsConfigurationSet') },
   dataRemovalPolicy: ctx('destroyData') === 'true' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
   sourceMaps: ctx('sourceMaps') === 'true',
+  console:
+    String(app.node.tryGetContext('console')) === 'false'
+      ? false
+      : {
+          assetsDir: await builtConsole(),
+          authDomainPrefix: ctx('consoleAuthDomainPrefix'),
+          clientId: ctx('consoleClientId'),
+          scopes: list(ctx('consoleScopes'), /[\s,]+/),
+          logoutUrl: ctx('consoleLogoutUrl'),
+          webAclArn: ctx('consoleWebAclArn'),
+          domain: ctx('consoleDomain'),
+          certificateArn: ctx('consoleCertificateArn'),
+        },
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });

@@ -1,10 +1,10 @@
-import { CfnOutput, Duration, RemovalPolicy, Size, Stack, Tags, TimeZone, type CfnElement, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Size, Stack, Tags, TimeZone, type CfnElement, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { CorsHttpMethod, HttpApi, HttpMethod, HttpNoneAuthorizer, LogGroupLogDestination, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { AccountRecovery, Mfa, UserPool, UserPoolClient } from 'aws-cdk-lib/aws-cognito';
+import { AccountRecovery, Mfa, OAuthScope, UserPool, UserPoolClient, UserPoolClientIdentityProvider } from 'aws-cdk-lib/aws-cognito';
 import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Rule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
@@ -25,6 +25,8 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { TouchloopFunction } from './constructs/touchloop-function.ts';
+import { Console, type ConsoleConfig } from './console/console.ts';
+import { API_BROWSER_CORS } from './console/headers.ts';
 import { queueEnvVar, queueVisibilityTimeoutSeconds, type KeyDef, type Topology } from './topology-types.ts';
 
 export interface TouchloopStackProps extends StackProps {
@@ -55,6 +57,26 @@ export interface TouchloopStackProps extends StackProps {
    * e.g. into their own bucket, Redshift or Splunk) instead of the one the stack creates with its bucket.
    */
   eventStreamName?: string;
+  /** The marketers' console (a CloudFront distribution and its sign-in client), or false/absent for none. */
+  console?: ConsoleDeployment | false;
+}
+
+export interface ConsoleDeployment {
+  /** The built console (Vite's dist directory). */
+  assetsDir: string;
+  /** Cognito hosted sign-in domain prefix (default touchloop-<stack GUID>); only without jwtIssuer. */
+  authDomainPrefix?: string;
+  /** With jwtIssuer: the console's client id at your IdP (a public client, code flow with PKCE). Without it the console is skipped. */
+  clientId?: string;
+  /** With jwtIssuer: scopes the console asks for (default openid email profile). */
+  scopes?: string[];
+  /** With jwtIssuer: where "Sign out" goes (default: the IdP's end_session_endpoint). */
+  logoutUrl?: string;
+  /** A WAF web ACL (CLOUDFRONT scope) for the console's distribution. */
+  webAclArn?: string;
+  /** A custom domain for the console, with certificateArn (ACM, us-east-1). */
+  domain?: string;
+  certificateArn?: string;
 }
 
 /** Where the event stream's objects go in its bucket: one partition per UTC day of arrival (Athena projects year/month/day). */
@@ -92,6 +114,8 @@ export class TouchloopStack extends Stack {
   readonly emailConfigurationSet: ConfigurationSet;
   /** The event stream the stack created (undefined when the deployment names its own, or no function writes one). */
   eventStream?: { deliveryStream: DeliveryStream; bucket: Bucket };
+  /** The marketers' console, when deployed. */
+  readonly console?: Console;
 
   constructor(scope: Construct, id: string, props: TouchloopStackProps) {
     super(scope, id, props);
@@ -144,6 +168,9 @@ export class TouchloopStack extends Stack {
       }
     }
 
+    const signIn = this.marketerSignIn(props);
+    const corsOrigins = props.corsAllowOrigins ?? [];
+
     for (const [name, def] of Object.entries(topology.buckets ?? {})) {
       const bucket = new Bucket(this, `Bucket-${name}`, {
         blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
@@ -151,8 +178,8 @@ export class TouchloopStack extends Stack {
         enforceSSL: true,
         lifecycleRules: [{ expiration: Duration.days(def.expireAfterDays), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
         removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN,
-        // Browsers (the marketers' console) upload through presigned PUT URLs from the API's own origins only.
-        cors: props.corsAllowOrigins?.length ? [{ allowedMethods: [HttpMethods.PUT, HttpMethods.GET], allowedOrigins: props.corsAllowOrigins, allowedHeaders: ['content-type'], maxAge: 3600 }] : undefined,
+        // Browsers upload through presigned PUT URLs, from the API's CORS origins only (corsAllowOrigins).
+        cors: corsOrigins.length ? [{ allowedMethods: [HttpMethods.PUT, HttpMethods.GET], allowedOrigins: corsOrigins, allowedHeaders: ['content-type'], maxAge: 3600 }] : undefined,
       });
       Tags.of(bucket).add('touchloop:bucket', name);
       NagSuppressions.addResourceSuppressions(bucket, [
@@ -234,12 +261,13 @@ export class TouchloopStack extends Stack {
     this.api = new HttpApi(this, 'Api', {
       description: 'Touchloop HTTP API: marketer API (/v1, JWT) and public form, tracking and webhook routes',
       createDefaultStage: false,
-      corsPreflight: props.corsAllowOrigins?.length
+      corsPreflight: corsOrigins.length
         ? {
-            allowOrigins: props.corsAllowOrigins,
-            allowHeaders: ['authorization', 'content-type'],
+            allowOrigins: corsOrigins,
+            allowHeaders: [...API_BROWSER_CORS.allowHeaders],
             allowMethods: [CorsHttpMethod.ANY],
-            maxAge: Duration.hours(1),
+            exposeHeaders: [...API_BROWSER_CORS.exposeHeaders],
+            maxAge: Duration.seconds(API_BROWSER_CORS.maxAgeSeconds),
           }
         : undefined,
     });
@@ -351,52 +379,20 @@ export class TouchloopStack extends Stack {
       }
     }
 
-    // Marketer API auth: a JWT authorizer on every non-public route.
-    let authorizer: IHttpRouteAuthorizer;
-    if (props.jwtIssuer) {
-      authorizer = new HttpJwtAuthorizer('MarketerJwt', props.jwtIssuer, { jwtAudience: props.jwtAudience ?? [] });
-    } else {
-      const userPool = new UserPool(this, 'Marketers', {
-        selfSignUpEnabled: false,
-        signInAliases: { email: true },
-        accountRecovery: AccountRecovery.EMAIL_ONLY,
-        passwordPolicy: { minLength: 12, requireLowercase: true, requireUppercase: true, requireDigits: true, requireSymbols: true, tempPasswordValidity: Duration.days(3) },
-        mfa: props.marketerMfa === 'required' ? Mfa.REQUIRED : Mfa.OPTIONAL,
-        mfaSecondFactor: { otp: true, sms: false },
-        removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN,
-      });
-      NagSuppressions.addResourceSuppressions(userPool, [
-        ...(props.marketerMfa === 'required'
-          ? []
-          : [
-              {
-                id: 'AwsSolutions-COG2',
-                reason:
-                  'TOTP MFA is optional by default so the documented admin-create-user + USER_PASSWORD_AUTH token flow works on a new stack; a deployment holding real contacts should set -c marketerMfa=required (or bring its own IdP with MFA via -c jwtIssuer).',
-              },
-            ]),
-        {
-          id: 'AwsSolutions-COG8',
-          reason:
-            'Threat protection needs the Cognito Plus feature plan, billed per monthly active user; a deployer who wants adaptive authentication and compromised-credential checks sets featurePlan PLUS with threat protection on this pool, or brings an IdP that has them (-c jwtIssuer).',
-        },
-      ]);
-      const client = new UserPoolClient(this, 'MarketersApiClient', {
-        userPool,
-        authFlows: { userPassword: true, userSrp: true },
-        generateSecret: false,
-      });
-      authorizer = new HttpJwtAuthorizer('MarketerJwt', `https://cognito-idp.${this.region}.amazonaws.com/${userPool.userPoolId}`, {
-        jwtAudience: [client.userPoolClientId],
-      });
-      new CfnOutput(this, 'UserPoolId', { value: userPool.userPoolId });
-      new CfnOutput(this, 'UserPoolClientId', { value: client.userPoolClientId });
-    }
+    // The console (its CloudFront site passes /v1/* to this API) and its sign-in client, which the authorizer below accepts.
+    const consoleSite = props.console ? this.consoleSite(props, props.console, signIn) : undefined;
+    this.console = consoleSite?.console;
+
+    // Marketer API auth: a JWT authorizer on every non-public route, accepting the API's and the console's clients.
+    const authorizer: IHttpRouteAuthorizer = new HttpJwtAuthorizer('MarketerJwt', signIn.issuer, { jwtAudience: signIn.audiences });
 
     const publicAuthorizer = new HttpNoneAuthorizer();
     for (const [name, def] of Object.entries(topology.functions)) {
       if (!def.http?.length) continue;
-      const integration = new HttpLambdaIntegration(`Integration-${name}`, this.functions[name]!.fn);
+      // One invoke permission per function for this API's routes, not one per route: 73 routes would
+      // otherwise cost 73 AWS::Lambda::Permission resources of CloudFormation's 500 per stack. API
+      // Gateway invokes a function only from the routes integrated with it, all declared here.
+      const integration = new HttpLambdaIntegration(`Integration-${name}`, this.functions[name]!.fn, { scopePermissionToRoute: false });
       for (const route of def.http) {
         const routes = this.api.addRoutes({
           path: route.path,
@@ -412,6 +408,7 @@ export class TouchloopStack extends Stack {
       }
     }
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
+    consoleSite?.publish();
 
     for (const [ruleName, def] of Object.entries(topology.rules)) {
       const bus = def.bus === 'default' ? EventBus.fromEventBusName(this, `DefaultBus-${ruleName}`, 'default') : this.bus;
@@ -463,6 +460,134 @@ export class TouchloopStack extends Stack {
         ]);
       }
     }
+  }
+
+  /**
+   * The marketers' console: its CloudFront site, and its sign-in. With Cognito, a hosted sign-in
+   * domain and a public client (code grant only) the API's authorizer accepts beside the API client.
+   * With your own IdP, the console's client there (clientId), or no console and an output saying so.
+   */
+  private consoleSite(
+    props: TouchloopStackProps,
+    deployment: ConsoleDeployment,
+    signIn: { audiences: string[]; userPool?: UserPool },
+  ): { console: Console; publish: () => void } | undefined {
+    if (props.jwtIssuer) {
+      if (deployment.authDomainPrefix) throw new Error('console.authDomainPrefix (-c consoleAuthDomainPrefix) names a Cognito sign-in domain; with -c jwtIssuer marketers sign in at your IdP');
+      if (!deployment.clientId) {
+        new CfnOutput(this, 'ConsoleSkipped', {
+          value: "Console not deployed: with -c jwtIssuer it needs -c consoleClientId=<the console's client id at your IdP>",
+          description: 'Why the stack has no console',
+        });
+        return undefined;
+      }
+    } else {
+      for (const key of ['clientId', 'scopes', 'logoutUrl'] as const) {
+        if (deployment[key] !== undefined) throw new Error(`console.${key} is for your own IdP (-c jwtIssuer); with Cognito the stack creates the console's client`);
+      }
+    }
+    if (Boolean(deployment.domain) !== Boolean(deployment.certificateArn)) throw new Error('console.domain and console.certificateArn go together (-c consoleDomain with -c consoleCertificateArn)');
+    const domain = deployment.domain && deployment.certificateArn ? { name: deployment.domain, certificateArn: deployment.certificateArn } : undefined;
+
+    const authDomain = signIn.userPool?.addDomain('SignInDomain', {
+      cognitoDomain: { domainPrefix: deployment.authDomainPrefix ? checkedDomainPrefix(deployment.authDomainPrefix) : `touchloop-${Fn.select(2, Fn.split('/', this.stackId))}` },
+    });
+    const site = new Console(this, 'Console', {
+      assetsDir: deployment.assetsDir,
+      apiDomainName: `${this.api.apiId}.execute-api.${this.region}.${this.urlSuffix}`,
+      // The API is on the console's own origin ('self'); sign-in talks to the IdP.
+      headers: { authOrigins: authDomain ? [authDomain.baseUrl(), `https://cognito-idp.${this.region}.amazonaws.com`] : [issuerOrigin(props.jwtIssuer!)] },
+      webAclArn: deployment.webAclArn,
+      domain,
+    });
+    const callbackUrl = `${site.url}/auth/callback`;
+
+    let auth: ConsoleConfig['auth'];
+    if (signIn.userPool && authDomain) {
+      const client = new UserPoolClient(this, 'MarketersConsoleClient', {
+        userPool: signIn.userPool,
+        generateSecret: false,
+        // Sign-in only through the hosted pages (code grant with PKCE); refresh tokens renew the session.
+        authFlows: { userPassword: false, userSrp: false, custom: false, adminUserPassword: false },
+        oAuth: {
+          flows: { authorizationCodeGrant: true },
+          scopes: [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE],
+          callbackUrls: [callbackUrl],
+          logoutUrls: [`${site.url}/`],
+        },
+        supportedIdentityProviders: [UserPoolClientIdentityProvider.COGNITO],
+        preventUserExistenceErrors: true,
+        accessTokenValidity: Duration.hours(1),
+        idTokenValidity: Duration.hours(1),
+        refreshTokenValidity: Duration.hours(12),
+      });
+      // HTTP API JWT authorizers match a Cognito access token's client_id against the audiences.
+      signIn.audiences.push(client.userPoolClientId);
+      auth = {
+        mode: 'oidc',
+        authority: `https://cognito-idp.${this.region}.amazonaws.com/${signIn.userPool.userPoolId}`,
+        clientId: client.userPoolClientId,
+        scopes: ['openid', 'email', 'profile'],
+        // Cognito's discovery document has no end_session_endpoint: its /logout takes the client and where to return.
+        logoutUrl: `${authDomain.baseUrl()}/logout?client_id=${client.userPoolClientId}&logout_uri=${encodeURIComponent('https://')}${site.domainName}${encodeURIComponent('/')}`,
+      };
+      new CfnOutput(this, 'ConsoleSignInDomain', { value: authDomain.baseUrl(), description: "Cognito's hosted sign-in pages for the console" });
+    } else {
+      auth = {
+        mode: 'oidc',
+        authority: props.jwtIssuer!,
+        clientId: deployment.clientId!,
+        scopes: deployment.scopes?.length ? deployment.scopes : ['openid', 'email', 'profile'],
+        ...(deployment.logoutUrl ? { logoutUrl: deployment.logoutUrl } : {}),
+      };
+    }
+    new CfnOutput(this, 'ConsoleUrl', { value: site.url, description: "The marketers' console" });
+    new CfnOutput(this, 'ConsoleCallbackUrl', { value: callbackUrl, description: "The console's sign-in redirect URI (register it with your IdP when you bring one)" });
+    return { console: site, publish: () => site.publish({ apiUrl: '', auth }) };
+  }
+
+  /**
+   * Who may call the marketer API: your own IdP (jwtIssuer, jwtAudience), or a Cognito user pool
+   * with a client for API tokens. The console's client, if any, joins `audiences` later.
+   */
+  private marketerSignIn(props: TouchloopStackProps): { issuer: string; audiences: string[]; userPool?: UserPool } {
+    if (props.jwtIssuer) return { issuer: props.jwtIssuer, audiences: [...(props.jwtAudience ?? [])] };
+    const userPool = new UserPool(this, 'Marketers', {
+      selfSignUpEnabled: false,
+      signInAliases: { email: true },
+      accountRecovery: AccountRecovery.EMAIL_ONLY,
+      passwordPolicy: { minLength: 12, requireLowercase: true, requireUppercase: true, requireDigits: true, requireSymbols: true, tempPasswordValidity: Duration.days(3) },
+      mfa: props.marketerMfa === 'required' ? Mfa.REQUIRED : Mfa.OPTIONAL,
+      mfaSecondFactor: { otp: true, sms: false },
+      removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    NagSuppressions.addResourceSuppressions(userPool, [
+      ...(props.marketerMfa === 'required'
+        ? []
+        : [
+            {
+              id: 'AwsSolutions-COG2',
+              reason:
+                'TOTP MFA is optional by default so the documented admin-create-user + USER_PASSWORD_AUTH token flow works on a new stack; a deployment holding real contacts should set -c marketerMfa=required (or bring its own IdP with MFA via -c jwtIssuer).',
+            },
+          ]),
+      {
+        id: 'AwsSolutions-COG8',
+        reason:
+          'Threat protection needs the Cognito Plus feature plan, billed per monthly active user; a deployer who wants adaptive authentication and compromised-credential checks sets featurePlan PLUS with threat protection on this pool, or brings an IdP that has them (-c jwtIssuer).',
+      },
+    ]);
+    // Tokens for API callers come from InitiateAuth; no OAuth flow (CDK's default would allow the
+    // implicit and code grants to https://example.com once the pool has a hosted sign-in domain).
+    const client = new UserPoolClient(this, 'MarketersApiClient', {
+      userPool,
+      authFlows: { userPassword: true, userSrp: true },
+      generateSecret: false,
+      disableOAuth: true,
+    });
+    new CfnOutput(this, 'UserPoolId', { value: userPool.userPoolId });
+    new CfnOutput(this, 'UserPoolClientId', { value: client.userPoolClientId });
+    return { issuer: `https://cognito-idp.${this.region}.amazonaws.com/${userPool.userPoolId}`, audiences: [client.userPoolClientId], userPool };
   }
 
   /**
@@ -594,6 +719,25 @@ export class TouchloopStack extends Stack {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
   }
+}
+
+/** Cognito domain prefixes: lower-case letters, digits and inner hyphens, and none of Cognito's reserved words. */
+function checkedDomainPrefix(prefix: string): string {
+  if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(prefix) || /aws|amazon|cognito/.test(prefix)) {
+    throw new Error(`console.authDomainPrefix ${JSON.stringify(prefix)}: a Cognito domain prefix is 1-63 lower-case letters, digits and inner hyphens, without "aws", "amazon" or "cognito"`);
+  }
+  return prefix;
+}
+
+/** The origin the console's sign-in code talks to at your IdP (discovery, token endpoint). */
+function issuerOrigin(issuer: string): string {
+  try {
+    const url = new URL(issuer);
+    if (url.protocol === 'https:') return url.origin;
+  } catch {
+    // reported below
+  }
+  throw new Error(`jwtIssuer ${JSON.stringify(issuer)} is not an https URL; the console signs in there`);
 }
 
 /** CDK's EventPattern type names `detail-type` as `detailType`; the topology uses EventBridge's own JSON. */

@@ -77,11 +77,10 @@ export function consoleSecurityHeaders(sources: ConsoleHeaderSources, options: {
 }
 
 /**
- * What the marketer API's CORS allows the console (and corsAllowOrigins) beyond simple requests:
- * the stack's corsPreflight and the local gateway both follow it. Exposed headers are the ones the
- * console reads: Retry-After on 429/503 and Idempotent-Replayed on a replayed POST.
+ * What the marketer API's CORS allows the browser origins a deployer lists (-c corsAllowOrigins)
+ * beyond simple requests. The console itself needs none: it reaches the API on its own origin.
  */
-export const CONSOLE_API_CORS = {
+export const API_BROWSER_CORS = {
   allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
   allowMethods: ['*'],
   exposeHeaders: ['retry-after', 'idempotent-replayed'],

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { App, Aspects, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, type INagLogger } from 'cdk-nag';
@@ -13,10 +14,13 @@ export function synthTemplate(props: Partial<TouchloopStackProps> = {}): { templ
   return { template: Template.fromStack(stack), stack };
 }
 
-/** The stack in an app of its own, not yet synthesized (no bundling): add to it, then synthesize. */
+/** A small stand-in for the built console (index.html and assets/app.js), so infra tests need no Vite build. */
+export const CONSOLE_FIXTURE_DIR = path.join(import.meta.dirname, '..', 'fixtures', 'console-dist');
+
+/** The stack in an app of its own, not yet synthesized (no bundling): add to it, then synthesize. The console is in unless props say `console: false`. */
 export function unsynthesizedStack(props: Partial<TouchloopStackProps> = {}): TouchloopStack {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  return new TouchloopStack(app, 'Touchloop', { topology, env: { account: '123456789012', region: 'us-east-1' }, ...props });
+  return new TouchloopStack(app, 'Touchloop', { topology, env: { account: '123456789012', region: 'us-east-1' }, console: { assetsDir: CONSOLE_FIXTURE_DIR }, ...props });
 }
 
 const ref = (value: unknown): string | undefined => {

@@ -177,8 +177,28 @@ describe('API authentication', () => {
     template.resourceCountIs('AWS::Cognito::UserPool', 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       AuthorizerType: 'JWT',
-      JwtConfiguration: { Audience: [Match.anyValue()], Issuer: Match.anyValue() },
+      // The API client and the console's client (console.test.ts names them).
+      JwtConfiguration: { Audience: [Match.anyValue(), Match.anyValue()], Issuer: Match.anyValue() },
     });
+  });
+
+  test('one invoke permission per HTTP function, for this API\'s routes, not one per route (73 routes would spend 73 of CloudFormation\'s 500 resources)', () => {
+    const permissions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Permission' && (r.Properties.Principal as string) === 'apigateway.amazonaws.com');
+    const apiId = Object.entries(resources).find(([, r]) => r.Type === 'AWS::ApiGatewayV2::Api')![0];
+    const integrated = new Set(Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Integration').map((r) => JSON.stringify(r.Properties.IntegrationUri)));
+    expect(integrated.size).toBe(Object.values(topology.functions).filter((f) => f.http?.length).length);
+    expect(permissions).toHaveLength(integrated.size);
+    for (const p of permissions) {
+      expect(integrated.has(JSON.stringify(p.Properties.FunctionName))).toBe(true);
+      expect(JSON.stringify(p.Properties.SourceArn)).toContain(`{"Ref":"${apiId}"},"/*/*/*"`);
+    }
+  });
+
+  test('the API client signs in with InitiateAuth only: no OAuth flow, so the hosted sign-in pages cannot send its tokens anywhere', () => {
+    const [, client] = Object.entries(resources).find(([id, r]) => r.Type === 'AWS::Cognito::UserPoolClient' && id.startsWith('MarketersApiClient'))!;
+    expect(client.Properties).toMatchObject({ ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'], GenerateSecret: false, AllowedOAuthFlowsUserPoolClient: false });
+    expect(client.Properties.AllowedOAuthFlows).toBeUndefined();
+    expect(client.Properties.CallbackURLs).toBeUndefined();
   });
 
   test('the user pool: strong passwords, TOTP MFA (optional unless marketerMfa is required), no SMS role', () => {
@@ -462,8 +482,11 @@ describe('the event stream', () => {
 
   test('Firehose (encrypted, Direct PUT) delivers gzip NDJSON into a private, encrypted, TLS-only bucket, one prefix per day, errors apart', () => {
     template.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 1);
-    // The stream's bucket is the one that is not a topology bucket (those carry a touchloop:bucket tag).
-    const bucketId = logicalIdOf('AWS::S3::Bucket', (props) => !JSON.stringify(props.Tags ?? []).includes('touchloop:bucket'))!;
+    // The stream's bucket is the one its delivery stream writes to.
+    const stream = Object.values(resources).find((r) => r.Type === 'AWS::KinesisFirehose::DeliveryStream')!;
+    const bucketId = (stream.Properties.ExtendedS3DestinationConfiguration as { BucketARN: { 'Fn::GetAtt': string[] } }).BucketARN['Fn::GetAtt'][0]!;
+    expect(resources[bucketId]?.Type).toBe('AWS::S3::Bucket');
+    expect(JSON.stringify(resources[bucketId]!.Properties.Tags ?? [])).not.toContain('touchloop:bucket');
     expect(resources[bucketId]).toMatchObject({
       Properties: {
         BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
@@ -500,7 +523,7 @@ describe('the event stream', () => {
   });
 
   test('a deployment that names its own delivery stream gets no bucket or stream of ours, and the grant names its stream', () => {
-    const own = synthTemplate({ eventStreamName: 'acme-marketing-events' }).template;
+    const own = synthTemplate({ eventStreamName: 'acme-marketing-events', console: false }).template;
     own.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 0);
     // Only the imports bucket remains.
     expect(Object.values(own.findResources('AWS::S3::Bucket')).map((r) => JSON.stringify((r.Properties as { Tags?: unknown }).Tags))).toEqual([expect.stringContaining('touchloop:bucket')]);

@@ -18,9 +18,21 @@ export interface Auth {
   onRenewed?(listener: (session: Session) => void): void;
 }
 
+/** `/config.json`: infra/console/console.ts writes it on AWS, infra/local/console-server.ts serves it locally. */
 export interface ConsoleConfig {
+  /** '' when the API is on the console's own origin (always, as deployed). */
   apiUrl: string;
-  auth: { mode: 'local' } | { mode: 'oidc'; authority: string; clientId: string; scopes?: string; logoutUrl?: string };
+  auth:
+    | { mode: 'local' }
+    | {
+        mode: 'oidc';
+        /** The issuer; discovery at `<authority>/.well-known/openid-configuration`. */
+        authority: string;
+        clientId: string;
+        scopes?: string[];
+        /** Where "Sign out" goes after clearing the session, as is (Cognito's full /logout URL); absent: the IdP's end_session_endpoint. */
+        logoutUrl?: string;
+      };
 }
 
 /** Reads `/config.json` (written at deploy time on AWS, served by the runtime locally). */

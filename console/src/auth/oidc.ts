@@ -9,8 +9,8 @@ const CALLBACK = '/auth/callback';
  * Sign-in with the stack's Cognito user pool (hosted sign-in) or the deployer's own IdP:
  * authorization code with PKCE (S256), tokens in sessionStorage, renewed silently with the
  * refresh token 60 s before they expire. The access token is what the API's JWT authorizer
- * checks. Sign-out clears the session and goes to the IdP's logout URL when there is one
- * (Cognito's discovery document has no end_session_endpoint).
+ * checks. Sign-out clears the session and goes to the configured logout URL (Cognito's discovery
+ * document has no end_session_endpoint), else to the IdP's end_session_endpoint.
  */
 export async function oidcAuth(settings: OidcSettings): Promise<Auth> {
   const manager = new UserManager({
@@ -19,7 +19,7 @@ export async function oidcAuth(settings: OidcSettings): Promise<Auth> {
     redirect_uri: `${location.origin}${CALLBACK}`,
     post_logout_redirect_uri: `${location.origin}/`,
     response_type: 'code',
-    scope: settings.scopes ?? 'openid email profile',
+    scope: (settings.scopes?.length ? settings.scopes : ['openid', 'email', 'profile']).join(' '),
     userStore: new WebStorageStateStore({ store: sessionStorage }),
     automaticSilentRenew: true,
     accessTokenExpiringNotificationTimeInSeconds: 60,
@@ -48,12 +48,13 @@ export async function oidcAuth(settings: OidcSettings): Promise<Auth> {
       });
     },
     async signOut() {
-      await manager.removeUser();
       if (settings.logoutUrl) {
-        const url = new URL(settings.logoutUrl);
-        url.searchParams.set('client_id', settings.clientId);
-        url.searchParams.set('logout_uri', `${location.origin}/`);
-        location.assign(url.toString());
+        // Cognito: its /logout (already naming the client and where to come back) ends the hosted session too.
+        await manager.removeUser();
+        location.assign(settings.logoutUrl);
+      } else {
+        // Other IdPs: their end_session_endpoint from discovery, coming back to the console.
+        await manager.signoutRedirect().catch(() => manager.removeUser());
       }
     },
   };
