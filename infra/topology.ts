@@ -169,7 +169,7 @@ const declared = defineTopology({
 
   functions: {
     'contacts-api': {
-      description: 'Marketer contacts API: upsert, lookup, patch, erasure, export, timeline, import, suppressions.',
+      description: 'Marketer contacts API: upsert, lookup, patch, erasure, export, timeline, consent evidence, import, suppressions.',
       entry: 'functions/contacts-api/handler.ts',
       handler: 'handler',
       timeoutSeconds: 29,
@@ -182,6 +182,7 @@ const declared = defineTopology({
         { method: 'DELETE', path: '/v1/contacts/{id}' },
         { method: 'GET', path: '/v1/contacts/{id}/export' },
         { method: 'GET', path: '/v1/contacts/{id}/timeline' },
+        { method: 'GET', path: '/v1/contacts/{id}/consents' },
         { method: 'POST', path: '/v1/contacts/{id}/submissions/{submissionId}/apply' },
         { method: 'POST', path: '/v1/contacts/import' },
         { method: 'POST', path: '/v1/suppressions' },

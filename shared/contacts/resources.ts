@@ -6,7 +6,8 @@
  * stay out.
  */
 import { scoresOf, type Scores } from '../scoring/model.ts';
-import type { Channel, ChannelConsent, Contact, TimeZoneSource } from './model.ts';
+import type { ConsentAction, ConsentRecord, DoubleOptInState } from './consents.ts';
+import type { Channel, ChannelConsent, ConsentStatus, Contact, TimeZoneSource } from './model.ts';
 import type { Interaction } from './timeline.ts';
 
 export interface ContactResource {
@@ -63,5 +64,43 @@ export function timelineEntryResource(entry: Interaction): TimelineEntryResource
     ...(entry.campaignId ? { campaignId: entry.campaignId } : {}),
     ...(entry.sendId ? { sendId: entry.sendId } : {}),
     ...(entry.data ? { data: entry.data } : {}),
+  };
+}
+
+/**
+ * One consent evidence record as the API shows it: what was agreed or withdrawn, when, where (form,
+ * wording version and the hash of the exact text shown), from which IP and user agent when they were
+ * recorded, and the double opt-in state. The keyed hash of the address stays in storage (it proves
+ * the address after erasure, but is no one's business before).
+ */
+export interface ConsentRecordResource {
+  id: string;
+  channel: Channel;
+  action: ConsentAction;
+  /** The channel's consent status after this record. */
+  status: ConsentStatus;
+  at: string;
+  source: string;
+  formId?: string;
+  wordingVersion?: string;
+  wordingHash?: string;
+  ip?: string;
+  userAgent?: string;
+  doubleOptIn?: DoubleOptInState;
+  actor?: string;
+  capturedAt?: string;
+}
+
+const CONSENT_OPTIONAL = ['formId', 'wordingVersion', 'wordingHash', 'ip', 'userAgent', 'doubleOptIn', 'actor', 'capturedAt'] as const;
+
+export function consentRecordResource(record: ConsentRecord): ConsentRecordResource {
+  return {
+    id: record.id,
+    channel: record.channel,
+    action: record.action,
+    status: record.status,
+    at: record.at,
+    source: record.source,
+    ...Object.fromEntries(CONSENT_OPTIONAL.filter((k) => record[k] !== undefined).map((k) => [k, record[k]])),
   };
 }

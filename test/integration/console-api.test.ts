@@ -32,6 +32,28 @@ async function created<T>(method: string, path: string, body?: unknown): Promise
   return response.body;
 }
 
+interface Issue {
+  path: string;
+  message: string;
+}
+type ErrorBody = { error: { code: string; issues?: Issue[] } };
+const pathsOf = (body: unknown) => ((body as ErrorBody).error.issues ?? []).map((i) => i.path);
+const randomId = () => crypto.randomUUID();
+
+const formDefinition = (name: string, overrides: Record<string, unknown> = {}) => ({
+  name,
+  fields: [
+    { name: 'email', type: 'email', required: true },
+    { name: 'first_name', type: 'text', attribute: 'firstName' },
+  ],
+  allowedOrigins: ['https://shop.example.com'],
+  consent: { email: { text: 'Send me the newsletter', version: 'news-1' } },
+  doubleOptIn: false,
+  rateLimit: { perIpPerMinute: 1000, perFormPerMinute: 10000 },
+  ...overrides,
+});
+const submit = (formId: string, body: Record<string, unknown>, headers: Record<string, string> = {}) => t.api('POST', `/f/${formId}`, { body, token: null, headers });
+
 describe('campaign responses', () => {
   type Responses = Record<'delivered' | 'opened' | 'clicked' | 'unsubscribed' | 'bounced' | 'complained' | 'converted' | 'revenue', number>;
   const zeros: Responses = { delivered: 0, opened: 0, clicked: 0, unsubscribed: 0, bounced: 0, complained: 0, converted: 0, revenue: 0 };
@@ -87,4 +109,84 @@ describe('campaign responses', () => {
     const report = (await created<{ report: { live: Responses } }>('GET', `/v1/campaigns/${campaign.id}/report`)).report.live;
     expect(report).toMatchObject(again.responses);
   }, 120_000);
+});
+
+describe('GET /v1/contacts/{id}/consents', () => {
+  interface ConsentItem {
+    id: string;
+    channel: string;
+    action: string;
+    status: string;
+    source: string;
+    at: string;
+    formId?: string;
+    wordingVersion?: string;
+    wordingHash?: string;
+    ip?: string;
+    userAgent?: string;
+    doubleOptIn?: string;
+    actor?: string;
+  }
+  type ConsentPage = { items: ConsentItem[]; nextCursor?: string };
+
+  test('a contact who gave (double opt-in), confirmed and withdrew consent: three records newest first, with their evidence, paged', async () => {
+    const formId = (await created<{ form: { id: string } }>('POST', '/v1/forms', formDefinition('Consents', { doubleOptIn: true }))).form.id;
+    expect((await submit(formId, { email: 'evidence@example.com', consent_email: true }, { 'user-agent': 'browser/1' })).status).toBe(200);
+    await t.runtime.idle();
+    const emails = ((await (await fetch(`${t.runtime.urls.ses}/store`)).json()) as { emails: Array<{ destination: { to: string[] }; body: { text?: string } }> }).emails;
+    const text = emails.find((e) => e.destination.to.includes('evidence@example.com'))!.body.text ?? '';
+    const link = /https?:\/\/[^\s"<]+\/f\/confirm\/[A-Za-z0-9_.-]+/.exec(text)![0];
+    expect((await fetch(link, { headers: { 'user-agent': 'mail-client/2' } })).status).toBe(200);
+    const withdrawn = await created<{ contact: { id: string } }>('POST', '/v1/contacts', { email: 'evidence@example.com', consent: { email: { status: 'withdrawn', wordingVersion: 'news-1' } } });
+    const id = withdrawn.contact.id;
+
+    const all = await t.api<ConsentPage>('GET', `/v1/contacts/${id}/consents`);
+    expect(all.status, all.text).toBe(200);
+    expect(all.body.nextCursor).toBeUndefined();
+    expect(all.body.items.map((r) => [r.action, r.status, r.source])).toEqual([
+      ['withdrawn', 'withdrawn', 'api'],
+      ['confirmed', 'confirmed', 'confirmation'],
+      ['granted', 'pending', 'form'],
+    ]);
+    const [withdrawal, confirmation, grant] = all.body.items as [ConsentItem, ConsentItem, ConsentItem];
+    expect(grant).toMatchObject({ channel: 'email', formId, wordingVersion: 'news-1', ip: '127.0.0.1', userAgent: 'browser/1', doubleOptIn: 'pending' });
+    expect(grant.wordingHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(confirmation).toMatchObject({ channel: 'email', ip: '127.0.0.1', userAgent: 'mail-client/2', doubleOptIn: 'confirmed' });
+    expect(withdrawal).toMatchObject({ channel: 'email', wordingVersion: 'news-1', actor: 'local-marketer' });
+    expect(grant.at < confirmation.at && confirmation.at < withdrawal.at).toBe(true);
+    // Storage keys and the keyed address hash stay out.
+    for (const key of ['sk', 'contactId', 'addressHash']) expect(all.text).not.toContain(`"${key}"`);
+
+    // Two pages of two and one: the same records in the same order.
+    const first = await t.api<ConsentPage>('GET', `/v1/contacts/${id}/consents?limit=2`);
+    expect(first.body.items.map((r) => r.id)).toEqual(all.body.items.slice(0, 2).map((r) => r.id));
+    const second = await t.api<ConsentPage>('GET', `/v1/contacts/${id}/consents?limit=2&cursor=${first.body.nextCursor}`);
+    expect(second.body.items.map((r) => r.id)).toEqual([grant.id]);
+    expect(second.body.nextCursor).toBeUndefined();
+
+    // Hostile: someone else's cursor, a tampered one, limits out of range, an unknown or malformed id.
+    const other = (await created<{ contact: { id: string } }>('POST', '/v1/contacts', { email: 'evidence-other@example.com', consent: { email: { status: 'confirmed', wordingVersion: 'v1' } } })).contact.id;
+    await created('POST', '/v1/contacts', { email: 'evidence-other@example.com', consent: { email: { status: 'withdrawn', wordingVersion: 'v1' } } });
+    const foreign = (await t.api<ConsentPage>('GET', `/v1/contacts/${other}/consents?limit=1`)).body.nextCursor!;
+    expect(foreign).toBeDefined();
+    const misused = await t.api('GET', `/v1/contacts/${id}/consents?cursor=${foreign}`);
+    expect([misused.status, pathsOf(misused.body)]).toEqual([400, ['query.cursor']]);
+    const tampered = await t.api('GET', `/v1/contacts/${id}/consents?cursor=${first.body.nextCursor!.slice(0, -4)}AAAA`);
+    expect([tampered.status, pathsOf(tampered.body)]).toEqual([400, ['query.cursor']]);
+    const garbage = await t.api('GET', `/v1/contacts/${id}/consents?cursor=${Buffer.from(JSON.stringify([`consents/${id}`, 'not-a-key'])).toString('base64url')}`);
+    expect([garbage.status, pathsOf(garbage.body)]).toEqual([400, ['query.cursor']]);
+    for (const limit of ['0', '101', 'x']) {
+      const refused = await t.api('GET', `/v1/contacts/${id}/consents?limit=${limit}`);
+      expect([refused.status, pathsOf(refused.body)]).toEqual([400, ['query.limit']]);
+    }
+    expect((await t.api('GET', `/v1/contacts/${randomId()}/consents`)).status).toBe(404);
+    const malformed = await t.api('GET', '/v1/contacts/not-an-id/consents');
+    expect([malformed.status, pathsOf(malformed.body)]).toEqual([400, ['params.id']]);
+    expect((await t.api('GET', `/v1/contacts/${id}/consents`, { token: null })).status).toBe(401);
+
+    // Erasure leaves nothing under the contact's id: the anonymised records belong to a pseudonym.
+    expect((await t.api('DELETE', `/v1/contacts/${id}`)).status).toBe(204);
+    expect((await t.api('GET', `/v1/contacts/${id}/consents`)).status).toBe(404);
+    expect((await t.api<ConsentPage>('GET', `/v1/contacts/${other}/consents`)).body.items).toHaveLength(2);
+  }, 60_000);
 });
