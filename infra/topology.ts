@@ -242,7 +242,7 @@ const declared = defineTopology({
       tables: { segments: 'readWrite', segmentStats: 'readWrite', contacts: 'read', activity: 'read', campaigns: 'read' },
     },
     'templates-api': {
-      description: 'Marketer templates API: email and SMS templates, render previews against a contact.',
+      description: 'Marketer templates API: email and SMS templates, render previews of saved and unsaved templates against a contact or sample data.',
       entry: 'functions/templates-api/handler.ts',
       handler: 'handler',
       timeoutSeconds: 10,
@@ -251,6 +251,7 @@ const declared = defineTopology({
         { method: 'GET', path: '/v1/templates' },
         { method: 'GET', path: '/v1/templates/{id}' },
         { method: 'POST', path: '/v1/templates/{id}/render' },
+        { method: 'POST', path: '/v1/templates/render' },
       ],
       tables: { templates: 'readWrite', contacts: 'read', contactLookups: 'read', consents: 'read' },
       usesSecret: true,

@@ -190,3 +190,99 @@ describe('GET /v1/contacts/{id}/consents', () => {
     expect((await t.api<ConsentPage>('GET', `/v1/contacts/${other}/consents`)).body.items).toHaveLength(2);
   }, 60_000);
 });
+
+describe('POST /v1/templates/render', () => {
+  interface EmailPreview {
+    channel: 'email';
+    preview: boolean;
+    subject: string;
+    html: string;
+    text: string;
+    addedFooter: boolean;
+  }
+  interface SmsPreview {
+    channel: 'sms';
+    preview: boolean;
+    body: string;
+    segments: { encoding: string; characters: number; segments: number; perSegment: number };
+    addedOptOut: boolean;
+  }
+  const draft = {
+    channel: 'email',
+    name: 'Draft',
+    subject: 'Hi {{default contact.firstName "there"}}',
+    html: '<p>Hello {{contact.firstName}} {{contact.lastName}} <a href="https://shop.example.com/sale">sale</a> <a href="{{unsubscribeUrl}}">leave</a></p>',
+    text: 'Hello {{contact.firstName}} {{unsubscribeUrl}}',
+  };
+
+  test('a draft renders for sample data or a contact exactly as the saved template does, inert, and saves nothing', async () => {
+    const contact = (await created<{ contact: { id: string } }>('POST', '/v1/contacts', { email: 'draft-reader@example.com', attributes: { firstName: 'Ada', lastName: 'Lovelace' } })).contact.id;
+    const before = (await created<{ items: unknown[] }>('GET', '/v1/templates')).items.length;
+
+    const sample = await t.api<EmailPreview>('POST', '/v1/templates/render', { body: draft });
+    expect(sample.status, sample.text).toBe(200);
+    expect(sample.body).toMatchObject({ channel: 'email', preview: true, subject: 'Hi Sam' });
+    expect(sample.body.html).toContain('Hello Sam Sample');
+
+    const forContact = await t.api<EmailPreview>('POST', '/v1/templates/render', { body: { ...draft, contactId: contact } });
+    expect(forContact.status, forContact.text).toBe(200);
+    expect(forContact.body.subject).toBe('Hi Ada');
+    const own = [...`${forContact.body.html} ${forContact.body.text}`.matchAll(/https?:\/\/[^\s"<]+/g)].map((m) => m[0]).filter((l) => l.startsWith(t.runtime.urls.api));
+    expect(own.length).toBeGreaterThan(0);
+    for (const link of own) expect(link).toBe(`${t.runtime.urls.api}/u/preview`);
+
+    // The draft, once saved, previews the same; and a name is not needed to preview.
+    const saved = (await created<{ template: { id: string } }>('POST', '/v1/templates', draft)).template.id;
+    const savedPreview = await t.api<EmailPreview>('POST', `/v1/templates/${saved}/render`, { body: { contactId: contact } });
+    expect(savedPreview.body).toEqual(forContact.body);
+    const { name: _name, ...unnamed } = draft;
+    expect((await t.api<EmailPreview>('POST', '/v1/templates/render', { body: { ...unnamed, contactId: contact } })).body).toEqual(forContact.body);
+    expect((await created<{ items: unknown[] }>('GET', '/v1/templates')).items.length).toBe(before + 1);
+
+    // Transactional: left as written, no footer added.
+    const transactional = await t.api<EmailPreview>('POST', '/v1/templates/render', { body: { ...draft, html: '<p>Receipt</p>', marketing: false } });
+    expect(transactional.body).toMatchObject({ html: '<p>Receipt</p>', addedFooter: false });
+  });
+
+  test('each edit of a draft renders its own content (no preview reuses another draft\u2019s compiled parts)', async () => {
+    const outputs: string[] = [];
+    for (const word of ['one', 'two', 'three']) {
+      const response = await t.api<EmailPreview>('POST', '/v1/templates/render', { body: { ...draft, subject: `Draft ${word} {{contact.firstName}}` } });
+      outputs.push(response.body.subject);
+    }
+    expect(outputs).toEqual(['Draft one Sam', 'Draft two Sam', 'Draft three Sam']);
+  });
+
+  test('an SMS draft answers its rendered body with its segment count', async () => {
+    const plain = await t.api<SmsPreview>('POST', '/v1/templates/render', { body: { channel: 'sms', body: 'Hi {{contact.firstName}}, sale today' } });
+    expect(plain.status, plain.text).toBe(200);
+    expect(plain.body).toMatchObject({ channel: 'sms', preview: true, body: 'Hi Sam, sale today\nReply STOP to opt out', addedOptOut: true });
+    expect(plain.body.segments).toEqual({ encoding: 'GSM-7', characters: plain.body.body.length, segments: 1, perSegment: 160 });
+    const emoji = await t.api<SmsPreview>('POST', '/v1/templates/render', { body: { channel: 'sms', body: `Hi {{contact.firstName}} 🎉 ${'x'.repeat(70)}`, marketing: false } });
+    expect(emoji.body.segments).toMatchObject({ encoding: 'UCS-2', segments: 2, perSegment: 67 });
+  });
+
+  test('a broken draft is a 400 at its field; an unknown contact a 404 at contactId; without a token a 401', async () => {
+    const cases: Array<[Record<string, unknown>, string[]]> = [
+      [{ ...draft, html: '<p>{{#if contact.firstName}}unclosed</p>' }, ['html']],
+      [{ ...draft, html: '<p>{{{contact.firstName}}}</p>' }, ['html']],
+      [{ ...draft, subject: '{{> partial}}', text: '{{log "x"}}' }, ['subject', 'text']],
+      [{ ...draft, subject: 'two\nlines' }, ['subject']],
+      [{ ...draft, contactId: 'nope' }, ['contactId']],
+      [{ ...draft, campaignId: 'x' }, ['campaignId']],
+      [{ channel: 'sms', body: '{{#each}}' }, ['body']],
+      [{ channel: 'sms', body: 'x'.repeat(1601) }, ['body']],
+      [{ channel: 'push', body: 'x' }, ['channel']],
+    ];
+    for (const [body, paths] of cases) {
+      const response = await t.api('POST', '/v1/templates/render', { body });
+      expect([response.status, pathsOf(response.body).sort()], JSON.stringify(body)).toEqual([400, paths]);
+    }
+    const parseError = await t.api<ErrorBody>('POST', '/v1/templates/render', { body: { ...draft, html: '<p>{{contact.firstName</p>' } });
+    expect(parseError.body.error.issues![0]!.message).toMatch(/Parse error/);
+
+    const unknown = await t.api<ErrorBody>('POST', '/v1/templates/render', { body: { ...draft, contactId: randomId() } });
+    expect([unknown.status, unknown.body.error.code, pathsOf(unknown.body)]).toEqual([404, 'not_found', ['contactId']]);
+    expect((await t.api('POST', '/v1/templates/render', { body: draft, token: null })).status).toBe(401);
+  });
+});

@@ -346,6 +346,8 @@ function sampleBody(route: FuzzRoute): unknown {
       return { channel: 'email', name: 'Fuzzed', subject: 'Hello {{contact.firstName}}', html: '<p>{{#if contact.firstName}}Hi{{/if}} <a href="https://shop.example.com/">go</a></p>', text: 'Hi {{contact.firstName}}' };
     case 'POST /v1/templates/{id}/render':
       return { contactId: w.contacts.main, marketing: true };
+    case 'POST /v1/templates/render':
+      return { channel: 'email', subject: 'Hello {{contact.firstName}}', html: '<p>{{#if contact.firstName}}Hi{{/if}} <a href="{{unsubscribeUrl}}">leave</a></p>', text: 'Hi', contactId: w.contacts.main, marketing: true };
     case 'POST /v1/campaigns':
     case 'PUT /v1/campaigns/{id}':
       return campaignSample(w.segments.main, w.templates.email);
