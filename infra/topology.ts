@@ -35,10 +35,14 @@ const declared = defineTopology({
     },
     interactions: {
       description:
-        'Contact timeline: partition contactId, sort key "<occurredAt>#<event id>" (newest first with ScanIndexForward=false). Conditional puts make every source event record once. Sparse index byTypeDay (typeDay = "converted#YYYY-MM-DD", occurredAt) finds a day\u2019s conversions for the attribution run.',
+        'Contact timeline: partition contactId, sort key "<occurredAt>#<event id>" (newest first with ScanIndexForward=false). Conditional puts make every source event record once. Sparse index byTypeDay (typeDay = "converted#YYYY-MM-DD", occurredAt) finds a day\u2019s conversions for the attribution run; sparse index byForm (formId, occurredAt), written on form_submitted entries only, lists a form\u2019s submissions newest first.',
       partitionKey: { name: 'contactId', type: 'S' },
       sortKey: { name: 'sk', type: 'S' },
-      indexes: [{ name: 'byTypeDay', partitionKey: { name: 'typeDay', type: 'S' }, sortKey: { name: 'occurredAt', type: 'S' } }],
+      indexes: [
+        { name: 'byTypeDay', partitionKey: { name: 'typeDay', type: 'S' }, sortKey: { name: 'occurredAt', type: 'S' } },
+        // Keys only: the list reads the entries themselves (consistently, so an applied submission shows as applied), and applying one does not rewrite the index.
+        { name: 'byForm', partitionKey: { name: 'formId', type: 'S' }, sortKey: { name: 'occurredAt', type: 'S' }, projection: 'KEYS_ONLY' },
+      ],
     },
     activity: {
       description:
@@ -195,7 +199,7 @@ const declared = defineTopology({
       linksToPublicApi: true,
     },
     'forms-api': {
-      description: 'Marketer forms API: define and read web forms.',
+      description: 'Marketer forms API: define and read web forms, list their submissions.',
       entry: 'functions/forms-api/handler.ts',
       handler: 'handler',
       timeoutSeconds: 10,
@@ -203,8 +207,10 @@ const declared = defineTopology({
         { method: 'POST', path: '/v1/forms' },
         { method: 'GET', path: '/v1/forms' },
         { method: 'GET', path: '/v1/forms/{id}' },
+        { method: 'GET', path: '/v1/forms/{id}/submissions' },
       ],
-      tables: { forms: 'readWrite' },
+      // interactions: a form's submissions are form_submitted entries on the contacts' timelines (index byForm).
+      tables: { forms: 'readWrite', interactions: 'read' },
       linksToPublicApi: true,
     },
     'forms-public': {

@@ -22,6 +22,8 @@ export interface Interaction {
   data?: Record<string, unknown>;
   /** "<type>#<UTC day>" for the kinds the attribution run looks up by day (conversions); indexed sparsely. */
   typeDay?: string;
+  /** The form of a form_submitted entry, and only there: the key of the sparse index byForm (a form's submissions). */
+  formId?: string;
   /** The import part (job chunk or request) that wrote an imported entry: a replay of that part recognises it. */
   origin?: string;
 }

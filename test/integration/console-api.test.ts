@@ -286,3 +286,93 @@ describe('POST /v1/templates/render', () => {
     expect((await t.api('POST', '/v1/templates/render', { body: draft, token: null })).status).toBe(401);
   });
 });
+
+describe('GET /v1/forms/{id}/submissions', () => {
+  interface Submission {
+    submissionId: string;
+    contactId: string;
+    at: string;
+    fields: Record<string, unknown>;
+    created?: boolean;
+    origin?: string;
+    held?: string;
+  }
+  type SubmissionPage = { items: Submission[]; nextCursor?: string };
+  const list = (formId: string, query = '') => t.api<SubmissionPage>('GET', `/v1/forms/${formId}/submissions${query}`);
+  const newForm = async (name: string) => (await created<{ form: { id: string } }>('POST', '/v1/forms', formDefinition(name))).form.id;
+
+  test('three submissions to A and one to B: A lists its three newest first with what they recorded, pages by two, filters by time', async () => {
+    const [a, b] = [await newForm('Submissions A'), await newForm('Submissions B')];
+    const origins: Array<Record<string, string>> = [{}, { origin: 'https://shop.example.com' }, {}];
+    for (const [i, headers] of origins.entries()) {
+      expect((await submit(a, { email: `sub-a${i}@example.com`, first_name: `A${i}`, consent_email: true }, headers)).status).toBe(200);
+    }
+    expect((await submit(b, { email: 'sub-b@example.com', consent_email: true })).status).toBe(200);
+
+    const all = await list(a);
+    expect(all.status, all.text).toBe(200);
+    expect(all.body.nextCursor).toBeUndefined();
+    expect(all.body.items.map((s) => s.fields.email)).toEqual(['sub-a2@example.com', 'sub-a1@example.com', 'sub-a0@example.com']);
+    const [newest, middle, oldest] = all.body.items as [Submission, Submission, Submission];
+    expect(newest.at > middle.at && middle.at > oldest.at).toBe(true);
+    expect(middle).toMatchObject({ created: true, origin: 'https://shop.example.com', fields: { email: 'sub-a1@example.com', attributes: { firstName: 'A1' }, tags: [] } });
+    expect(Object.keys(middle.fields).sort()).toEqual(['attributes', 'email', 'tags']);
+    const contact = (await created<{ items: Array<{ id: string }> }>('GET', '/v1/contacts?email=sub-a1@example.com')).items[0]!.id;
+    expect(middle.contactId).toBe(contact);
+    // The submission id is the timeline entry's.
+    const timeline = await created<{ items: Array<{ id: string; type: string }> }>('GET', `/v1/contacts/${contact}/timeline`);
+    expect(timeline.items.find((e) => e.type === 'form_submitted')!.id).toBe(middle.submissionId);
+    expect((await list(b)).body.items.map((s) => s.fields.email)).toEqual(['sub-b@example.com']);
+
+    const first = await list(a, '?limit=2');
+    expect(first.body.items.map((s) => s.submissionId)).toEqual([newest.submissionId, middle.submissionId]);
+    const second = await list(a, `?limit=2&cursor=${first.body.nextCursor}`);
+    expect(second.body.items.map((s) => s.submissionId)).toEqual([oldest.submissionId]);
+    expect(second.body.nextCursor).toBeUndefined();
+
+    // Time range, inclusive, any offset.
+    expect((await list(a, `?from=${encodeURIComponent(middle.at)}`)).body.items.map((s) => s.submissionId)).toEqual([newest.submissionId, middle.submissionId]);
+    expect((await list(a, `?to=${encodeURIComponent(middle.at)}`)).body.items.map((s) => s.submissionId)).toEqual([middle.submissionId, oldest.submissionId]);
+    const shifted = new Date(middle.at).toISOString().replace('Z', '+00:00');
+    expect((await list(a, `?from=${encodeURIComponent(shifted)}&to=${encodeURIComponent(shifted)}`)).body.items.map((s) => s.submissionId)).toEqual([middle.submissionId]);
+
+    // Hostile: B's cursor on A, a tampered cursor, a cursor outside the range asked for, bad bounds and limits, unknown and malformed ids, no token.
+    const foreign = (await list(b, '?limit=1')).body.nextCursor!;
+    expect(foreign).toBeDefined();
+    const refusals: Array<[string, string[]]> = [
+      [`?cursor=${foreign}`, ['query.cursor']],
+      [`?cursor=${first.body.nextCursor!.slice(0, -4)}AAAA`, ['query.cursor']],
+      [`?cursor=${Buffer.from(JSON.stringify([`submissions/${a}`, middle.at, 'not-a-contact', `${middle.at}#x`])).toString('base64url')}`, ['query.cursor']],
+      [`?cursor=${first.body.nextCursor}&to=${encodeURIComponent(oldest.at)}`, ['query.cursor']],
+      [`?from=${encodeURIComponent(newest.at)}&to=${encodeURIComponent(oldest.at)}`, ['query.to']],
+      ['?from=yesterday', ['query.from']],
+      ['?limit=101', ['query.limit']],
+      ['?limit=0', ['query.limit']],
+    ];
+    for (const [query, paths] of refusals) {
+      const refused = await list(a, query);
+      expect([refused.status, pathsOf(refused.body)], query).toEqual([400, paths]);
+    }
+    expect((await list(randomId())).status).toBe(404);
+    const malformed = await t.api('GET', '/v1/forms/nope/submissions');
+    expect([malformed.status, pathsOf(malformed.body)]).toEqual([400, ['params.id']]);
+    expect((await t.api('GET', `/v1/forms/${a}/submissions`, { token: null })).status).toBe(401);
+  });
+
+  test('a known address submitting again holds its changes (pending, then applied); an erased person\u2019s submissions leave the list', async () => {
+    const c = await newForm('Submissions C');
+    expect((await submit(c, { email: 'sub-held@example.com', first_name: 'Held', consent_email: true })).status).toBe(200);
+    expect((await submit(c, { email: 'sub-held@example.com', first_name: 'Changed', consent_email: true })).status).toBe(200);
+    const [again, first] = (await list(c)).body.items as [Submission, Submission];
+    expect(first).toMatchObject({ created: true, fields: { attributes: { firstName: 'Held' } } });
+    expect(first.held).toBeUndefined();
+    expect(again).toMatchObject({ created: false, held: 'pending', contactId: first.contactId, fields: { attributes: { firstName: 'Changed' } } });
+
+    const applied = await t.api('POST', `/v1/contacts/${again.contactId}/submissions/${again.submissionId}/apply`);
+    expect(applied.status, applied.text).toBe(200);
+    expect((await list(c)).body.items.map((s) => s.held)).toEqual(['applied', undefined]);
+
+    expect((await t.api('DELETE', `/v1/contacts/${first.contactId}`)).status).toBe(204);
+    expect((await list(c)).body).toEqual({ items: [] });
+  });
+});

@@ -397,6 +397,10 @@ function sampleQuery(route: FuzzRoute): Record<string, string> {
       return { email: w.contacts.mainEmail, limit: '10' };
     case 'GET /v1/contacts/{id}/timeline':
       return { limit: '5', cursor: Buffer.from(`${new Date().toISOString()}#x`).toString('base64url') };
+    case 'GET /v1/contacts/{id}/consents':
+      return { limit: '2' };
+    case 'GET /v1/forms/{id}/submissions':
+      return { limit: '2', from: isoAgo(86_400_000), to: isoAgo(0) };
     case 'GET /v1/segments/{id}':
       return { version: '1' };
     case 'GET /v1/forms':
