@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { documentClient, queryAll } from '../aws/dynamodb.ts';
+import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClient, newestFirstPage, queryAll } from '../aws/dynamodb.ts';
 import { decodeCursor, encodeCursor } from '../http/cursor.ts';
 import type { Channel, ConsentStatus } from './model.ts';
 
@@ -81,20 +81,9 @@ export class ConsentLog {
   /** The contact's consent records, newest first, `limit` a page, continuing from a cursor this method returned for the same contact. */
   async page(contactId: string, limit: number, cursor?: string): Promise<{ items: ConsentRecord[]; nextCursor?: string }> {
     const scope = `consents/${contactId}`;
-    const start = cursor === undefined ? undefined : decodeCursor(cursor, scope, 1, ([sk]) => CONSENT_SORT_KEY.test(sk!))[0];
-    const result = await this.db.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'contactId = :c',
-        ExpressionAttributeValues: { ':c': contactId },
-        ScanIndexForward: false,
-        Limit: limit,
-        ConsistentRead: true,
-        ...(start ? { ExclusiveStartKey: { contactId, sk: start } } : {}),
-      }),
-    );
-    const last = result.LastEvaluatedKey?.sk as string | undefined;
-    return { items: (result.Items ?? []) as ConsentRecord[], ...(last ? { nextCursor: encodeCursor(scope, [last]) } : {}) };
+    const after = cursor === undefined ? undefined : { contactId, sk: decodeCursor(cursor, scope, 1, ([sk]) => CONSENT_SORT_KEY.test(sk!))[0] };
+    const { items, last } = await newestFirstPage(this.db, this.table, { name: 'contactId', value: contactId }, limit, { after, consistent: true });
+    return { items: items as unknown as ConsentRecord[], ...(last ? { nextCursor: encodeCursor(scope, [String(last.sk)]) } : {}) };
   }
 
   /**

@@ -6,8 +6,8 @@
  * stay out.
  */
 import { scoresOf, type Scores } from '../scoring/model.ts';
-import type { ConsentAction, ConsentRecord, DoubleOptInState } from './consents.ts';
-import type { Channel, ChannelConsent, ConsentStatus, Contact, TimeZoneSource } from './model.ts';
+import type { ConsentRecord } from './consents.ts';
+import type { Channel, ChannelConsent, Contact, TimeZoneSource } from './model.ts';
 import type { Interaction } from './timeline.ts';
 
 export interface ContactResource {
@@ -73,34 +73,10 @@ export function timelineEntryResource(entry: Interaction): TimelineEntryResource
  * recorded, and the double opt-in state. The keyed hash of the address stays in storage (it proves
  * the address after erasure, but is no one's business before).
  */
-export interface ConsentRecordResource {
-  id: string;
-  channel: Channel;
-  action: ConsentAction;
-  /** The channel's consent status after this record. */
-  status: ConsentStatus;
-  at: string;
-  source: string;
-  formId?: string;
-  wordingVersion?: string;
-  wordingHash?: string;
-  ip?: string;
-  userAgent?: string;
-  doubleOptIn?: DoubleOptInState;
-  actor?: string;
-  capturedAt?: string;
-}
+export type ConsentRecordResource = Omit<ConsentRecord, 'contactId' | 'sk' | 'addressHash' | 'erasedAt'>;
 
-const CONSENT_OPTIONAL = ['formId', 'wordingVersion', 'wordingHash', 'ip', 'userAgent', 'doubleOptIn', 'actor', 'capturedAt'] as const;
+const CONSENT_FIELDS = ['id', 'channel', 'action', 'status', 'at', 'source', 'formId', 'wordingVersion', 'wordingHash', 'ip', 'userAgent', 'doubleOptIn', 'actor', 'capturedAt'] as const satisfies ReadonlyArray<keyof ConsentRecordResource>;
 
 export function consentRecordResource(record: ConsentRecord): ConsentRecordResource {
-  return {
-    id: record.id,
-    channel: record.channel,
-    action: record.action,
-    status: record.status,
-    at: record.at,
-    source: record.source,
-    ...Object.fromEntries(CONSENT_OPTIONAL.filter((k) => record[k] !== undefined).map((k) => [k, record[k]])),
-  };
+  return Object.fromEntries(CONSENT_FIELDS.filter((k) => record[k] !== undefined).map((k) => [k, record[k]])) as ConsentRecordResource;
 }

@@ -5,6 +5,8 @@
  * versions: replays that must not count twice, unknown ids, tampered and foreign cursors.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { ConsentRecordResource } from '../../shared/contacts/resources.ts';
+import type { FormSubmissionResource } from '../../shared/forms/submissions.ts';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.ts';
 
 let t: TestRuntime;
@@ -112,21 +114,7 @@ describe('campaign responses', () => {
 });
 
 describe('GET /v1/contacts/{id}/consents', () => {
-  interface ConsentItem {
-    id: string;
-    channel: string;
-    action: string;
-    status: string;
-    source: string;
-    at: string;
-    formId?: string;
-    wordingVersion?: string;
-    wordingHash?: string;
-    ip?: string;
-    userAgent?: string;
-    doubleOptIn?: string;
-    actor?: string;
-  }
+  type ConsentItem = ConsentRecordResource;
   type ConsentPage = { items: ConsentItem[]; nextCursor?: string };
 
   test('a contact who gave (double opt-in), confirmed and withdrew consent: three records newest first, with their evidence, paged', async () => {
@@ -288,15 +276,7 @@ describe('POST /v1/templates/render', () => {
 });
 
 describe('GET /v1/forms/{id}/submissions', () => {
-  interface Submission {
-    submissionId: string;
-    contactId: string;
-    at: string;
-    fields: Record<string, unknown>;
-    created?: boolean;
-    origin?: string;
-    held?: string;
-  }
+  type Submission = FormSubmissionResource;
   type SubmissionPage = { items: Submission[]; nextCursor?: string };
   const list = (formId: string, query = '') => t.api<SubmissionPage>('GET', `/v1/forms/${formId}/submissions${query}`);
   const newForm = async (name: string) => (await created<{ form: { id: string } }>('POST', '/v1/forms', formDefinition(name))).form.id;
