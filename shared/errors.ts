@@ -56,8 +56,12 @@ export class ForbiddenError extends AppError {
 
 export class NotFoundError extends AppError {
   override name = 'NotFoundError';
-  constructor(what: string, id?: string) {
-    super(404, 'not_found', id === undefined ? `${what} not found` : `${what} ${id} not found`);
+  /** Set when the missing thing was named by a request field (`contactId` in a body): the issue at that field. */
+  readonly issues: ValidationIssue[] | undefined;
+  constructor(what: string, id?: string, path?: string) {
+    const message = id === undefined ? `${what} not found` : `${what} ${id} not found`;
+    super(404, 'not_found', message);
+    this.issues = path === undefined ? undefined : [{ path, message: id === undefined ? `${what} does not exist` : `${what} ${id} does not exist` }];
   }
 }
 

@@ -18,6 +18,7 @@ const deps = contactsFrom(config, { erasureHooks: [pseudonymiseSends(campaigns, 
 const jobs = handoffFrom(config);
 
 const IdParams = z.object({ id: z.uuid('must be a contact id') });
+const PageQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(25), cursor: z.string().optional() });
 const actorOf = (claims: JwtClaims | undefined): string | undefined => (typeof claims?.sub === 'string' ? claims.sub : undefined);
 
 export const handler = httpApi({
@@ -44,8 +45,13 @@ export const handler = httpApi({
   }),
   'GET /v1/contacts/{id}/timeline': route({
     params: IdParams,
-    query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(25), cursor: z.string().optional() }),
+    query: PageQuery,
     handle: async ({ params, query }) => json(200, await admin.contactTimeline(params.id, query.limit, query.cursor, deps)),
+  }),
+  'GET /v1/contacts/{id}/consents': route({
+    params: IdParams,
+    query: PageQuery,
+    handle: async ({ params, query }) => json(200, await admin.contactConsents(params.id, query.limit, query.cursor, deps)),
   }),
   'POST /v1/contacts/{id}/submissions/{submissionId}/apply': route({
     params: z.object({ id: z.uuid('must be a contact id'), submissionId: z.uuid('must be a submission id') }),

@@ -1,11 +1,10 @@
 import * as z from 'zod';
-import { previewUnsubscribeUrl } from '../../shared/links/unsubscribe-link.ts';
 import { functionConfig, senderAddressSetting } from '../../shared/config.ts';
 import { useProjectSecret } from '../../shared/aws/secrets.ts';
 import { ContactStore } from '../../shared/contacts/contact-store.ts';
 import { NotFoundError } from '../../shared/errors.ts';
 import { httpApi, json, route } from '../../shared/http/api.ts';
-import { contactContext, renderEmail, renderSms } from '../../shared/templates/render.ts';
+import { previewDraft, previewTemplate, RenderDraftBody, RenderSavedBody, type PreviewDeps } from '../../shared/templates/preview.ts';
 import { smsSegments } from '../../shared/templates/sms-segments.ts';
 import { TemplateInput, validateTemplate } from '../../shared/templates/template.ts';
 import { TemplateStore } from '../../shared/templates/template-store.ts';
@@ -20,8 +19,7 @@ const config = functionConfig('templates-api', {
 useProjectSecret(config.secretArn);
 const templates = new TemplateStore(config.tables.templates);
 const contacts = new ContactStore({ contacts: config.tables.contacts, contactLookups: config.tables.contactLookups, consents: config.tables.consents });
-const { publicBaseUrl } = config;
-const { senderAddress } = config.settings;
+const previews: PreviewDeps = { contacts, publicBaseUrl: config.publicBaseUrl, senderAddress: config.settings.senderAddress };
 
 const IdParams = z.object({ id: z.uuid('must be a template id') });
 
@@ -48,21 +46,13 @@ export const handler = httpApi({
 
   'POST /v1/templates/{id}/render': route({
     params: IdParams,
-    body: z.strictObject({ contactId: z.uuid('must be a contact id'), marketing: z.boolean().default(true) }),
+    body: RenderSavedBody,
     handle: async ({ params, body }) => {
       const template = await templates.get(params.id);
       if (!template) throw new NotFoundError('template', params.id);
-      const contact = await contacts.get(body.contactId);
-      if (!contact) throw new NotFoundError('contact', body.contactId);
-      const ctx = {
-        contact: contactContext(contact),
-        campaign: { id: 'preview', name: 'Preview' },
-        // Inert: a preview of a real contact must not carry a link that unsubscribes them.
-        unsubscribeUrl: previewUnsubscribeUrl(publicBaseUrl),
-        senderAddress,
-      };
-      if (template.channel === 'email') return json(200, { channel: 'email', preview: true, ...renderEmail(template, ctx, { marketing: body.marketing }) });
-      return json(200, { channel: 'sms', preview: true, ...renderSms(template, ctx, { marketing: body.marketing }) });
+      return json(200, await previewTemplate(template, body, previews));
     },
   }),
+
+  'POST /v1/templates/render': route({ body: RenderDraftBody, handle: async ({ body }) => json(200, await previewDraft(body, previews)) }),
 });

@@ -6,9 +6,10 @@
  * launch: before any run has measured the campaign the measured part is empty and says so.
  */
 import type { Campaign } from '../campaigns/model.ts';
-import { responseCounts, type CampaignReport, type ResponseCounts } from './run.ts';
+import { campaignResponses, type CampaignResponses } from '../campaigns/responses.ts';
+import type { CampaignReport } from './run.ts';
 
-export interface LiveCounts extends ResponseCounts {
+export interface LiveCounts extends CampaignResponses {
   /** When these counts were read. */
   asOf: string;
   targeted: number;
@@ -17,9 +18,6 @@ export interface LiveCounts extends ResponseCounts {
   deferred: number;
   sent: number;
   failed: number;
-  /** Conversions of the campaign's goal whose last touch was this campaign's message, inside its window (live last touch). */
-  converted: number;
-  revenue: number;
   spent: number;
 }
 
@@ -39,9 +37,8 @@ export type CampaignReportView = Omit<CampaignReport, 'computedAt' | 'runId' | '
   range: { from: string; to: string } | null;
 } & { [K in keyof Measured]: Measured[K] | null };
 
-export function liveCounts(campaign: Campaign & { responses?: Record<string, number> }, now: Date): LiveCounts {
+export function liveCounts(campaign: Campaign, now: Date): LiveCounts {
   const c = campaign.counters;
-  const r = campaign.responses ?? {};
   const n = (v: number | undefined) => v ?? 0;
   return {
     asOf: now.toISOString(),
@@ -51,15 +48,13 @@ export function liveCounts(campaign: Campaign & { responses?: Record<string, num
     deferred: Math.max(0, n(c.deferred)),
     sent: n(c.sent),
     failed: n(c.failed),
-    ...responseCounts(r),
-    converted: n(r.converted),
-    revenue: Math.round(n(r.revenue) * 100) / 100,
+    ...campaignResponses(campaign.responses),
     spent: Math.round(n(campaign.spent) * 10_000) / 10_000,
   };
 }
 
 /** The report of a launched campaign: live counts always, measured figures as of the last run (or null). */
-export function reportView(campaign: Campaign & { responses?: Record<string, number> }, measured: CampaignReport | undefined, now: Date): CampaignReportView {
+export function reportView(campaign: Campaign, measured: CampaignReport | undefined, now: Date): CampaignReportView {
   const live = liveCounts(campaign, now);
   const base = {
     campaignId: campaign.id,

@@ -3,6 +3,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, Updat
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { batchGetAll, documentClient, queryAll, scanAll } from '../aws/dynamodb.ts';
 import { runsOf, type Campaign } from '../campaigns/model.ts';
+import { responseCounts, type ResponseCounts } from '../campaigns/responses.ts';
 import { sendPk } from '../campaigns/send-store.ts';
 import type { Contact } from '../contacts/model.ts';
 import type { Interaction } from '../contacts/timeline.ts';
@@ -62,22 +63,6 @@ export interface RunPart {
 }
 
 export const emptyPart = (): RunPart => ({ contacts: 0, interactions: 0, conversions: 0, readUnits: 0, credits: {}, campaigns: {} });
-
-/** Responses counted for a campaign (unique contacts per type in reports, events in live counts); bounced is hard and soft together. */
-export interface ResponseCounts {
-  delivered: number;
-  opened: number;
-  clicked: number;
-  unsubscribed: number;
-  bounced: number;
-  complained: number;
-}
-
-/** The response counts out of a map keyed by interaction type. */
-export function responseCounts(byType: Readonly<Record<string, number | undefined>>): ResponseCounts {
-  const n = (type: string) => byType[type] ?? 0;
-  return { delivered: n('delivered'), opened: n('opened'), clicked: n('clicked'), unsubscribed: n('unsubscribed'), bounced: n('bounced') + n('bounced_soft'), complained: n('complained') };
-}
 
 /** Members of a group and those who visited the site within the goal window after exposure. */
 export interface VisitGroup {

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchExecuteStatementCommand, BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, paginateQuery, paginateScan, UpdateCommand, type QueryCommandInput, type ScanCommandInput, type TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchExecuteStatementCommand, BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, paginateQuery, QueryCommand, paginateScan, UpdateCommand, type QueryCommandInput, type ScanCommandInput, type TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 
 /**
  * One DynamoDB document client per process, created at module scope. The endpoint comes from
@@ -128,6 +128,33 @@ export function insertStatement(table: string, item: Record<string, unknown>): S
 /** Every item a query matches, page by page through the SDK's paginator. */
 export async function* queryAll(db: DynamoDBDocumentClient, input: QueryCommandInput): AsyncGenerator<Item> {
   for await (const page of paginateQuery({ client: db }, input)) yield* page.Items ?? [];
+}
+
+/**
+ * One page of one partition, highest sort key first (a timeline, a consent log: newest first), of
+ * at most `limit` items, continuing after `after` (a full key of that partition); `last` is the key
+ * to continue after when there may be more.
+ */
+export async function newestFirstPage(
+  db: DynamoDBDocumentClient,
+  table: string,
+  partition: { name: string; value: string },
+  limit: number,
+  options: { after?: Key | undefined; consistent?: boolean } = {},
+): Promise<{ items: Item[]; last?: Key }> {
+  const result = await db.send(
+    new QueryCommand({
+      TableName: table,
+      KeyConditionExpression: '#p = :p',
+      ExpressionAttributeNames: { '#p': partition.name },
+      ExpressionAttributeValues: { ':p': partition.value },
+      ScanIndexForward: false,
+      Limit: limit,
+      ...(options.consistent ? { ConsistentRead: true } : {}),
+      ...(options.after ? { ExclusiveStartKey: options.after } : {}),
+    }),
+  );
+  return { items: result.Items ?? [], ...(result.LastEvaluatedKey ? { last: result.LastEvaluatedKey } : {}) };
 }
 
 /** Every item a scan reads, page by page through the SDK's paginator. */

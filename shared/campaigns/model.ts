@@ -154,6 +154,8 @@ export interface Campaign extends CampaignInput {
   spent: number;
   /** Cost of the messages planned at launch (queued or deferred), for the budget limit. */
   committed?: number;
+  /** Live response counters by interaction type (delivered, opened, clicked, unsubscribed, converted, revenue…); absent until the first response (CampaignStore.addResponses). */
+  responses?: Record<string, number>;
   /**
    * Set on the campaign a journey owns for one of its send steps (shared/journeys/step-campaigns.ts):
    * its sends, caps, tracking and report are a campaign's, but only the journey starts, pauses and

@@ -1,10 +1,11 @@
 /**
- * What the API answers about a campaign: its definition, lifecycle, live counters, spend and
+ * What the API answers about a campaign: its definition, lifecycle, live counters and responses, spend and
  * launch forecast — never the storage's bookkeeping (the audience-scan fan-out, the forecast's
  * running sums, run lists, versions). Documented in the README.
  */
 import { forecastOf } from './forecast.ts';
 import { CampaignInput, type Campaign, type CampaignCounters, type CampaignStatus } from './model.ts';
+import { campaignResponses, type CampaignResponses } from './responses.ts';
 
 const DEFINITION_KEYS = Object.keys(CampaignInput.shape) as Array<keyof CampaignInput>;
 
@@ -22,6 +23,8 @@ export type CampaignResource = CampaignInput & {
   /** The EventBridge Scheduler schedule that fires its launches (in the deployment's schedule group). */
   scheduleName?: string;
   counters: CampaignCounters;
+  /** Live responses to its messages (events as they are recorded; the report's measured funnel counts unique contacts): zeros before the first. */
+  responses: CampaignResponses;
   spent: number;
   forecast: Campaign['forecast'] | null;
 };
@@ -37,6 +40,7 @@ export function campaignResource(campaign: Campaign): CampaignResource {
     updatedAt: campaign.updatedAt,
     ...Object.fromEntries(optional.map((k) => [k, campaign[k]])),
     counters: campaign.counters,
+    responses: campaignResponses(campaign.responses),
     spent: campaign.spent ?? 0,
     forecast: campaign.forecast ?? forecastOf(campaign as Campaign & { forecastSums?: Record<string, number> }) ?? null,
   };

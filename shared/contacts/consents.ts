@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { documentClient, queryAll } from '../aws/dynamodb.ts';
+import { documentClient, newestFirstPage, queryAll } from '../aws/dynamodb.ts';
+import { decodeCursor, encodeCursor } from '../http/cursor.ts';
 import type { Channel, ConsentStatus } from './model.ts';
 
 /** What happened to consent, as recorded: the proof behind every marketing message. */
@@ -37,6 +38,9 @@ export interface ConsentRecord {
 
 export type NewConsentRecord = Omit<ConsentRecord, 'sk' | 'id'>;
 
+/** A record's sort key, as buildConsentRecord writes it. */
+const CONSENT_SORT_KEY = /^\d{4}-\d{2}-\d{2}T[^#]+#(?:email|sms)#[^#]+$/;
+
 /** `id` is given by writers that must find their own record again (an import replayed after a crash); random otherwise. */
 export function buildConsentRecord(input: NewConsentRecord & { id?: string }): ConsentRecord {
   const id = input.id ?? randomUUID();
@@ -72,6 +76,14 @@ export class ConsentLog {
       items.push(item as unknown as ConsentRecord);
     }
     return items;
+  }
+
+  /** The contact's consent records, newest first, `limit` a page, continuing from a cursor this method returned for the same contact. */
+  async page(contactId: string, limit: number, cursor?: string): Promise<{ items: ConsentRecord[]; nextCursor?: string }> {
+    const scope = `consents/${contactId}`;
+    const after = cursor === undefined ? undefined : { contactId, sk: decodeCursor(cursor, scope, 1, ([sk]) => CONSENT_SORT_KEY.test(sk!))[0] };
+    const { items, last } = await newestFirstPage(this.db, this.table, { name: 'contactId', value: contactId }, limit, { after, consistent: true });
+    return { items: items as unknown as ConsentRecord[], ...(last ? { nextCursor: encodeCursor(scope, [String(last.sk)]) } : {}) };
   }
 
   /**

@@ -4,7 +4,8 @@ import { evidenceToGrants } from './evidence.ts';
 import { type ContactsQuery, type PatchContact, type SuppressionBody, type UpsertBody } from './api-schemas.ts';
 import type { ContactService } from './contact-service.ts';
 import type { ContactStore } from './contact-store.ts';
-import { contactResource, timelineEntryResource } from './resources.ts';
+import type { ConsentLog } from './consents.ts';
+import { consentRecordResource, contactResource, timelineEntryResource } from './resources.ts';
 import type { SuppressionStore } from './suppressions.ts';
 import type { Timeline } from './timeline.ts';
 
@@ -14,6 +15,7 @@ export interface ContactAdminDeps {
   service: ContactService;
   suppressions: Pick<SuppressionStore, 'get'>;
   timeline: Timeline;
+  consents: Pick<ConsentLog, 'page'>;
 }
 
 const page = <T, R>(p: { items: T[]; nextCursor?: string }, resource: (item: T) => R) => ({ items: p.items.map(resource), ...(p.nextCursor ? { nextCursor: p.nextCursor } : {}) });
@@ -70,6 +72,12 @@ export async function exportContact(id: string, deps: ContactAdminDeps): Promise
 export async function contactTimeline(id: string, limit: number, cursor: string | undefined, deps: ContactAdminDeps) {
   if (!(await deps.store.get(id))) throw new NotFoundError('contact', id);
   return page(await deps.timeline.page(id, limit, cursor), timelineEntryResource);
+}
+
+/** The contact's consent evidence, newest first. An erased contact has none under its id: erasure moved the anonymised records to a pseudonym. */
+export async function contactConsents(id: string, limit: number, cursor: string | undefined, deps: ContactAdminDeps) {
+  if (!(await deps.store.get(id))) throw new NotFoundError('contact', id);
+  return page(await deps.consents.page(id, limit, cursor), consentRecordResource);
 }
 
 /** A marketer applies what a public form submission held back for an existing contact, once. */

@@ -197,6 +197,7 @@ export class ContactService {
           id: submission.submissionId,
           type: FORM_SUBMITTED,
           occurredAt: submission.at,
+          formId: submission.formId,
           data: {
             formId: submission.formId,
             created: !existing,

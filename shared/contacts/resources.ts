@@ -6,6 +6,7 @@
  * stay out.
  */
 import { scoresOf, type Scores } from '../scoring/model.ts';
+import type { ConsentRecord } from './consents.ts';
 import type { Channel, ChannelConsent, Contact, TimeZoneSource } from './model.ts';
 import type { Interaction } from './timeline.ts';
 
@@ -64,4 +65,18 @@ export function timelineEntryResource(entry: Interaction): TimelineEntryResource
     ...(entry.sendId ? { sendId: entry.sendId } : {}),
     ...(entry.data ? { data: entry.data } : {}),
   };
+}
+
+/**
+ * One consent evidence record as the API shows it: what was agreed or withdrawn, when, where (form,
+ * wording version and the hash of the exact text shown), from which IP and user agent when they were
+ * recorded, and the double opt-in state. The keyed hash of the address stays in storage (it proves
+ * the address after erasure, but is no one's business before).
+ */
+export type ConsentRecordResource = Omit<ConsentRecord, 'contactId' | 'sk' | 'addressHash' | 'erasedAt'>;
+
+const CONSENT_FIELDS = ['id', 'channel', 'action', 'status', 'at', 'source', 'formId', 'wordingVersion', 'wordingHash', 'ip', 'userAgent', 'doubleOptIn', 'actor', 'capturedAt'] as const satisfies ReadonlyArray<keyof ConsentRecordResource>;
+
+export function consentRecordResource(record: ConsentRecord): ConsentRecordResource {
+  return Object.fromEntries(CONSENT_FIELDS.filter((k) => record[k] !== undefined).map((k) => [k, record[k]])) as ConsentRecordResource;
 }

@@ -1,6 +1,6 @@
-import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { documentClient, executeAll, insertStatement, queryAll, type TransactItem } from '../aws/dynamodb.ts';
+import { documentClient, executeAll, insertStatement, newestFirstPage, queryAll, type TransactItem } from '../aws/dynamodb.ts';
 import { forEachLimit } from '../concurrency.ts';
 import { BadRequestError } from '../errors.ts';
 import { ActivityStore, activityMonthOf } from '../activity/activity-store.ts';
@@ -22,6 +22,8 @@ export interface Interaction {
   data?: Record<string, unknown>;
   /** "<type>#<UTC day>" for the kinds the attribution run looks up by day (conversions); indexed sparsely. */
   typeDay?: string;
+  /** The form of a form_submitted entry, and only there: the key of the sparse index byForm (a form's submissions). */
+  formId?: string;
   /** The import part (job chunk or request) that wrote an imported entry: a replay of that part recognises it. */
   origin?: string;
 }
@@ -279,18 +281,8 @@ export class Timeline {
         throw new BadRequestError('cursor is not valid', 'invalid_cursor');
       }
     }
-    const result = await this.db.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'contactId = :c',
-        ExpressionAttributeValues: { ':c': contactId },
-        ScanIndexForward: false,
-        Limit: limit,
-        ExclusiveStartKey: exclusiveStartKey,
-      }),
-    );
-    const items = (result.Items ?? []) as Interaction[];
-    const last = result.LastEvaluatedKey?.sk as string | undefined;
-    return { items, nextCursor: last ? Buffer.from(last, 'utf8').toString('base64url') : undefined };
+    const { items, last } = await newestFirstPage(this.db, this.table, { name: 'contactId', value: contactId }, limit, { after: exclusiveStartKey });
+    const lastSk = last?.sk as string | undefined;
+    return { items: items as unknown as Interaction[], nextCursor: lastSk ? Buffer.from(lastSk, 'utf8').toString('base64url') : undefined };
   }
 }

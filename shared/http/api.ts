@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod';
-import { AppError, BadRequestError, PayloadTooLargeError, TooManyRequestsError, ValidationError, issuesFromZod, type ValidationIssue } from '../errors.ts';
+import { AppError, BadRequestError, NotFoundError, PayloadTooLargeError, TooManyRequestsError, ValidationError, issuesFromZod, type ValidationIssue } from '../errors.ts';
 import { logger } from '../logger.ts';
 
 /** The JWT claims API Gateway's authorizer (or the local runtime) attached to the request. */
@@ -118,7 +118,7 @@ export function errorResponse(error: unknown, context: Pick<Context, 'awsRequest
   if (isItemTooLarge(error)) error = new AppError(413, 'payload_too_large', 'What this request would store is larger than one item may be (400 KB); send less');
   if (error instanceof AppError) {
     const payload: Record<string, unknown> = { code: error.code, message: error.message };
-    if (error instanceof ValidationError) payload.issues = error.issues;
+    if (error instanceof ValidationError || (error instanceof NotFoundError && error.issues)) payload.issues = error.issues;
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (error instanceof TooManyRequestsError) headers['retry-after'] = String(error.retryAfterSeconds);
     if (error.status >= 500) logger.error('request failed', { error, requestId: context.awsRequestId });

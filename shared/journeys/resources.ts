@@ -47,7 +47,7 @@ function sendStats(campaigns: Campaign[]): StepSendStats {
     out.failed += c.counters.failed;
     out.queued += c.counters.queued + c.counters.deferred;
     out.skipped += Object.values(c.counters.suppressed ?? {}).reduce((a, b) => a + b, 0);
-    for (const [type, n] of Object.entries((c as Campaign & { responses?: Record<string, number> }).responses ?? {})) out.responses[type] = (out.responses[type] ?? 0) + n;
+    for (const [type, n] of Object.entries(c.responses ?? {})) out.responses[type] = (out.responses[type] ?? 0) + n;
   }
   return out;
 }

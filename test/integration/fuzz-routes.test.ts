@@ -346,6 +346,8 @@ function sampleBody(route: FuzzRoute): unknown {
       return { channel: 'email', name: 'Fuzzed', subject: 'Hello {{contact.firstName}}', html: '<p>{{#if contact.firstName}}Hi{{/if}} <a href="https://shop.example.com/">go</a></p>', text: 'Hi {{contact.firstName}}' };
     case 'POST /v1/templates/{id}/render':
       return { contactId: w.contacts.main, marketing: true };
+    case 'POST /v1/templates/render':
+      return { channel: 'email', subject: 'Hello {{contact.firstName}}', html: '<p>{{#if contact.firstName}}Hi{{/if}} <a href="{{unsubscribeUrl}}">leave</a></p>', text: 'Hi', contactId: w.contacts.main, marketing: true };
     case 'POST /v1/campaigns':
     case 'PUT /v1/campaigns/{id}':
       return campaignSample(w.segments.main, w.templates.email);
@@ -395,6 +397,10 @@ function sampleQuery(route: FuzzRoute): Record<string, string> {
       return { email: w.contacts.mainEmail, limit: '10' };
     case 'GET /v1/contacts/{id}/timeline':
       return { limit: '5', cursor: Buffer.from(`${new Date().toISOString()}#x`).toString('base64url') };
+    case 'GET /v1/contacts/{id}/consents':
+      return { limit: '2' };
+    case 'GET /v1/forms/{id}/submissions':
+      return { limit: '2', from: isoAgo(86_400_000), to: isoAgo(0) };
     case 'GET /v1/segments/{id}':
       return { version: '1' };
     case 'GET /v1/forms':
