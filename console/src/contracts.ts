@@ -8,3 +8,5 @@ export type { ValidationIssue } from '../../shared/errors.ts';
 export { CampaignInput, Channel, Schedule, type CampaignCounters, type CampaignStatus } from '../../shared/campaigns/model.ts';
 export { Rule, SegmentRuleDefinition, type RuleNode, type ScoreName } from '../../shared/segments/rule.ts';
 export { smsSegments, type SmsSegmentInfo } from '../../shared/templates/sms-segments.ts';
+export { issuesFromZod } from '../../shared/errors.ts';
+export { RuleTimeZone, type CountOp, type FieldOp, type TimeUnit } from '../../shared/segments/rule.ts';

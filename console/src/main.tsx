@@ -12,15 +12,29 @@ import './styles.css';
  * the first load carries only the shell and Home).
  */
 const Home = lazy(() => import('./pages/home.tsx'));
+const Segments = lazy(() => import('./pages/segments/index.tsx'));
+const SegmentEditor = lazy(() => import('./pages/segments/editor.tsx'));
+const Campaigns = lazy(() => import('./pages/campaigns/index.tsx'));
+const CampaignForm = lazy(() => import('./pages/campaigns/form.tsx'));
+const CampaignPage = lazy(() => import('./pages/campaigns/detail.tsx'));
 
 /** Navigation: label and path. A page's routes are declared in ROUTES below. */
 const NAV: Array<[label: string, href: string]> = [
   ['Home', '/'],
+  ['Segments', '/segments'],
+  ['Campaigns', '/campaigns'],
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each page reads its own route params
 const ROUTES: Array<[path: string, component: ComponentType<any>]> = [
   ['/', Home],
+  ['/segments', Segments],
+  ['/segments/new', SegmentEditor],
+  ['/segments/:id', SegmentEditor],
+  ['/campaigns', Campaigns],
+  ['/campaigns/new', CampaignForm],
+  ['/campaigns/:id', CampaignPage],
+  ['/campaigns/:id/edit', CampaignForm],
 ];
 
 function Shell() {

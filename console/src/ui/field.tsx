@@ -41,7 +41,7 @@ export function Field({ label, path, issues, hint, children }: FieldProps) {
   );
 }
 
-type InputProps = Omit<JSX.HTMLAttributes<HTMLInputElement>, 'onInput' | 'value' | 'label'> & { label: string; path?: string; issues?: readonly ValidationIssue[]; hint?: ComponentChildren; value: string | number; onValue: (value: string) => void };
+type InputProps = Omit<JSX.InputHTMLAttributes<HTMLInputElement>, 'onInput' | 'value' | 'label'> & { label: string; path?: string; issues?: readonly ValidationIssue[]; hint?: ComponentChildren; value: string | number; onValue: (value: string) => void };
 
 /** A text (or number, date…) input inside a Field. */
 export function TextField({ label, path, issues, hint, value, onValue, ...rest }: InputProps) {

@@ -1,0 +1,403 @@
+import { useLocation } from 'preact-iso';
+import { useState } from 'preact/hooks';
+import { api, ApiError } from '../../api.ts';
+import { CampaignInput, issuesFromZod, type ValidationIssue } from '../../contracts.ts';
+import { useDraft } from '../../ui/draft.ts';
+import { Field, FormErrors, SelectField, TextField } from '../../ui/field.tsx';
+import { ErrorBox, Loading, Page } from '../../ui/page.tsx';
+import { useResource } from '../../ui/resource.ts';
+import type { SegmentItem } from '../segments/types.ts';
+import type { CampaignResource, TemplateItem } from './types.ts';
+import './campaigns.css';
+
+type ChannelChoice = 'email' | 'sms' | 'email,sms' | 'sms,email' | 'best';
+interface VariantForm {
+  key: string;
+  name: string;
+  weight: string;
+  email: string;
+  sms: string;
+}
+/** What the marketer typed, as text; `toInput` turns it into a CampaignInput. */
+export interface CampaignForm {
+  name: string;
+  segmentId: string;
+  channels: ChannelChoice;
+  variants: VariantForm[];
+  holdoutPercent: string;
+  when: 'immediate' | 'at' | 'recurring';
+  at: string;
+  timezone: string;
+  localTime: boolean;
+  cron: string;
+  quiet: 'default' | 'none' | 'custom';
+  quietStart: string;
+  quietEnd: string;
+  perDay: string;
+  perWeek: string;
+  rateEmail: string;
+  rateSms: string;
+  maxRecipients: string;
+  budget: string;
+  goalEvent: string;
+  windowDays: string;
+  model: 'last_touch' | 'first_touch' | 'linear' | 'time_decay';
+  halfLifeDays: string;
+  costEmail: string;
+  costSms: string;
+  marketing: boolean;
+}
+
+const VARIANT_NAMES = 'ABCDEFGHIJ';
+let variantSeq = 0;
+const newVariant = (index: number): VariantForm => ({ key: `v${Date.now().toString(36)}${variantSeq++}`, name: VARIANT_NAMES[index] ?? `V${index + 1}`, weight: '1', email: '', sms: '' });
+
+function tomorrowAtNine(): string {
+  const d = new Date(Date.now() + 86_400_000);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T09:00`;
+}
+
+export const emptyForm = (): CampaignForm => ({
+  name: '',
+  segmentId: '',
+  channels: 'email',
+  variants: [newVariant(0)],
+  holdoutPercent: '10',
+  when: 'immediate',
+  at: tomorrowAtNine(),
+  timezone: 'UTC',
+  localTime: false,
+  cron: 'cron(0 9 ? * MON *)',
+  quiet: 'default',
+  quietStart: '21:00',
+  quietEnd: '08:00',
+  perDay: '',
+  perWeek: '',
+  rateEmail: '',
+  rateSms: '',
+  maxRecipients: '',
+  budget: '',
+  goalEvent: 'purchase',
+  windowDays: '7',
+  model: 'last_touch',
+  halfLifeDays: '',
+  costEmail: '',
+  costSms: '',
+  marketing: true,
+});
+
+const text = (n: number | undefined | null) => (n === undefined || n === null ? '' : String(n));
+
+/** A saved campaign as the form (editing a draft). */
+export function formOf(c: CampaignResource): CampaignForm {
+  const quiet = c.limits.quietHours;
+  const custom = quiet.email ?? quiet.sms;
+  const base = emptyForm();
+  return {
+    ...base,
+    name: c.name,
+    segmentId: c.segmentId,
+    channels: c.channels === 'best' ? 'best' : (c.channels.join(',') as ChannelChoice),
+    variants: c.variants.map((v, i) => ({ ...newVariant(i), name: v.name, weight: String(v.weight), email: v.templates.email ?? '', sms: v.templates.sms ?? '' })),
+    holdoutPercent: String(c.holdoutPercent),
+    when: c.schedule.type === 'immediate' ? 'immediate' : c.schedule.type,
+    at: c.schedule.type === 'at' ? c.schedule.at.slice(0, 16) : base.at,
+    timezone: c.schedule.type === 'immediate' ? 'UTC' : c.schedule.timezone,
+    localTime: c.schedule.type === 'at' && c.schedule.localTime,
+    cron: c.schedule.type === 'recurring' ? c.schedule.cron : base.cron,
+    quiet: custom ? 'custom' : quiet.email === null && quiet.sms === null ? 'none' : 'default',
+    quietStart: custom?.start ?? base.quietStart,
+    quietEnd: custom?.end ?? base.quietEnd,
+    perDay: text(c.limits.frequencyCap?.perDay),
+    perWeek: text(c.limits.frequencyCap?.perWeek),
+    rateEmail: text(c.limits.sendRatePerSecond.email),
+    rateSms: text(c.limits.sendRatePerSecond.sms),
+    maxRecipients: text(c.limits.maxRecipients),
+    budget: text(c.limits.budget),
+    goalEvent: c.goal.event,
+    windowDays: String(c.goal.attributionWindowDays),
+    model: c.goal.model,
+    halfLifeDays: text(c.goal.halfLifeDays),
+    costEmail: text(c.costPerMessage.email),
+    costSms: text(c.costPerMessage.sms),
+    marketing: c.marketing,
+  };
+}
+
+/** A number when the text is one, the text itself otherwise (the schema names the problem), undefined when blank. */
+function numberOr(value: string): number | string | undefined {
+  const t = value.trim();
+  if (t === '') return undefined;
+  const n = Number(t);
+  return Number.isFinite(n) ? n : t;
+}
+/** Drops undefined values, so an optional number left blank is absent rather than invalid. */
+const defined = <T extends Record<string, unknown>>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+const channelsOf = (choice: ChannelChoice): Array<'email' | 'sms'> => (choice === 'best' ? ['email', 'sms'] : (choice.split(',') as Array<'email' | 'sms'>));
+
+/** The request body: exactly the fields CampaignInput takes, blanks left out so the defaults apply. */
+export function toInput(f: CampaignForm): Record<string, unknown> {
+  const channels = channelsOf(f.channels);
+  const schedule =
+    f.when === 'immediate' ? { type: 'immediate' } : f.when === 'at' ? { type: 'at', at: f.at, timezone: f.timezone, localTime: f.localTime } : { type: 'recurring', cron: f.cron.trim(), timezone: f.timezone };
+  const window = f.quiet === 'custom' ? { start: f.quietStart, end: f.quietEnd } : null;
+  const quietHours = f.quiet === 'default' ? {} : { email: window, sms: window };
+  const cap = defined({ perDay: numberOr(f.perDay), perWeek: numberOr(f.perWeek) });
+  return {
+    name: f.name,
+    segmentId: f.segmentId,
+    channels: f.channels === 'best' ? 'best' : channels,
+    variants: f.variants.map((v) => ({
+      name: v.name,
+      weight: numberOr(v.weight),
+      templates: defined({ email: channels.includes('email') && v.email ? v.email : undefined, sms: channels.includes('sms') && v.sms ? v.sms : undefined }),
+    })),
+    ...defined({ holdoutPercent: numberOr(f.holdoutPercent) }),
+    schedule,
+    limits: defined({
+      frequencyCap: Object.keys(cap).length ? cap : undefined,
+      quietHours,
+      sendRatePerSecond: defined({ email: channels.includes('email') ? numberOr(f.rateEmail) : undefined, sms: channels.includes('sms') ? numberOr(f.rateSms) : undefined }),
+      maxRecipients: numberOr(f.maxRecipients),
+      budget: numberOr(f.budget),
+    }),
+    goal: defined({ event: f.goalEvent, attributionWindowDays: numberOr(f.windowDays), model: f.model, halfLifeDays: f.model === 'time_decay' ? numberOr(f.halfLifeDays) : undefined }),
+    costPerMessage: defined({ email: channels.includes('email') ? numberOr(f.costEmail) : undefined, sms: channels.includes('sms') ? numberOr(f.costSms) : undefined }),
+    marketing: f.marketing,
+  };
+}
+
+const CHANNEL_OPTIONS: ReadonlyArray<readonly [ChannelChoice, string]> = [
+  ['email', 'Email'],
+  ['sms', 'SMS'],
+  ['email,sms', 'Email, else SMS'],
+  ['sms,email', 'SMS, else email'],
+  ['best', 'Best per contact (highest expected value)'],
+];
+const MODELS = [
+  ['last_touch', 'Last touch'],
+  ['first_touch', 'First touch'],
+  ['linear', 'Linear'],
+  ['time_decay', 'Time decay'],
+] as const;
+const ZONES: ReadonlyArray<readonly [string, string]> = (() => {
+  const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  return ['UTC', ...zones.filter((z) => z !== 'UTC')].map((z) => [z, z] as const);
+})();
+
+/** /campaigns/new, and /campaigns/:id/edit for a draft. */
+export default function CampaignFormPage({ id }: { id?: string }) {
+  const campaign = useResource<{ campaign: CampaignResource }>(id ? `/v1/campaigns/${id}` : undefined);
+  if (!id) return <Editor key="new" />;
+  if (campaign.error) return <ErrorBox error={campaign.error} />;
+  if (!campaign.data) return <Loading what="the campaign" />;
+  const c = campaign.data.campaign;
+  if (c.status !== 'draft') {
+    return (
+      <Page title={c.name}>
+        <p class="notice">
+          Only a draft can be edited; this campaign is {c.status}. <a href={`/campaigns/${id}`}>Back to the campaign</a>
+        </p>
+      </Page>
+    );
+  }
+  return <Editor key={id} campaign={c} />;
+}
+
+function Editor({ campaign }: { campaign?: CampaignResource }) {
+  const { route } = useLocation();
+  const id = campaign?.id;
+  const [form, setForm, clearDraft] = useDraft<CampaignForm>(`campaign:${id ?? 'new'}`, () => (campaign ? formOf(campaign) : emptyForm()));
+  const [issues, setIssues] = useState<ValidationIssue[]>([]);
+  const [error, setError] = useState<unknown>();
+  const [saving, setSaving] = useState(false);
+  const segments = useResource<{ items: SegmentItem[] }>('/v1/segments');
+  const templates = useResource<{ items: TemplateItem[] }>('/v1/templates');
+  const set = (patch: Partial<CampaignForm>) => setForm((f) => ({ ...f, ...patch }));
+  const setVariant = (key: string, patch: Partial<VariantForm>) => setForm((f) => ({ ...f, variants: f.variants.map((v) => (v.key === key ? { ...v, ...patch } : v)) }));
+  const channels = channelsOf(form.channels);
+  const common = { issues };
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(undefined);
+    const body = toInput(form);
+    const parsed = CampaignInput.safeParse(body);
+    if (!parsed.success) {
+      const found = issuesFromZod(parsed.error.issues);
+      setIssues(found);
+      setError(new ApiError(400, 'validation_failed', 'Some fields need attention.', found));
+      return;
+    }
+    setIssues([]);
+    setSaving(true);
+    try {
+      const { campaign: saved } = await api<{ campaign: CampaignResource }>(id ? `/v1/campaigns/${id}` : '/v1/campaigns', { method: id ? 'PUT' : 'POST', body });
+      clearDraft();
+      route(`/campaigns/${saved.id}`);
+    } catch (err) {
+      setError(err);
+      setIssues(err instanceof ApiError ? err.issues : []);
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const segmentOptions: Array<readonly [string, string]> = [['', segments.data ? 'Choose a segment' : 'Loading segments…'], ...(segments.data?.items ?? []).map((s) => [s.id, s.stats ? `${s.name} (${s.stats.size})` : s.name] as const)];
+  const templateOptions = (channel: 'email' | 'sms'): Array<readonly [string, string]> => [
+    ['', templates.data ? `Choose ${channel === 'email' ? 'an email' : 'an SMS'} template` : 'Loading templates…'],
+    ...(templates.data?.items ?? []).filter((t) => t.channel === channel).map((t) => [t.id, t.name] as const),
+  ];
+  const single = form.variants.length === 1;
+  const templateLabel = (channel: 'email' | 'sms') => (channels.length === 1 ? 'Template' : channel === 'email' ? 'Email template' : 'SMS template');
+
+  const templateFields = (v: VariantForm, i: number) =>
+    channels.map((ch) => <SelectField key={ch} label={templateLabel(ch)} path={`variants[${i}].templates.${ch}`} {...common} value={v[ch]} onValue={(value) => setVariant(v.key, { [ch]: value })} options={templateOptions(ch)} />);
+
+  return (
+    <Page title={id ? `Edit ${campaign?.name ?? 'campaign'}` : 'New campaign'}>
+      <form onSubmit={submit} noValidate class="campaign-form">
+        <FormErrors error={error} claimed={['name', 'segmentId', 'channels', 'variants', 'holdoutPercent', 'schedule', 'limits', 'goal', 'costPerMessage', 'marketing']} />
+        <fieldset>
+          <legend>Audience and message</legend>
+          <TextField label="Name" path="name" {...common} value={form.name} onValue={(v) => set({ name: v })} maxLength={200} required />
+          <div class="row">
+            <SelectField label="Segment" path="segmentId" {...common} value={form.segmentId} onValue={(v) => set({ segmentId: v })} options={segmentOptions} hint={<a href="/segments/new">New segment</a>} />
+            <SelectField label="Send by" path="channels" {...common} value={form.channels} onValue={(v) => set({ channels: v as ChannelChoice })} options={CHANNEL_OPTIONS} />
+          </div>
+          {single ? (
+            <div class="row" data-variant="0">
+              {templateFields(form.variants[0]!, 0)}
+            </div>
+          ) : (
+            form.variants.map((v, i) => (
+              <fieldset key={v.key} class="variant" data-variant={i}>
+                <legend>Variant {v.name || i + 1}</legend>
+                <div class="row">
+                  <TextField label="Variant name" path={`variants[${i}].name`} {...common} value={v.name} onValue={(value) => setVariant(v.key, { name: value })} maxLength={100} />
+                  <TextField label="Weight" path={`variants[${i}].weight`} {...common} type="number" min={0} step="any" value={v.weight} onValue={(value) => setVariant(v.key, { weight: value })} hint="share of the treated contacts, relative to the other variants" />
+                </div>
+                <div class="row">{templateFields(v, i)}</div>
+                <button type="button" onClick={() => set({ variants: form.variants.filter((x) => x.key !== v.key) })}>
+                  Remove variant {v.name || i + 1}
+                </button>
+              </fieldset>
+            ))
+          )}
+          {issuesAtTop(issues, 'variants')}
+          {form.variants.length < 10 && (
+            <button type="button" onClick={() => set({ variants: [...form.variants, newVariant(form.variants.length)] })}>
+              Add variant
+            </button>
+          )}
+          <TextField label="Holdout %" path="holdoutPercent" {...common} type="number" min={0} max={50} step="any" value={form.holdoutPercent} onValue={(v) => set({ holdoutPercent: v })} hint="contacts kept out at random (0–50), to measure the lift against" />
+          <Field label="Marketing message" path="marketing" issues={issues} hint="adds the unsubscribe footer and the STOP line, and respects quiet hours">
+            {(a) => <input {...a} type="checkbox" class="check" checked={form.marketing} onChange={(e) => set({ marketing: (e.currentTarget as HTMLInputElement).checked })} />}
+          </Field>
+        </fieldset>
+
+        <fieldset>
+          <legend>Schedule</legend>
+          <div class="row">
+            <SelectField
+              label="When"
+              path="schedule.type"
+              {...common}
+              value={form.when}
+              onValue={(v) => set({ when: v as CampaignForm['when'] })}
+              options={[
+                ['immediate', 'Now'],
+                ['at', 'At a time'],
+                ['recurring', 'Recurring'],
+              ]}
+            />
+            {form.when === 'at' && <TextField label="Date and time" path="schedule.at" {...common} type="datetime-local" value={form.at} onValue={(v) => set({ at: v })} />}
+            {form.when === 'recurring' && <TextField label="Cron expression" path="schedule.cron" {...common} value={form.cron} onValue={(v) => set({ cron: v })} hint="cron(minutes hours day-of-month month day-of-week year), e.g. cron(0 9 ? * MON *) for Mondays at 09:00" />}
+            {form.when !== 'immediate' && !(form.when === 'at' && form.localTime) && <SelectField label="Time zone" path="schedule.timezone" {...common} value={form.timezone} onValue={(v) => set({ timezone: v })} options={ZONES} />}
+          </div>
+          {form.when === 'at' && (
+            <Field label="In each contact's local time" path="schedule.localTime" issues={issues} hint="sends at this wall-clock time in every contact's own time zone">
+              {(a) => <input {...a} type="checkbox" class="check" checked={form.localTime} onChange={(e) => set({ localTime: (e.currentTarget as HTMLInputElement).checked })} />}
+            </Field>
+          )}
+        </fieldset>
+
+        <fieldset>
+          <legend>Limits</legend>
+          <div class="row">
+            <SelectField
+              label="Quiet hours"
+              path="limits.quietHours"
+              {...common}
+              value={form.quiet}
+              onValue={(v) => set({ quiet: v as CampaignForm['quiet'] })}
+              options={[
+                ['default', 'Default (SMS 21:00–08:00, email none)'],
+                ['none', 'None'],
+                ['custom', 'Custom'],
+              ]}
+              hint="in each contact's time zone; messages due inside them wait, never dropped"
+            />
+            {form.quiet === 'custom' && (
+              <>
+                <TextField label="Quiet from" path={`limits.quietHours.${channels[0]}.start`} {...common} type="time" value={form.quietStart} onValue={(v) => set({ quietStart: v })} />
+                <TextField label="Quiet until" path={`limits.quietHours.${channels[0]}.end`} {...common} type="time" value={form.quietEnd} onValue={(v) => set({ quietEnd: v })} />
+              </>
+            )}
+          </div>
+          <div class="row">
+            <TextField label="Frequency cap per day" path="limits.frequencyCap.perDay" {...common} type="number" min={1} max={100} step={1} value={form.perDay} onValue={(v) => set({ perDay: v })} hint="messages per contact and channel, across all campaigns (blank: none)" />
+            <TextField label="Frequency cap per week" path="limits.frequencyCap.perWeek" {...common} type="number" min={1} max={500} step={1} value={form.perWeek} onValue={(v) => set({ perWeek: v })} />
+          </div>
+          <div class="row">
+            {channels.includes('email') && <TextField label="Email send rate (per second)" path="limits.sendRatePerSecond.email" {...common} type="number" min={0} step="any" value={form.rateEmail} onValue={(v) => set({ rateEmail: v })} hint="blank: the deployment's default" />}
+            {channels.includes('sms') && <TextField label="SMS send rate (per second)" path="limits.sendRatePerSecond.sms" {...common} type="number" min={0} step="any" value={form.rateSms} onValue={(v) => set({ rateSms: v })} hint="blank: the deployment's default" />}
+          </div>
+          <div class="row">
+            <TextField label="Max recipients" path="limits.maxRecipients" {...common} type="number" min={1} step={1} value={form.maxRecipients} onValue={(v) => set({ maxRecipients: v })} hint="blank: the whole segment" />
+            <TextField label="Budget" path="limits.budget" {...common} type="number" min={0} step="any" value={form.budget} onValue={(v) => set({ budget: v })} hint="sending stops at this total cost (blank: none)" />
+          </div>
+        </fieldset>
+
+        <fieldset>
+          <legend>Goal and costs</legend>
+          <div class="row">
+            <TextField label="Conversion event" path="goal.event" {...common} value={form.goalEvent} onValue={(v) => set({ goalEvent: v })} maxLength={100} />
+            <TextField label="Attribution window (days)" path="goal.attributionWindowDays" {...common} type="number" min={1} max={90} step={1} value={form.windowDays} onValue={(v) => set({ windowDays: v })} />
+            <SelectField label="Attribution model" path="goal.model" {...common} value={form.model} onValue={(v) => set({ model: v as CampaignForm['model'] })} options={MODELS} />
+            {form.model === 'time_decay' && <TextField label="Half-life (days)" path="goal.halfLifeDays" {...common} type="number" min={0} max={90} step="any" value={form.halfLifeDays} onValue={(v) => set({ halfLifeDays: v })} hint="blank: 7" />}
+          </div>
+          <div class="row">
+            {channels.includes('email') && <TextField label="Cost per email" path="costPerMessage.email" {...common} type="number" min={0} max={10} step="any" value={form.costEmail} onValue={(v) => set({ costEmail: v })} />}
+            {channels.includes('sms') && <TextField label="Cost per SMS" path="costPerMessage.sms" {...common} type="number" min={0} max={10} step="any" value={form.costSms} onValue={(v) => set({ costSms: v })} />}
+          </div>
+        </fieldset>
+
+        <div class="actions">
+          <button type="submit" class="primary" disabled={saving}>
+            {id ? 'Save draft' : 'Create campaign'}
+          </button>
+          <a class="button" href={id ? `/campaigns/${id}` : '/campaigns'}>
+            Back
+          </a>
+          <p role="status" class="muted">
+            {saving ? 'Saving…' : ''}
+          </p>
+        </div>
+      </form>
+    </Page>
+  );
+}
+
+/** Issues about the variants as a whole (`variants` itself, or a variant's `templates` when no field shows it). */
+function issuesAtTop(issues: readonly ValidationIssue[], path: string) {
+  const mine = issues.filter((i) => i.path === path || /^variants\[\d+\]\.templates$/.test(i.path) || /^variants\[\d+\]$/.test(i.path));
+  if (!mine.length) return null;
+  return (
+    <p class="error" role="alert">
+      {mine.map((i) => `${i.path === path ? 'Variants' : i.path.replace(/^variants\[(\d+)\].*/, (_, n: string) => `Variant ${Number(n) + 1}`)}: ${i.message}`).join('; ')}
+    </p>
+  );
+}
