@@ -87,7 +87,7 @@ function Editor({ campaign }: { campaign?: CampaignResource }) {
     }
   };
 
-  const segmentOptions: Array<readonly [string, string]> = [['', segments.data ? 'Choose a segment' : 'Loading segments…'], ...(segments.data?.items ?? []).map((s) => [s.id, s.stats ? `${s.name} (${s.stats.size})` : s.name] as const)];
+  const segmentOptions: Array<readonly [string, string]> = [['', segments.data ? 'Choose a segment' : 'Loading segments…'], ...(segments.data?.items ?? []).map((s) => [s.id, s.name] as const)];
   const templateOptions = (channel: 'email' | 'sms'): Array<readonly [string, string]> => [
     ['', templates.data ? `Choose ${channel === 'email' ? 'an email' : 'an SMS'} template` : 'Loading templates…'],
     ...(templates.data?.items ?? []).filter((t) => t.channel === channel).map((t) => [t.id, t.name] as const),
@@ -95,8 +95,10 @@ function Editor({ campaign }: { campaign?: CampaignResource }) {
   const single = form.variants.length === 1;
   const templateLabel = (channel: 'email' | 'sms') => (channels.length === 1 ? 'Template' : channel === 'email' ? 'Email template' : 'SMS template');
 
-  const templateFields = (v: VariantForm, i: number) =>
-    channels.map((ch) => <SelectField key={ch} label={templateLabel(ch)} path={`variants[${i}].templates.${ch}`} {...common} value={v[ch]} onValue={(value) => setVariant(v.key, { [ch]: value })} options={templateOptions(ch)} />);
+  const templateFields = (v: VariantForm, i: number) => [
+    ...channels.map((ch) => <SelectField key={ch} label={templateLabel(ch)} path={`variants[${i}].templates.${ch}`} {...common} value={v[ch]} onValue={(value) => setVariant(v.key, { [ch]: value })} options={templateOptions(ch)} />),
+    <VariantIssues key="issues" issues={issues} index={i} />,
+  ];
 
   return (
     <Page title={id ? `Edit ${campaign?.name ?? 'campaign'}` : 'New campaign'}>
@@ -128,7 +130,7 @@ function Editor({ campaign }: { campaign?: CampaignResource }) {
               </fieldset>
             ))
           )}
-          {issuesAtTop(issues, 'variants')}
+          <VariantIssues issues={issues} />
           {form.variants.length < 10 && (
             <button type="button" onClick={() => set({ variants: [...form.variants, newVariant(form.variants.length)] })}>
               Add variant
@@ -233,13 +235,14 @@ function Editor({ campaign }: { campaign?: CampaignResource }) {
   );
 }
 
-/** Issues about the variants as a whole (`variants` itself, or a variant's `templates` when no field shows it). */
-function issuesAtTop(issues: readonly ValidationIssue[], path: string) {
-  const mine = issues.filter((i) => i.path === path || /^variants\[\d+\]\.templates$/.test(i.path) || /^variants\[\d+\]$/.test(i.path));
+/** Issues about a variant's templates as a whole (`variants[i].templates`: none chosen), or about the list (`variants`), which no select claims. */
+function VariantIssues({ issues, index }: { issues: readonly ValidationIssue[]; index?: number }) {
+  const at = index === undefined ? 'variants' : `variants[${index}]`;
+  const mine = issues.filter((i) => i.path === at || (index !== undefined && i.path === `${at}.templates`));
   if (!mine.length) return null;
   return (
-    <p class="error" role="alert">
-      {mine.map((i) => `${i.path === path ? 'Variants' : i.path.replace(/^variants\[(\d+)\].*/, (_, n: string) => `Variant ${Number(n) + 1}`)}: ${i.message}`).join('; ')}
+    <p class="error variant-error" role="alert">
+      {mine.map((i) => i.message).join('; ')}
     </p>
   );
 }
