@@ -1,22 +1,7 @@
-import type { CampaignCounters, CampaignInput, CampaignStatus } from '../../contracts.ts';
+import type { CampaignResourceBase } from '../../contracts.ts';
 
-/** The campaigns API's resource (shared/campaigns/resources.ts), as the console reads it. */
-export type CampaignResource = CampaignInput & {
-  id: string;
-  status: CampaignStatus;
-  createdAt: string;
-  updatedAt: string;
-  createdBy?: string;
-  segmentVersion?: number;
-  launchedAt?: string;
-  completedAt?: string;
-  runId?: string;
-  counters: CampaignCounters;
-  spent: number;
-  forecast: { email: { expectedResponses: number; low: number; high: number }; sms: { expectedResponses: number; low: number; high: number }; computedAt: string; audience: number } | null;
-  /** Responses so far (delivered, opened, clicked, unsubscribed, converted…), once the API carries them. */
-  responses?: Partial<Record<string, number>>;
-};
+/** The campaigns API's resource, plus the responses so far (delivered, opened, clicked, unsubscribed, converted…) once the API carries them. */
+export type CampaignResource = CampaignResourceBase & { responses?: Partial<Record<string, number>> };
 
 /** `GET /v1/campaigns/{id}/report`'s live part: the counters as they move. */
 export interface LiveReport {
