@@ -73,6 +73,11 @@ function Editor({ id, detail, onSaved }: { id?: string; detail?: SegmentDetail; 
   const preview = usePreview(rule, draft.timezone);
 
   const latest = detail ? Math.max(...detail.versions.map((v) => v.version)) : 0;
+  // Edits kept from an earlier visit (the draft outlives the page): say so, and offer to drop them.
+  const changed = useMemo(
+    () => Boolean(detail) && JSON.stringify([draft.name, draft.timezone, rule]) !== JSON.stringify([detail!.segment.name, detail!.segment.timezone, toRule(fromRule(detail!.segment.rule)).rule]),
+    [detail, draft.name, draft.timezone, rule],
+  );
   const update = (patch: Partial<Draft>) => {
     setSaved(undefined);
     setDraft((d) => ({ ...d, ...patch }));
@@ -116,7 +121,7 @@ function Editor({ id, detail, onSaved }: { id?: string; detail?: SegmentDetail; 
   };
 
   const segmentOptions = (segments.data?.items ?? []).filter((s) => s.id !== id).map((s) => [s.id, s.name] as const);
-  const title = id ? draft.name || detail?.segment.name || 'Segment' : 'New segment';
+  const title = detail?.segment.name ?? 'New segment';
   return (
     <Page
       title={title}
@@ -145,8 +150,20 @@ function Editor({ id, detail, onSaved }: { id?: string; detail?: SegmentDetail; 
             <button type="submit" class="primary" disabled={saving}>
               Save segment
             </button>
+            {changed && !saving && (
+              <button
+                type="button"
+                onClick={() => {
+                  setDraft(draftOf(detail!.segment));
+                  setIssues([]);
+                  setError(undefined);
+                }}
+              >
+                Discard changes
+              </button>
+            )}
             <p role="status" class="muted">
-              {saving ? 'Saving…' : saved}
+              {saving ? 'Saving…' : (saved ?? (changed ? `Unsaved changes to version ${detail!.segment.version}.` : ''))}
             </p>
           </div>
         </form>
