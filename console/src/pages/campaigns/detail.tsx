@@ -110,13 +110,9 @@ function CampaignView({ campaign: c, onChanged }: { campaign: CampaignResource; 
         {busy ? DOING[busy] : announce}
       </p>
       {error !== undefined && <FormErrors error={error} claimed={[]} />}
-      {error instanceof ApiError && error.issuesAt('schedule').length > 0 && (
+      {error instanceof ApiError && error.issuesAt('schedule').length > 0 && c.status === 'draft' && (
         <p class="notice">
-          {c.status === 'draft' ? (
-            <>
-              <a href={`/campaigns/${c.id}/edit`}>Edit the schedule</a> (for example to “Now”) and launch again.
-            </>
-          ) : null}
+          <a href={`/campaigns/${c.id}/edit`}>Edit the schedule</a> (for example to “Now”) and launch again.
         </p>
       )}
       <LiveCounts campaign={c} />
