@@ -117,10 +117,12 @@ describe('campaign form → CampaignInput', () => {
     expect(parsed.data!.limits.frequencyCap).toBeUndefined();
   });
 
-  test('quiet hours: "None" turns them off on both channels; custom sets the window on both', () => {
+  test('quiet hours: "None" turns them off on both channels; a custom window applies to the channels the campaign sends by', () => {
     expect(toInput(filled({ quiet: 'none' }))['limits']).toMatchObject({ quietHours: { email: null, sms: null } });
-    const custom = CampaignInput.safeParse(toInput(filled({ quiet: 'custom', quietStart: '20:00', quietEnd: '09:00' })));
-    expect(custom.data?.limits.quietHours).toEqual({ email: { start: '20:00', end: '09:00' }, sms: { start: '20:00', end: '09:00' } });
+    const emailOnly = CampaignInput.safeParse(toInput(filled({ quiet: 'custom', quietStart: '20:00', quietEnd: '09:00' })));
+    expect(emailOnly.data?.limits.quietHours).toEqual({ email: { start: '20:00', end: '09:00' } });
+    const best = CampaignInput.safeParse(toInput(filled({ channels: 'best', quiet: 'custom', quietStart: '20:00', quietEnd: '09:00' })));
+    expect(best.data?.limits.quietHours).toEqual({ email: { start: '20:00', end: '09:00' }, sms: { start: '20:00', end: '09:00' } });
   });
 
   test("a template for a channel the campaign does not use is not sent (the API would refuse it), and the schedule's local time is kept", () => {
@@ -134,6 +136,12 @@ describe('campaign form → CampaignInput', () => {
     const parsed = CampaignInput.safeParse(toInput(filled({ name: ' ', holdoutPercent: '80', variants: [{ ...filled().variants[0]!, weight: 'heavy', email: '' }], when: 'recurring', cron: 'every day', perDay: '0' })));
     const paths = issuesFromZod(parsed.error!.issues).map((i) => i.path);
     expect(paths).toEqual(expect.arrayContaining(['name', 'holdoutPercent', 'variants[0].weight', 'schedule.cron', 'limits.frequencyCap.perDay']));
+  });
+
+  test('an email campaign with email quiet hours saves back without gaining SMS ones', () => {
+    const input = CampaignInput.parse(toInput(filled({ quiet: 'custom', quietStart: '22:00', quietEnd: '07:00' })));
+    const resource = { ...input, id: SEGMENT, status: 'draft', createdAt: '', updatedAt: '', counters: {}, spent: 0, forecast: null } as unknown as CampaignResource;
+    expect(CampaignInput.parse(toInput(formOf(resource))).limits.quietHours).toEqual({ email: { start: '22:00', end: '07:00' } });
   });
 
   test('a saved draft reads back into the form and out again as the same definition', () => {

@@ -138,7 +138,8 @@ export function toInput(f: CampaignForm): Record<string, unknown> {
   const schedule =
     f.when === 'immediate' ? { type: 'immediate' } : f.when === 'at' ? { type: 'at', at: f.at, timezone: f.timezone, localTime: f.localTime } : { type: 'recurring', cron: f.cron.trim(), timezone: f.timezone };
   const window = f.quiet === 'custom' ? { start: f.quietStart, end: f.quietEnd } : null;
-  const quietHours = f.quiet === 'default' ? {} : { email: window, sms: window };
+  // "None" turns quiet hours off on both channels; a custom window applies to the channels the campaign sends by.
+  const quietHours = f.quiet === 'default' ? {} : f.quiet === 'none' ? { email: null, sms: null } : Object.fromEntries(channels.map((c) => [c, window]));
   const cap = defined({ perDay: numberOr(f.perDay), perWeek: numberOr(f.perWeek) });
   return {
     name: f.name,
