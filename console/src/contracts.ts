@@ -10,3 +10,5 @@ export { Rule, SegmentRuleDefinition, type RuleNode, type ScoreName } from '../.
 export { smsSegments, type SmsSegmentInfo } from '../../shared/templates/sms-segments.ts';
 export { issuesFromZod } from '../../shared/errors.ts';
 export { FieldType, FormDefinitionInput, type FormDefinitionData } from '../../shared/forms/definition.ts';
+export { RuleTimeZone, type CountOp, type FieldOp, type TimeUnit } from '../../shared/segments/rule.ts';
+export type { CampaignResource as CampaignResourceBase } from '../../shared/campaigns/resources.ts';

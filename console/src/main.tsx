@@ -25,12 +25,19 @@ const Journeys = lazy(() => import('./pages/journeys/index.tsx'));
 const JourneyDetail = lazy(() => import('./pages/journeys/detail.tsx'));
 const Imports = lazy(() => import('./pages/imports/index.tsx'));
 const ImportDetail = lazy(() => import('./pages/imports/detail.tsx'));
+const Segments = lazy(() => import('./pages/segments/index.tsx'));
+const SegmentEditor = lazy(() => import('./pages/segments/editor.tsx'));
+const Campaigns = lazy(() => import('./pages/campaigns/index.tsx'));
+const CampaignForm = lazy(() => import('./pages/campaigns/form.tsx'));
+const CampaignPage = lazy(() => import('./pages/campaigns/detail.tsx'));
 
 /** Navigation: label and path. A page's routes are declared in ROUTES below. */
 const NAV: Array<[label: string, href: string]> = [
   ['Home', '/'],
-  ['Contacts', '/contacts'],
+  ['Campaigns', '/campaigns'],
+  ['Segments', '/segments'],
   ['Templates', '/templates'],
+  ['Contacts', '/contacts'],
   ['Journeys', '/journeys'],
   ['Forms', '/forms'],
   ['Imports', '/imports'],
@@ -54,6 +61,13 @@ const ROUTES: Array<[path: string, component: ComponentType<any>]> = [
   ['/journeys/:id', JourneyDetail],
   ['/imports', Imports],
   ['/imports/:id', ImportDetail],
+  ['/segments', Segments],
+  ['/segments/new', SegmentEditor],
+  ['/segments/:id', SegmentEditor],
+  ['/campaigns', Campaigns],
+  ['/campaigns/new', CampaignForm],
+  ['/campaigns/:id', CampaignPage],
+  ['/campaigns/:id/edit', CampaignForm],
 ];
 
 function Shell() {
