@@ -101,7 +101,7 @@ function Summary({ detail }: { detail: ContactDetail }) {
 /** Consent per channel, its current evidence, and the append-only history when the API serves it. */
 function Consent({ detail }: { detail: ContactDetail }) {
   const c = detail.contact;
-  const history = useResource<{ items: ConsentRecord[]; cursor?: string }>(`/v1/contacts/${c.id}/consents`, { query: { limit: 50 } });
+  const history = useResource<{ items: ConsentRecord[]; nextCursor?: string }>(`/v1/contacts/${c.id}/consents`, { query: { limit: 50 } });
   // Until GET …/consents is deployed, the page shows what the contact itself holds.
   const historyMissing = routeMissing(history.error);
   return (
@@ -179,7 +179,7 @@ function Consent({ detail }: { detail: ContactDetail }) {
                           </>
                         )}
                       </td>
-                      <td>{r.doubleOptIn === undefined ? '—' : r.doubleOptIn ? 'yes' : 'no'}</td>
+                      <td>{r.doubleOptIn ? r.doubleOptIn.replace('_', ' ') : '—'}</td>
                       <td>{[r.actor, r.ip, r.userAgent].filter(Boolean).join(' · ') || '—'}</td>
                     </tr>
                   ))}
@@ -187,7 +187,7 @@ function Consent({ detail }: { detail: ContactDetail }) {
               </table>
             </div>
           )}
-          {history.data?.cursor && <p class="hint">Older records: see the contact's export.</p>}
+          {history.data?.nextCursor && <p class="hint">Older records: see the contact's export.</p>}
         </>
       )}
     </>

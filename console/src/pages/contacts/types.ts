@@ -58,7 +58,7 @@ export interface ConsentRecord {
   wordingHash?: string;
   ip?: string;
   userAgent?: string;
-  doubleOptIn?: boolean;
+  doubleOptIn?: 'pending' | 'confirmed' | 'not_required' | 'already_confirmed';
   actor?: string;
 }
 export interface JourneyPass {

@@ -126,11 +126,11 @@ function Definition({ form }: { form: SavedForm }) {
 /** Submissions, newest first, when the API serves them (else they are on each contact's timeline). */
 function Submissions({ id }: { id: string }) {
   const pager = usePager();
-  const page = useResource<{ items: Submission[]; cursor?: string; nextCursor?: string }>(`/v1/forms/${id}/submissions`, { query: { limit: 25, cursor: pager.cursor } });
+  const page = useResource<{ items: Submission[]; nextCursor?: string }>(`/v1/forms/${id}/submissions`, { query: { limit: 25, cursor: pager.cursor } });
   if (routeMissing(page.error)) {
     return <p class="muted">Submissions show on each contact's timeline.</p>;
   }
-  const next = page.data?.cursor ?? page.data?.nextCursor;
+  const next = page.data?.nextCursor;
   return (
     <>
       <h2>Submissions</h2>
