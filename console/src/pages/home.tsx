@@ -46,7 +46,7 @@ export default function Home() {
           No campaigns yet. <a href="/campaigns/new">Create the first one</a> from a template and a segment.
         </Empty>
       ) : (
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0}>
           <table data-table="campaigns">
             <thead>
               <tr>
@@ -102,7 +102,7 @@ export default function Home() {
       ) : journeys.data.items.length === 0 ? (
         <Empty>No journeys yet. Journeys are built through the API for now; their reports open here.</Empty>
       ) : (
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0}>
           <table data-table="journeys">
             <thead>
               <tr>

@@ -23,7 +23,7 @@ export default function Campaigns() {
           No campaigns yet. <a href="/campaigns/new">Create one</a> from a template and a segment.
         </Empty>
       ) : (
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0}>
           <table data-table="campaigns">
             <thead>
               <tr>

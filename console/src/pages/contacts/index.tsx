@@ -96,7 +96,7 @@ export default function Contacts() {
 
 function ContactTable({ contacts }: { contacts: ContactResource[] }) {
   return (
-    <div class="table-wrap">
+    <div class="table-wrap" tabIndex={0}>
       <table data-table="contacts">
         <thead>
           <tr>

@@ -107,7 +107,7 @@ function Consent({ detail }: { detail: ContactDetail }) {
   return (
     <>
       <h2>Consent</h2>
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0}>
         <table data-table="consent">
           <thead>
             <tr>
@@ -146,7 +146,7 @@ function Consent({ detail }: { detail: ContactDetail }) {
           ) : history.data.items.length === 0 ? (
             <Empty>No consent records.</Empty>
           ) : (
-            <div class="table-wrap">
+            <div class="table-wrap" tabIndex={0}>
               <table data-table="consent-records">
                 <thead>
                   <tr>
@@ -224,7 +224,7 @@ function Suppressions({ detail, onChange }: { detail: ContactDetail; onChange: (
   return (
     <>
       <h2>Suppressions</h2>
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0}>
         <table data-table="suppressions">
           <thead>
             <tr>
@@ -335,7 +335,7 @@ function Journeys({ id }: { id: string }) {
       ) : passes.data.items.length === 0 ? (
         <Empty>Not in any journey.</Empty>
       ) : (
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0}>
           <table data-table="contact-journeys">
             <thead>
               <tr>

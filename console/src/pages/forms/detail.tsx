@@ -62,7 +62,7 @@ function Definition({ form }: { form: SavedForm }) {
   return (
     <>
       <h2>Definition</h2>
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0}>
         <table data-table="form-fields">
           <thead>
             <tr>
@@ -141,7 +141,7 @@ function Submissions({ id }: { id: string }) {
         <Empty>No submissions yet.</Empty>
       ) : (
         <>
-          <div class="table-wrap">
+          <div class="table-wrap" tabIndex={0}>
             <table data-table="submissions">
               <thead>
                 <tr>

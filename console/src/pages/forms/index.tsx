@@ -31,7 +31,7 @@ export default function Forms() {
         </Empty>
       ) : (
         <>
-          <div class="table-wrap">
+          <div class="table-wrap" tabIndex={0}>
             <table data-table="forms">
               <thead>
                 <tr>

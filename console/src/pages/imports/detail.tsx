@@ -65,7 +65,7 @@ export default function ImportDetail({ id }: { id: string }) {
             <Empty>{failed ? 'The failed rows are listed once their chunk has finished.' : 'No failed rows.'}</Empty>
           ) : (
             <>
-              <div class="table-wrap">
+              <div class="table-wrap" tabIndex={0}>
                 <table data-table="import-errors">
                   <thead>
                     <tr>

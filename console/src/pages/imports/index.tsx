@@ -18,7 +18,7 @@ export default function Imports() {
         <Empty>No import jobs yet.</Empty>
       ) : (
         <>
-          <div class="table-wrap">
+          <div class="table-wrap" tabIndex={0}>
             <table data-table="imports">
               <thead>
                 <tr>

@@ -15,7 +15,7 @@ export default function Journeys() {
       ) : list.data.items.length === 0 ? (
         <Empty>No journeys yet.</Empty>
       ) : (
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0}>
           <table data-table="journeys">
             <thead>
               <tr>

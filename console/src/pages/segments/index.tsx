@@ -23,7 +23,7 @@ export default function Segments() {
           No segments yet. <a href="/segments/new">Build the first one</a>: the count updates as you write the rule.
         </Empty>
       ) : (
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0}>
           <table data-table="segments">
             <thead>
               <tr>

@@ -29,7 +29,7 @@ export default function Sites() {
           No sites yet. <a href="/sites/new">Register one</a>.
         </Empty>
       ) : (
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0}>
           <table data-table="sites">
             <thead>
               <tr>

@@ -23,7 +23,7 @@ export default function Templates() {
           No templates yet. <a href="/templates/new">Write the first one</a>.
         </Empty>
       ) : (
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0}>
           <table data-table="templates">
             <thead>
               <tr>
