@@ -343,7 +343,8 @@ function Report({ campaign: c }: { campaign: CampaignResource }) {
         {running ? 'Measuring responses since the launch…' : run?.completedAt ? `Measured ${when(run.completedAt)}.` : 'Attribution and lift are measured nightly; “Measure now” measures from the launch until now.'}
       </p>
       {error !== undefined && <FormErrors error={error} claimed={[]} />}
-      <ReportFrame path={`/v1/campaigns/${c.id}/report.html`} title="Campaign report" refreshKey={refresh} />
+      {/* Reloaded after a measurement, and when the live counts or the status move (the report's live section shows them too). */}
+      <ReportFrame path={`/v1/campaigns/${c.id}/report.html`} title="Campaign report" refreshKey={`${refresh}:${c.status}:${c.counters.sent}:${JSON.stringify(c.responses ?? {})}`} />
     </section>
   );
 }
