@@ -12,7 +12,7 @@
  */
 import { mulberry32 } from './random.ts';
 
-/** Predictions are clipped to [ε, 1 − ε] in the log-loss, so a confident miss costs log(1e15) ≈ 34.5, not ∞. */
+/** The log-loss floors the probability given to the observed outcome at ε, so a confident miss costs log(1e15) ≈ 34.5, not ∞. */
 export const LOG_LOSS_EPSILON = 1e-15;
 
 /** The number of standard errors in a two-sided 95 % interval. */
@@ -149,15 +149,16 @@ export function brierSkill(probabilities: ArrayLike<number>, labels: ArrayLike<n
 }
 
 /**
- * The weighted mean log-loss −Σw[y·log p + (1 − y)·log(1 − p)] / Σw, with p clipped to
- * [LOG_LOSS_EPSILON, 1 − LOG_LOSS_EPSILON].
+ * The weighted mean log-loss −Σw[y·log p + (1 − y)·log(1 − p)] / Σw, the probability of the
+ * observed outcome (p or 1 − p) floored at LOG_LOSS_EPSILON. (Flooring 1 − p rather than capping p
+ * at 1 − ε keeps the two kinds of miss symmetric: 1 − ε is not exact in double precision.)
  */
 export function logLoss(probabilities: ArrayLike<number>, labels: ArrayLike<number>, weights?: ArrayLike<number>): number {
   const { n, weight, total } = check(probabilities, labels, weights, 'logLoss', true);
   let sum = 0;
   for (let i = 0; i < n; i++) {
-    const p = Math.min(Math.max(probabilities[i]!, LOG_LOSS_EPSILON), 1 - LOG_LOSS_EPSILON);
-    sum -= weight[i]! * (labels[i] === 1 ? Math.log(p) : Math.log1p(-p));
+    const p = probabilities[i]!;
+    sum -= weight[i]! * Math.log(Math.max(labels[i] === 1 ? p : 1 - p, LOG_LOSS_EPSILON));
   }
   return sum / total;
 }
