@@ -238,11 +238,18 @@ export interface QiniCurve {
   readonly treatedWeight: number;
 }
 
-/** The Qini computation's sorted view: tie groups of the uplift in descending order. */
+/**
+ * The examples in descending order of predicted uplift (ties in input order), as flat arrays so
+ * that the bootstrap's 200 passes read memory sequentially, with the tie groups' boundaries.
+ */
 interface QiniOrder {
+  /** order[k] is the input index of the k-th example. */
   readonly order: Uint32Array;
-  /** Group g covers order[groupEnd[g − 1] … groupEnd[g]) (groupEnd[−1] = 0). */
+  /** Group g covers positions [groupEnd[g − 1], groupEnd[g]) (groupEnd[−1] = 0). */
   readonly groupEnd: Uint32Array;
+  /** Per position: 1 treated / 0 control, and the outcome. */
+  readonly treated: Uint8Array;
+  readonly y: Uint8Array;
 }
 
 function qiniOrder(data: UpliftExamples): QiniOrder {
@@ -252,17 +259,30 @@ function qiniOrder(data: UpliftExamples): QiniOrder {
   const order = sortedOrder(negated);
   const ends: number[] = [];
   for (let k = 1; k <= n; k++) if (k === n || negated[order[k]!] !== negated[order[k - 1]!]) ends.push(k);
-  return { order, groupEnd: Uint32Array.from(ends) };
+  const treated = new Uint8Array(n);
+  const y = new Uint8Array(n);
+  for (let k = 0; k < n; k++) {
+    treated[k] = data.treated[order[k]!] === 1 ? 1 : 0;
+    y[k] = data.y[order[k]!] === 1 ? 1 : 0;
+  }
+  return { order, groupEnd: Uint32Array.from(ends), treated, y };
+}
+
+/** The weights in the sorted order. */
+function permute(weight: Float64Array, order: Uint32Array): Float64Array {
+  const out = new Float64Array(order.length);
+  for (let k = 0; k < order.length; k++) out[k] = weight[order[k]!]!;
+  return out;
 }
 
 /**
  * The piecewise-linear Qini curve through the tie-group boundaries, (x_g, Q_g) with (0, 0) first:
  * x_g is the share of total weight in the groups so far; Q_g = Wₜ₁ − W꜀₁·Wₜ/W꜀ over those groups,
  * the control term taken as 0 while W꜀ = 0 (as scikit-uplift does). Tied predictions form one
- * group, so the curve does not depend on their input order. Returns (x, Q) and the treated total.
+ * group, so the curve does not depend on their input order. `weight` is in the sorted order.
  */
-function qiniVertices(data: UpliftExamples, sorted: QiniOrder, weight: Float64Array): { x: Float64Array; q: Float64Array; treatedWeight: number } {
-  const { order, groupEnd } = sorted;
+function qiniVertices(sorted: QiniOrder, weight: Float64Array): { x: Float64Array; q: Float64Array; treatedWeight: number } {
+  const { groupEnd, treated: arm, y } = sorted;
   const x = new Float64Array(groupEnd.length + 1);
   const q = new Float64Array(groupEnd.length + 1);
   let all = 0;
@@ -274,15 +294,14 @@ function qiniVertices(data: UpliftExamples, sorted: QiniOrder, weight: Float64Ar
   for (let g = 0; g < groupEnd.length; g++) {
     const end = groupEnd[g]!;
     for (let k = start; k < end; k++) {
-      const i = order[k]!;
-      const w = weight[i]!;
+      const w = weight[k]!;
       all += w;
-      if (data.treated[i] === 1) {
+      if (arm[k] === 1) {
         treated += w;
-        if (data.y[i] === 1) treatedPositive += w;
+        if (y[k] === 1) treatedPositive += w;
       } else {
         control += w;
-        if (data.y[i] === 1) controlPositive += w;
+        if (y[k] === 1) controlPositive += w;
       }
     }
     x[g + 1] = all;
@@ -335,7 +354,8 @@ function interpolate(x: Float64Array, q: Float64Array, at: number): number {
 export function qini(data: UpliftExamples, points = 20): QiniCurve {
   if (!(Number.isInteger(points) && points >= 1)) throw new RangeError(`qini: points must be an integer ≥ 1, got ${points}`);
   const weight = checkUplift(data);
-  const { x, q, treatedWeight } = qiniVertices(data, qiniOrder(data), weight);
+  const sorted = qiniOrder(data);
+  const { x, q, treatedWeight } = qiniVertices(sorted, permute(weight, sorted.order));
   const sampled = Array.from({ length: points }, (_, k) => {
     const at = (k + 1) / points;
     return { x: at, q: k + 1 === points ? q[q.length - 1]! : interpolate(x, q, at) };
@@ -376,7 +396,8 @@ export function bootstrapQini(data: UpliftExamples, options: { seed: number; res
   const weight = checkUplift(data);
   const n = weight.length;
   const sorted = qiniOrder(data);
-  const original = qiniVertices(data, sorted, weight);
+  const sortedWeight = permute(weight, sorted.order);
+  const original = qiniVertices(sorted, sortedWeight);
   const coefficient = coefficientOf(original.x, original.q, original.treatedWeight);
 
   const group = new Uint32Array(n);
@@ -388,6 +409,8 @@ export function bootstrapQini(data: UpliftExamples, options: { seed: number; res
     group[i] = g;
   }
   const contacts = numbering.size;
+  const sortedGroup = new Uint32Array(n);
+  for (let k = 0; k < n; k++) sortedGroup[k] = group[sorted.order[k]!]!;
   const random = mulberry32(options.seed);
   const drawn = new Uint32Array(contacts);
   const resampled = new Float64Array(n);
@@ -401,17 +424,17 @@ export function bootstrapQini(data: UpliftExamples, options: { seed: number; res
     }
     let treated = 0;
     let control = 0;
-    for (let i = 0; i < n; i++) {
-      const w = weight[i]! * drawn[group[i]!]!;
-      resampled[i] = w;
-      if (data.treated[i] === 1) treated += w;
+    for (let k = 0; k < n; k++) {
+      const w = sortedWeight[k]! * drawn[sortedGroup[k]!]!;
+      resampled[k] = w;
+      if (sorted.treated[k] === 1) treated += w;
       else control += w;
     }
     if (!(treated > 0 && control > 0)) {
       if (++redraws > resamples) throw new RangeError(`bootstrapQini: ${redraws} resamples lacked a treated or control example; too few contacts (${contacts})`);
       continue;
     }
-    const { x, q, treatedWeight } = qiniVertices(data, sorted, resampled);
+    const { x, q, treatedWeight } = qiniVertices(sorted, resampled);
     samples[s++] = coefficientOf(x, q, treatedWeight);
   }
   const ordered = samples.slice().sort();
