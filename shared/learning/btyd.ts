@@ -57,20 +57,24 @@ export const HYP2F1_MAX_TERMS = 1_000_000;
  * series is provably below 1e-16 of the sum: once n is past |a|, |b| and |c| the term ratio
  * ρₙ = (a+n)(b+n)z / ((c+n)(n+1)) moves monotonically towards z, so the tail is at most
  * |termₙ|·ρ/(1 − ρ) with ρ = max(|ρₙ|, |z|). A polynomial (a or b a non-positive integer) ends
- * when a term is exactly zero.
+ * when a term is exactly zero. The terms are added with Neumaier's compensated summation, so tens
+ * of thousands of them (z near 1) lose no more than the terms' own rounding.
  */
 function hyp2f1Series(a: number, b: number, c: number, z: number): number {
   let term = 1;
   let sum = 1;
+  let lost = 0; // Neumaier compensation: the low-order bits the additions dropped
   const settled = Math.max(Math.abs(a), Math.abs(b), Math.abs(c)) + 1;
   for (let n = 0; n < HYP2F1_MAX_TERMS; n++) {
     const ratio = ((a + n) * (b + n) * z) / ((c + n) * (n + 1));
     term *= ratio;
-    sum += term;
-    if (term === 0) return sum;
+    const next = sum + term;
+    lost += Math.abs(sum) >= Math.abs(term) ? sum - next + term : term - next + sum;
+    sum = next;
+    if (term === 0) return sum + lost;
     if (n > settled) {
       const rho = Math.max(Math.abs(ratio), Math.abs(z));
-      if (rho < 1 && (Math.abs(term) * rho) / (1 - rho) <= 1e-16 * Math.abs(sum)) return sum;
+      if (rho < 1 && (Math.abs(term) * rho) / (1 - rho) <= 1e-16 * Math.abs(sum)) return sum + lost;
     }
   }
   throw new RangeError(`hyp2f1(${a}, ${b}; ${c}; ${z}): the series did not converge in ${HYP2F1_MAX_TERMS} terms`);
