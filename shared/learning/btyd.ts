@@ -108,7 +108,7 @@ export function hyp2f1(a: number, b: number, c: number, z: number): number {
 export interface NelderMeadOptions {
   /** Edge of the starting simplex along each axis (default 0.5: a factor e^0.5 on log-parameters). */
   step?: number;
-  /** Evaluations of the simplex loop, over all restarts (default 4,000). */
+  /** Iterations of the simplex loop (each 1–2 evaluations of f, or dim + 2 on a shrink), over all restarts (default 4,000). */
   maxIterations?: number;
   /** Stop when every vertex is within this of the best, in each coordinate (default 1e-9)… */
   xTolerance?: number;
@@ -130,8 +130,8 @@ export interface NelderMeadResult {
  * (reflection 1, expansion 2, contraction ½, shrink ½). A non-finite f(x) counts as +∞, so the
  * simplex backs away from it. When the tolerances are met the search restarts from the best point
  * with a fresh simplex (a collapsed simplex is the method's known failure); it stops when a restart
- * improves f by no more than `fTolerance`. Ties are ordered by vertex index, so the result is
- * deterministic.
+ * improves f by no more than `fTolerance`. Equal values keep their order in the simplex, so the
+ * same f and x0 give bitwise the same result.
  */
 export function nelderMead(f: (x: number[]) => number, x0: number[], options: NelderMeadOptions = {}): NelderMeadResult {
   const { step = 0.5, maxIterations = 4000, xTolerance = 1e-9, fTolerance = 1e-12 } = options;
@@ -246,11 +246,15 @@ function checkRows(rows: readonly BgNbdRow[]): void {
   }
 }
 
-function checkParams(params: BgNbdParams): void {
-  for (const [name, v] of Object.entries(params)) {
-    if (['r', 'alpha', 'a', 'b'].includes(name) && !(v > 0 && Number.isFinite(v))) throw new RangeError(`BG/NBD parameter ${name} must be positive (got ${v})`);
+/** Every named parameter is a finite positive number (a RangeError naming it otherwise). */
+function checkPositive<T extends object>(model: string, params: T, names: readonly (keyof T & string)[]): void {
+  for (const name of names) {
+    const value = params[name];
+    if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) throw new RangeError(`${model} parameter ${name} must be positive (got ${String(value)})`);
   }
 }
+
+const checkParams = (params: BgNbdParams) => checkPositive('BG/NBD', params, ['r', 'alpha', 'a', 'b']);
 
 /**
  * ln L(r, α, a, b | x, tₓ, T) of one customer (FHL 2005, eq. 6):
@@ -442,11 +446,7 @@ function checkSpend(x: number, meanSpend: number): void {
   if (!(meanSpend > 0 && Number.isFinite(meanSpend))) throw new RangeError(`mean spend must be positive (got ${meanSpend}); leave out customers without revenue`);
 }
 
-function checkGammaGammaParams(params: GammaGammaParams): void {
-  for (const name of ['p', 'q', 'v'] as const) {
-    if (!(params[name] > 0 && Number.isFinite(params[name]))) throw new RangeError(`Gamma–Gamma parameter ${name} must be positive (got ${params[name]})`);
-  }
-}
+const checkGammaGammaParams = (params: GammaGammaParams) => checkPositive('Gamma–Gamma', params, ['p', 'q', 'v']);
 
 /**
  * ln f(z̄ | p, q, v, x), the density of a customer's mean spend z̄ over x conversions (FHL 2005b):
