@@ -60,8 +60,10 @@ export interface SimulatedCustomer {
  * BG/NBD customers: λ ~ Gamma(r, rate α), p ~ Beta(a, b); from the first conversion at day 0,
  * waits are exponential with rate λ and after each repeat conversion the customer leaves with
  * probability p. T is a whole number of days, uniform in 1..windowDays (first conversions spread
- * over the window); tₓ is floored to whole days when `wholeDays` (as aggregated rows are), so the
- * rows merge. Spends: ν ~ Gamma(q, rate v) per customer, each spend ~ Gamma(p, rate ν).
+ * over the window). With `wholeDays` (as aggregated rows are, so that they merge) tₓ counts calendar
+ * days like T: the first conversion falls at a uniform time of its day, and tₓ is the number of
+ * midnights from it to the last one. Spends: ν ~ Gamma(q, rate v) per customer, each spend
+ * ~ Gamma(p, rate ν).
  */
 export function simulateCustomers(
   seed: number,
@@ -87,7 +89,7 @@ export function simulateCustomers(
     }
     const nu = gamma(random, gammaGamma.q) / gammaGamma.v;
     const spends = Array.from({ length: x + 1 }, () => gamma(random, gammaGamma.p) / nu);
-    customers.push({ x, tx: wholeDays ? Math.floor(tx) : tx, T, spends });
+    customers.push({ x, tx: wholeDays ? Math.floor(random() + tx) : tx, T, spends });
   }
   return customers;
 }
