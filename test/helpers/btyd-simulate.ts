@@ -54,6 +54,9 @@ export interface SimulatedCustomer {
   T: number;
   /** Spend of each of the x + 1 conversions (the first included). */
   spends: number[];
+  /** With `horizonDays`: whether the customer was still alive at T, and its conversions in (T, T + horizon]. */
+  alive?: boolean;
+  futureConversions?: number;
 }
 
 /**
@@ -63,14 +66,15 @@ export interface SimulatedCustomer {
  * over the window). With `wholeDays` (as aggregated rows are, so that they merge) tₓ counts calendar
  * days like T: the first conversion falls at a uniform time of its day, and tₓ is the number of
  * midnights from it to the last one. Spends: ν ~ Gamma(q, rate v) per customer, each spend
- * ~ Gamma(p, rate ν).
+ * ~ Gamma(p, rate ν). With `horizonDays` the story goes on past T (the wait in progress at T is
+ * kept: exponential waits have no memory) and counts the conversions of the next horizonDays.
  */
 export function simulateCustomers(
   seed: number,
   count: number,
   bgNbd: BgNbdParams,
   gammaGamma: GammaGammaParams,
-  { windowDays = 180, wholeDays = true }: { windowDays?: number; wholeDays?: boolean } = {},
+  { windowDays = 180, wholeDays = true, horizonDays }: { windowDays?: number; wholeDays?: boolean; horizonDays?: number } = {},
 ): SimulatedCustomer[] {
   const random = mulberry32(seed);
   const customers: SimulatedCustomer[] = [];
@@ -78,18 +82,28 @@ export function simulateCustomers(
     const T = 1 + Math.floor(random() * windowDays);
     const lambda = gamma(random, bgNbd.r) / bgNbd.alpha;
     const dropOut = beta(random, bgNbd.a, bgNbd.b);
+    const wait = () => -Math.log(open(random)) / lambda;
     let x = 0;
     let tx = 0;
-    for (let t = 0; ; ) {
-      t += -Math.log(open(random)) / lambda;
-      if (t > T) break;
+    let alive = true;
+    let t = wait();
+    for (; t <= T; t += wait()) {
       x++;
       tx = t;
+      if (random() < dropOut) {
+        alive = false;
+        break;
+      }
+    }
+    let futureConversions = 0;
+    for (; horizonDays !== undefined && alive && t <= T + horizonDays; t += wait()) {
+      futureConversions++;
       if (random() < dropOut) break;
     }
     const nu = gamma(random, gammaGamma.q) / gammaGamma.v;
     const spends = Array.from({ length: x + 1 }, () => gamma(random, gammaGamma.p) / nu);
-    customers.push({ x, tx: wholeDays ? Math.floor(random() + tx) : tx, T, spends });
+    const customer: SimulatedCustomer = { x, tx: wholeDays ? Math.floor(random() + tx) : tx, T, spends };
+    customers.push(horizonDays === undefined ? customer : { ...customer, alive, futureConversions });
   }
   return customers;
 }
