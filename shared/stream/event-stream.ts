@@ -38,6 +38,16 @@ const PUBLIC_DATA_KEYS = new Set([
   'messageId',
 ]);
 
+/**
+ * `from` is a plain value on most entries, but a form submission's is `{ ip, userAgent, origin }`
+ * (shared/contacts/contact-service.ts): only the site it came from leaves Touchloop.
+ */
+function publicFrom(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const origin = (value as { origin?: unknown }).origin;
+  return typeof origin === 'string' && origin !== '' ? { origin } : undefined;
+}
+
 /** The interaction item as the table holds it (shared/contacts/timeline.ts), as much as the stream reads. */
 const TimelineItem = z.object({
   contactId: z.string().min(1),
@@ -62,7 +72,12 @@ export function streamEventOf(image: Record<string, unknown>): StreamEvent | und
   const item = TimelineItem.parse(image);
   if (item.contactId.startsWith('erased#')) return undefined;
   const raw = item.data ?? {};
-  const data = Object.fromEntries(Object.entries(raw).filter(([key, value]) => PUBLIC_DATA_KEYS.has(key) && value !== undefined && value !== null));
+  const data = Object.fromEntries(
+    Object.entries(raw)
+      .filter(([key, value]) => PUBLIC_DATA_KEYS.has(key) && value !== undefined && value !== null)
+      .map(([key, value]) => [key, key === 'from' ? publicFrom(value) : value] as const)
+      .filter(([, value]) => value !== undefined),
+  );
   const event: StreamEvent = {
     schema: STREAM_SCHEMA,
     id: streamEventId(item.contactId, item.sk),

@@ -58,6 +58,22 @@ describe('timeline entries as stream events', () => {
     for (const secret of ['ada@example.com', '+447400123456', 'Mozilla', '203.0.113.9']) expect(published).not.toContain(secret);
   });
 
+  test("a form submission as the contact service records it: the site it came from, never the submitter's IP, user agent or values", () => {
+    // contact-service.ts stores `from: { ip, userAgent, origin }` and the submitted values on every form_submitted entry.
+    const submitted = streamEventOf(
+      entry({
+        type: 'form_submitted',
+        channel: undefined,
+        data: { formId: 'f-1', submissionId: 's-1', created: true, submitted: { email: 'ada@example.com', attributes: {} }, from: { ip: '203.0.113.9', userAgent: 'Mozilla/5.0 (X11)', origin: 'https://www.example.com' } },
+      }),
+    )!;
+    expect(submitted.data).toEqual({ formId: 'f-1', submissionId: 's-1', from: { origin: 'https://www.example.com' } });
+    const withoutOrigin = streamEventOf(entry({ type: 'form_submitted', channel: undefined, data: { formId: 'f-1', from: { ip: '203.0.113.9', userAgent: 'curl/8' } } }))!;
+    expect(withoutOrigin.data).toEqual({ formId: 'f-1' });
+    const published = JSON.stringify([submitted, withoutOrigin]);
+    for (const secret of ['ada@example.com', '203.0.113.9', 'Mozilla', 'curl/8']) expect(published).not.toContain(secret);
+  });
+
   test("erasure's move of a history to a pseudonym is not an event; an item that is no timeline entry throws", () => {
     expect(streamEventOf(entry({ contactId: 'erased#0b9d', data: undefined }))).toBeUndefined();
     expect(() => streamEventOf({ contactId: 'c-1', sk: 'x' })).toThrow();
