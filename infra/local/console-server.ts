@@ -21,11 +21,20 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json',
 };
 
+/** How the console signs in (config.json's `auth`): the dev identity, or an OIDC provider (`infra/console/console.ts` ConsoleConfig). */
+export type ConsoleSignIn = { mode: 'local' } | { mode: 'oidc'; authority: string; clientId: string; scopes?: string[]; logoutUrl?: string };
+
 export interface ConsoleServerOptions {
   distDir: string;
   /** The local API gateway, which `/v1/*` on the console's origin is passed to. */
   apiUrl: string;
   auth: LocalAuth;
+  /**
+   * Default: the dev identity. An OIDC provider instead makes the local console sign in as it does
+   * on AWS (the tests use a stand-in provider); the CSP then allows that provider's origin, and
+   * the dev-session route is gone.
+   */
+  signIn?: ConsoleSignIn;
 }
 
 /**
@@ -44,8 +53,11 @@ export class LocalConsoleServer {
   private running: RunningServer | undefined;
   private readonly headers: Record<string, string>;
 
+  private readonly signIn: ConsoleSignIn;
+
   constructor(private readonly options: ConsoleServerOptions) {
-    this.headers = consoleSecurityHeaders({ authOrigins: [] }, { hsts: false });
+    this.signIn = options.signIn ?? { mode: 'local' };
+    this.headers = consoleSecurityHeaders({ authOrigins: this.signIn.mode === 'oidc' ? [new URL(this.signIn.authority).origin] : [] }, { hsts: false });
   }
 
   get url(): string {
@@ -71,13 +83,13 @@ export class LocalConsoleServer {
       return sendJson(res, 400, { message: 'Bad Request' }, this.headers);
     }
     if (url.pathname === '/v1' || url.pathname.startsWith('/v1/')) return this.proxy(req, res);
-    if (url.pathname === '/_local/console/session') {
+    if (url.pathname === '/_local/console/session' && this.signIn.mode === 'local') {
       if (method !== 'POST') return sendJson(res, 405, { message: 'Method Not Allowed' }, { ...this.headers, allow: 'POST' });
       return this.session(req, res);
     }
     if (method !== 'GET' && method !== 'HEAD') return sendJson(res, 405, { message: 'Method Not Allowed' }, { ...this.headers, allow: 'GET, HEAD' });
     if (url.pathname === '/config.json') {
-      return sendJson(res, 200, { apiUrl: '', auth: { mode: 'local' } }, { ...this.headers, 'cache-control': 'no-cache' });
+      return sendJson(res, 200, { apiUrl: '', auth: this.signIn }, { ...this.headers, 'cache-control': 'no-cache' });
     }
     this.file(url.pathname, method, res);
   }

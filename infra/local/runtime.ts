@@ -17,7 +17,7 @@ import { LocalBucket } from './buckets.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts';
 import { LocalEventBus, type BusEvent } from './event-bus.ts';
 import { LocalFirehose } from './firehose.ts';
-import { LocalConsoleServer } from './console-server.ts';
+import { LocalConsoleServer, type ConsoleSignIn } from './console-server.ts';
 import { LocalHttpGateway, type GatewayRoute, type LocalRoute } from './http-gateway.ts';
 import { readRequestBody, sendJson } from './http-util.ts';
 import { functionArn, LOCAL_ACCOUNT, LOCAL_REGION, LocalFunction } from './lambda.ts';
@@ -61,7 +61,7 @@ export interface LocalRuntimeOptions {
    * Serve the marketers' console (built into `distDir` by infra/console/build.ts) on its own
    * loopback origin: `port`, default the API port + 1 (a free one when the API's is 0).
    */
-  console?: { distDir: string; port?: number };
+  console?: { distDir: string; port?: number; signIn?: ConsoleSignIn };
 }
 
 export interface Wiring {
@@ -343,7 +343,7 @@ export class LocalRuntime {
 
     // 7. The console, on its own origin beside the API (which it reaches through its /v1 proxy).
     if (options.console) {
-      this.consoleServer = new LocalConsoleServer({ distDir: options.console.distDir, apiUrl: `http://${LOOPBACK}:${apiPort}`, auth: this.auth });
+      this.consoleServer = new LocalConsoleServer({ distDir: options.console.distDir, apiUrl: `http://${LOOPBACK}:${apiPort}`, auth: this.auth, signIn: options.console.signIn });
       const consolePort = options.console.port ?? (options.apiPort === 0 ? 0 : apiPort + 1);
       await this.consoleServer.start(consolePort, host);
       this.urls.console = this.consoleServer.url;
