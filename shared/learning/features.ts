@@ -128,6 +128,8 @@ const COL_CROSS = COL_WEEKEND + 1;
 /** Columns of the numeric block; the hashed block follows. */
 export const NUMERIC_COLUMNS = NUMERIC_NAMES.length;
 const IDX_RECENCY = COUNT_NAMES.length + 1;
+/** Per cross column, the standardised count it copies (that channel's 30-day sent, opened, clicked). */
+const CROSS_SOURCES = LEARNING_CHANNELS.flatMap((c) => CROSS_COUNTS.map((b) => COUNT_NAMES.indexOf(`${b}.${c}.30d`)));
 
 /**
  * The encoding's learned constants. Plain JSON (arrays of numbers and strings), stored with each
@@ -234,15 +236,20 @@ function attributeToken(name: string, v: AttributeValue | undefined): Token | nu
 
 /** Throws a RangeError naming the field unless the input is well formed (finite numbers, known channel, bucket 0–5). */
 export function checkInput(input: FeatureInput): void {
-  const finite = (name: string, v: unknown, min = -Infinity) => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new RangeError(`feature input: ${name} is ${String(v)}, expected a finite number${min > -Infinity ? ` ≥ ${min}` : ''}`);
+  // Checked before any message is built: this runs once per encoded example.
+  const finite = (name: string, v: unknown, min: number) => {
+    if (typeof v === 'number' && Number.isFinite(v) && v >= min) return;
+    throw new RangeError(`feature input: ${name} is ${String(v)}, expected a finite number${min > -Infinity ? ` ≥ ${min}` : ''}`);
   };
-  for (const name of COUNT_NAMES) finite(`counts.${name}`, input.counts[name], 0);
+  for (const name of COUNT_NAMES) {
+    const v = input.counts[name];
+    if (!(typeof v === 'number' && v >= 0 && v < Infinity)) finite(`counts.${name}`, v, 0);
+  }
   finite('tenureDays', input.tenureDays, 0);
   if (input.recencyDays !== null) finite('recencyDays', input.recencyDays, 0);
   finite('frequency', input.frequency, 0);
-  finite('monetary', input.monetary);
-  finite('lead', input.lead);
+  finite('monetary', input.monetary, -Infinity);
+  finite('lead', input.lead, -Infinity);
   if (input.channel !== null && !LEARNING_CHANNELS.includes(input.channel)) throw new RangeError(`feature input: unknown channel ${String(input.channel)}`);
   if (input.hourBucket !== null && !(Number.isInteger(input.hourBucket) && input.hourBucket >= 0 && input.hourBucket < HOUR_BUCKETS)) {
     throw new RangeError(`feature input: hourBucket is ${String(input.hourBucket)}, expected an integer 0–${HOUR_BUCKETS - 1} or null`);
@@ -277,32 +284,46 @@ const clip = (z: number) => (z > CLIP ? CLIP : z < -CLIP ? -CLIP : z);
  */
 export function encode(input: FeatureInput, spec: FeatureSpec): SparseVector & { indices: number[]; values: number[] } {
   checkInput(input);
+  const row = new Float64Array(NUMERIC_COLUMNS);
+  const raw = rawStandardised(input);
+  for (let j = 0; j < S; j++) row[j] = Number.isNaN(raw[j]!) ? 0 : clip((raw[j]! - spec.means[j]!) / spec.sds[j]!);
+  if (input.recencyDays === null) row[COL_RECENCY_MISSING] = 1;
+  for (let k = 0; k < LEARNING_CHANNELS.length; k++) {
+    const channel = LEARNING_CHANNELS[k]!;
+    if (input.reachable[channel]) row[COL_REACHABLE + k] = 1;
+    if (input.channel !== channel) continue;
+    row[COL_CHANNEL + k] = 1;
+    for (let m = 0; m < CROSS_COUNTS.length; m++) row[COL_CROSS + k * CROSS_COUNTS.length + m] = row[CROSS_SOURCES[k * CROSS_COUNTS.length + m]!]!;
+  }
+  if (input.hourBucket !== null) row[COL_HOUR + input.hourBucket] = 1;
+  if (input.weekend) row[COL_WEEKEND] = 1;
   const indices: number[] = [];
   const values: number[] = [];
-  const put = (column: number, value: number) => {
-    if (value !== 0) {
-      indices.push(column);
-      values.push(value);
+  for (let j = 0; j < NUMERIC_COLUMNS; j++) {
+    if (row[j] !== 0) {
+      indices.push(j);
+      values.push(row[j]!);
     }
-  };
-  const raw = rawStandardised(input);
-  const z = new Float64Array(S);
-  for (let j = 0; j < S; j++) z[j] = Number.isNaN(raw[j]!) ? 0 : clip((raw[j]! - spec.means[j]!) / spec.sds[j]!);
-  for (let j = 0; j < S; j++) put(j, z[j]!);
-  put(COL_RECENCY_MISSING, input.recencyDays === null ? 1 : 0);
-  LEARNING_CHANNELS.forEach((c, k) => put(COL_REACHABLE + k, input.reachable[c] ? 1 : 0));
-  LEARNING_CHANNELS.forEach((c, k) => put(COL_CHANNEL + k, input.channel === c ? 1 : 0));
-  for (let b = 0; b < HOUR_BUCKETS; b++) put(COL_HOUR + b, input.hourBucket === b ? 1 : 0);
-  put(COL_WEEKEND, input.weekend ? 1 : 0);
-  LEARNING_CHANNELS.forEach((c, k) => {
-    CROSS_COUNTS.forEach((b, m) => put(COL_CROSS + k * CROSS_COUNTS.length + m, input.channel === c ? z[COUNT_NAMES.indexOf(`${b}.${c}.30d`)]! : 0));
-  });
-  const hashed = new Map<number, number>();
+  }
+  // Tokens are few (country and ≤ 50 attributes): collect by bucket, then sort the buckets.
+  const buckets: number[] = [];
+  const sums: number[] = [];
   for (const token of tokensOf(input, spec.attributes)) {
     const bucket = bucketOf(token.name);
-    hashed.set(bucket, (hashed.get(bucket) ?? 0) + token.value);
+    const at = buckets.indexOf(bucket);
+    if (at >= 0) sums[at]! += token.value;
+    else {
+      buckets.push(bucket);
+      sums.push(token.value);
+    }
   }
-  for (const bucket of [...hashed.keys()].sort((a, b) => a - b)) put(NUMERIC_COLUMNS + bucket, hashed.get(bucket)!);
+  const order = buckets.map((_, k) => k).sort((a, b) => buckets[a]! - buckets[b]!);
+  for (const k of order) {
+    if (sums[k] !== 0) {
+      indices.push(NUMERIC_COLUMNS + buckets[k]!);
+      values.push(sums[k]!);
+    }
+  }
   return { indices, values };
 }
 
