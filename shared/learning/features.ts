@@ -335,12 +335,12 @@ export function encode(input: FeatureInput, spec: FeatureSpec): SparseVector & {
  *   `maxAttributes`, the most frequent (by weight, ties by name); kept sorted by name;
  * - per standardised input, the weighted mean and (population) sd of sign·log1p|v|; recency's
  *   over the inputs that have one. An sd of 0 (a constant, a single input) or an input nobody
- *   has is stored as sd 1 and its mean as given (0 without data), so the column encodes as 0;
+ *   has is stored with sd 1 (and mean 0 without data), so a constant column encodes as 0;
  * - per hash bucket, the token with the largest weight (ties: the smallest name), else `hash#<i>`;
  * - the sd of every encoded column, for explanations.
  *
- * Throws a RangeError on no inputs, a malformed input, or weights that are negative, non-finite,
- * of the wrong length or all zero.
+ * Throws a RangeError on no inputs, a malformed input, a maxAttributes that is not a whole
+ * number ≥ 0, or weights that are negative, non-finite, of the wrong length or all zero.
  */
 export function fitFeatureSpec(inputs: readonly FeatureInput[], options: FeatureSpecOptions = {}): FeatureSpec {
   const n = inputs.length;
@@ -355,6 +355,7 @@ export function fitFeatureSpec(inputs: readonly FeatureInput[], options: Feature
   }
   if (!(totalWeight > 0)) throw new RangeError('fitFeatureSpec: the weights sum to 0');
   const maxAttributes = options.maxAttributes ?? MAX_ATTRIBUTES;
+  if (!(Number.isInteger(maxAttributes) && maxAttributes >= 0)) throw new RangeError(`fitFeatureSpec: maxAttributes is ${maxAttributes}`);
   const excluded = new Set(options.excludeAttributes ?? []);
   inputs.forEach(checkInput);
 

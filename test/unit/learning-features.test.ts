@@ -468,6 +468,7 @@ describe('fitFeatureSpec', () => {
     expect(() => fitFeatureSpec(inputs.slice(0, 2), { weights: [1, Number.NaN] })).toThrow(/weight 1/);
     expect(() => fitFeatureSpec(inputs.slice(0, 2), { weights: [1] })).toThrow(/1 weights for 2/);
     expect(() => fitFeatureSpec([baseInput({ lead: Number.NaN })])).toThrow(/lead/);
+    expect(() => fitFeatureSpec(inputs, { maxAttributes: -1 })).toThrow(/maxAttributes/);
   });
 });
 
