@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import reference from '../fixtures/learning/expected-train.json' with { type: 'json' };
 import { sigmoid } from '../../shared/learning/logistic.ts';
 import { auc } from '../../shared/learning/metrics.ts';
 import { mulberry32 } from '../../shared/learning/random.ts';
@@ -319,5 +320,83 @@ describe('stored size and the histogram', () => {
     expect(bins[0]).toBe(4);
     expect(bins[400]).toBe(2);
     expect(() => histogram([Number.NaN], [1])).toThrow(/not finite/);
+  });
+});
+
+/** The exposures of train_reference.py `exposures`, drawn in the same order from the same seed. */
+function referenceInputs(): ExampleInput[] {
+  const { seed, rows, columns, goal, holdouts, trueWeights, intercept, upliftLogit } = reference.data;
+  const draw = mulberry32(seed);
+  const inputs: ExampleInput[] = [];
+  for (let i = 0; i < rows; i++) {
+    const campaign = Math.floor(draw() * 3);
+    const h = holdouts[campaign]!;
+    const treated = draw() < 1 - h ? 1 : 0;
+    const indices: number[] = [];
+    const values: number[] = [];
+    let eta = intercept;
+    for (let j = 0; j < columns; j++) {
+      if (draw() < 0.5) {
+        const v = Math.floor(draw() * 17 - 8) / 4;
+        indices.push(j);
+        values.push(v);
+        eta += trueWeights[j]! * v;
+      }
+    }
+    if (treated && indices[0] === 0 && values[0]! > 0) eta += upliftLogit;
+    const label = draw() < 1 / (1 + Math.exp(-eta)) ? 1 : 0;
+    inputs.push({ goal, campaignId: `cmp-${campaign}`, contactId: `c${i}`, label, treated, holdoutShare: h, exposedAt: i, revenue: 0, vector: { indices, values } });
+  }
+  return inputs;
+}
+
+describe('against the reference (train_reference.py: hashlib, scipy L-BFGS-B, numpy metrics)', () => {
+  const inputs = referenceInputs();
+  const builder = new SampleBuilder(reference.data.columns, reference.data.k);
+  for (const input of inputs) builder.add(input);
+  const sample = builder.finish();
+  const names = Array.from({ length: reference.data.columns }, (_, j) => `x${j}`);
+  const thresholds = { minTrainExamples: 500, minTrainPositives: 50, minControlExamples: 200, minControlPositives: 20, bootstrapResamples: 50 };
+  const propensity = trainPropensity(sample, { goal: 'purchase', featureNames: names, thresholds });
+  const uplift = trainUplift(sample, propensity, { goal: 'purchase', featureNames: names, thresholds });
+  const close = (actual: number, expected: number, tolerance: number) => expect(Math.abs(actual - expected), `${actual} vs ${expected}`).toBeLessThanOrEqual(tolerance * Math.max(1, Math.abs(expected)));
+
+  test('the test regenerates the reference exposures and the same bottom-k strata', () => {
+    const c = reference.data.checksums;
+    expect(inputs.reduce((sum, e) => sum + e.label, 0)).toBe(c.labels);
+    expect(inputs.reduce((sum, e) => sum + e.treated, 0)).toBe(c.treated);
+    expect(inputs.reduce((sum, e) => sum + (e.vector.values as number[]).reduce((a, b) => a + b, 0), 0)).toBeCloseTo(c.values, 9);
+    expect(propensity.strata).toEqual(reference.strata);
+  });
+
+  test('propensity: same folds and λ, weights within 1e-8 (L-BFGS-B’s remaining Newton step is 8e-10), test metrics within 1e-9', () => {
+    const r = reference.propensity;
+    expect(propensity.counts).toMatchObject(r.counts);
+    expect(propensity.lambda).toBe(r.lambda);
+    propensity.candidates.forEach((c, i) => close(c.validationLogLoss, r.candidates[i]!.validationLogLoss, 1e-9));
+    close(propensity.model!.intercept, r.intercept, 1e-8);
+    propensity.model!.weights.forEach((w, j) => close(w, r.weights[j]!, 1e-8));
+    const m = propensity.metrics!;
+    close(m.auc, r.metrics.auc, 1e-12);
+    close(m.aucStandardError, r.metrics.standardError, 1e-12);
+    close(m.aucLower95, r.metrics.lower95, 1e-12);
+    close(m.brier, r.metrics.brier, 1e-9);
+    close(m.brierSkill, r.metrics.brierSkill, 1e-9);
+    close(m.logLoss, r.metrics.logLoss, 1e-9);
+    close(m.ece, r.metrics.ece, 1e-9);
+    expect(propensity.explanations.map((e) => [e.feature, e.sign])).toEqual(r.explanations.map((e) => [e.feature, e.sign]));
+    propensity.explanations.forEach((e, i) => close(e.importance, r.explanations[i]!.importance, 1e-8));
+  });
+
+  test('uplift: the control model centred on the treatment weights, its λ, and the Qini coefficient', () => {
+    const r = reference.uplift;
+    expect(uplift.counts).toMatchObject(r.counts);
+    expect(uplift.lambda).toBe(r.lambda);
+    uplift.candidates.forEach((c, i) => close(c.validationLogLoss, r.candidates[i]!.validationLogLoss, 1e-9));
+    close(uplift.control!.intercept, r.intercept, 1e-8);
+    uplift.control!.weights.forEach((w, j) => close(w, r.weights[j]!, 1e-8));
+    close(uplift.metrics!.qiniCoefficient, r.qiniCoefficient, 1e-9);
+    close(uplift.metrics!.controlLogLoss, r.controlLogLoss, 1e-9);
+    expect(uplift.explanations.map((e) => [e.feature, e.sign])).toEqual(r.explanations.map((e) => [e.feature, e.sign]));
   });
 });
