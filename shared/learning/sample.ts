@@ -277,10 +277,19 @@ export function sampleWeight(stratum: Stratum): number {
 // non-zeros, then uint16 indices and float32 values. 47 + 6·nnz bytes: 407 B for 60 non-zeros.
 
 const MAGIC = 0x31534c54; // 'TLS1' read little-endian
+/** On a little-endian host (x86, arm64 Lambda) typed arrays are copied as bytes; elsewhere value by value. */
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 const EXAMPLE_FIXED_BYTES = 8 + 8 + 4 + 1 + 8 + 8 + 8 + 2;
 
+/** How the codec moves feature arrays: as raw bytes (little-endian hosts only, the default there) or value by value. */
+export interface CodecOptions {
+  readonly byteCopy?: boolean;
+}
+
 /** Encodes a part (or a merged sample) into bytes that `decodePart` restores exactly. */
-export function encodePart(part: SamplePart): Uint8Array {
+export function encodePart(part: SamplePart, options: CodecOptions = {}): Uint8Array {
+  const byteCopy = options.byteCopy ?? LITTLE_ENDIAN;
+  if (byteCopy && !LITTLE_ENDIAN) throw new RangeError('encodePart: byte copies need a little-endian host');
   const strings = new Map<string, number>();
   const intern = (s: string) => {
     let id = strings.get(s);
@@ -341,15 +350,24 @@ export function encodePart(part: SamplePart): Uint8Array {
       f64(e.exposedAt);
       f64(e.revenue);
       u16(e.indices.length);
-      for (const j of e.indices) u16(j);
-      for (const v of e.values) f32(v);
+      if (byteCopy) {
+        out.set(new Uint8Array(e.indices.buffer, e.indices.byteOffset, e.indices.byteLength), at);
+        at += e.indices.byteLength;
+        out.set(new Uint8Array(e.values.buffer, e.values.byteOffset, e.values.byteLength), at);
+        at += e.values.byteLength;
+      } else {
+        for (const j of e.indices) u16(j);
+        for (const v of e.values) f32(v);
+      }
     }
   }
   return out;
 }
 
 /** Decodes `encodePart`'s bytes. Throws a RangeError on a wrong magic number or truncated input. */
-export function decodePart(bytes: Uint8Array): SamplePart {
+export function decodePart(bytes: Uint8Array, options: CodecOptions = {}): SamplePart {
+  const byteCopy = options.byteCopy ?? LITTLE_ENDIAN;
+  if (byteCopy && !LITTLE_ENDIAN) throw new RangeError('decodePart: byte copies need a little-endian host');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;
   const need = (n: number) => {
@@ -402,12 +420,19 @@ export function decodePart(bytes: Uint8Array): SamplePart {
       const revenue = f64();
       const nnz = u16();
       need(6 * nnz);
-      const indices = new Uint16Array(nnz);
-      const values = new Float32Array(nnz);
-      for (let i = 0; i < nnz; i++) indices[i] = view.getUint16(at + 2 * i, true);
-      at += 2 * nnz;
-      for (let i = 0; i < nnz; i++) values[i] = view.getFloat32(at + 4 * i, true);
-      at += 4 * nnz;
+      let indices: Uint16Array;
+      let values: Float32Array;
+      if (byteCopy) {
+        // slice() copies into a fresh, aligned buffer: the example owns its arrays.
+        indices = new Uint16Array(bytes.slice(at, at + 2 * nnz).buffer);
+        values = new Float32Array(bytes.slice(at + 2 * nnz, at + 6 * nnz).buffer);
+      } else {
+        indices = new Uint16Array(nnz);
+        values = new Float32Array(nnz);
+        for (let i = 0; i < nnz; i++) indices[i] = view.getUint16(at + 2 * i, true);
+        for (let i = 0; i < nnz; i++) values[i] = view.getFloat32(at + 2 * nnz + 4 * i, true);
+      }
+      at += 6 * nnz;
       examples.push({ priority, goal, campaignId, contactHash, label: (flags & 1) as 0 | 1, treated: ((flags >> 1) & 1) as 0 | 1, holdoutShare, exposedAt, revenue, indices, values });
     }
     strata.push({ goal, treated, label, total, examples });

@@ -424,6 +424,9 @@ const fmt = (value: number) => value.toFixed(4);
  * percentile (by contact, seeded from the data hash) must be > 0, else `no_signal`. The control
  * model's penalty is centred on the treatment weights, its λ chosen on the control validation
  * fold; both arms are balanced per campaign (1/(1 − h), 1/h) times the sampling weight.
+ * The treatment model is used whenever it was fitted, whatever the propensity status: a response
+ * model that does not beat the base rate can still differ from the control model (the uplift
+ * gate judges that), and the caller decides whether to publish a propensity score.
  */
 export function trainUplift(sample: SamplePart, propensity: PropensityVersion, config: TrainConfig): UpliftVersion {
   checkConfig(sample, config);

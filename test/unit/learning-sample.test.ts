@@ -171,6 +171,8 @@ describe('binary codec', () => {
     const bytes = encodePart(part);
     expect(decodePart(bytes)).toEqual(part);
     expect(encodePart(decodePart(bytes))).toEqual(bytes);
+    expect(encodePart(part, { byteCopy: false })).toEqual(bytes); // the portable path writes the same little-endian bytes
+    expect(decodePart(bytes, { byteCopy: false })).toEqual(part);
     const kept = part.strata.flatMap((s) => s.examples);
     const nnz = kept.reduce((sum, e) => sum + e.indices.length, 0);
     expect(bytes.length).toBeGreaterThan(47 * kept.length + 6 * nnz);
