@@ -248,6 +248,11 @@ function foldRows(rows: Rows, name: FoldName, balanced: boolean): FoldRows {
   return { x: { rows: keep.length, columns: rows.x.columns, rowStart: start, indices: subIndices, values: subValues }, y, weight, contact, positives };
 }
 
+/** The train (0–6), validation (7) and test (8–9) folds of one arm's rows. */
+function splitFolds(rows: Rows, balanced: boolean): Record<FoldName, FoldRows> {
+  return { train: foldRows(rows, 'train', balanced), validation: foldRows(rows, 'validation', balanced), test: foldRows(rows, 'test', balanced) };
+}
+
 /** The weights rescaled to mean 1 (λ in units of examples); all-zero weights are returned as they are. */
 function meanOne(rows: FoldRows): FoldRows {
   let total = 0;
@@ -346,10 +351,7 @@ export function trainPropensity(sample: SamplePart, config: PropensityConfig): P
   const empty = { lambda: null, candidates: [], explanations: [], model: null, metrics: null };
   if (RESERVED_GOALS.includes(config.goal)) return { ...base, ...empty, status: 'reserved_name', reason: reservedReason(config.goal), counts: {} };
 
-  const rows = rowsOf(sample, config.goal, 1);
-  const train = foldRows(rows, 'train', false);
-  const validation = foldRows(rows, 'validation', false);
-  const test = foldRows(rows, 'test', false);
+  const { train, validation, test } = splitFolds(rowsOf(sample, config.goal, 1), false);
   const counts = {
     trainExamples: train.x.rows,
     trainPositives: train.positives,
@@ -438,12 +440,9 @@ export function trainUplift(sample: SamplePart, propensity: PropensityVersion, c
   const empty = { lambda: null, candidates: [], explanations: [], treatment: null, control: null, metrics: null, upliftHistogram: null };
   if (RESERVED_GOALS.includes(config.goal)) return { ...base, ...empty, status: 'reserved_name', reason: reservedReason(config.goal), counts: {} };
 
-  const controlRows = rowsOf(sample, config.goal, 0);
   const treatedRows = rowsOf(sample, config.goal, 1);
-  const train = foldRows(controlRows, 'train', true);
-  const validation = foldRows(controlRows, 'validation', true);
-  const controlTest = foldRows(controlRows, 'test', true);
-  const treatedTest = foldRows(treatedRows, 'test', true);
+  const { train, validation, test: controlTest } = splitFolds(rowsOf(sample, config.goal, 0), true);
+  const { train: treatedTrain, test: treatedTest } = splitFolds(treatedRows, true);
   const counts = {
     controlTrainExamples: train.x.rows,
     controlTrainPositives: train.positives,
@@ -482,7 +481,7 @@ export function trainUplift(sample: SamplePart, propensity: PropensityVersion, c
   const numbers = `Qini coefficient ${fmt(curve.coefficient)}, bootstrap 95 % interval [${fmt(bootstrap.lower)}, ${fmt(bootstrap.upper)}] over ${thresholds.bootstrapResamples} resamples by contact`;
   const signal = bootstrap.lower > 0;
   const difference = treatment.weights.map((w, j) => w - control.weights[j]!);
-  const both = concatRows(foldRows(treatedRows, 'train', true), train);
+  const both = concatRows(treatedTrain, train);
   return {
     ...base,
     status: signal ? 'active' : 'no_signal',

@@ -4,7 +4,7 @@ import { sigmoid } from '../../shared/learning/logistic.ts';
 import { auc } from '../../shared/learning/metrics.ts';
 import { mulberry32 } from '../../shared/learning/random.ts';
 import { contactHashOf, foldOf, mergeParts, SampleBuilder, type ExampleInput, type SamplePart } from '../../shared/learning/sample.ts';
-import { DEFAULT_THRESHOLDS, histogram, trainPropensity, trainUplift, UPLIFT_HISTOGRAM_BINS, type PropensityVersion } from '../../shared/learning/train.ts';
+import { DEFAULT_THRESHOLDS, histogram, trainPropensity, trainUplift, UPLIFT_HISTOGRAM_BINS, type PropensityVersion, type StoredModel } from '../../shared/learning/train.ts';
 
 /**
  * The trainer on synthetic exposures drawn from a known logistic model (mulberry32): a treated
@@ -360,6 +360,14 @@ describe('against the reference (train_reference.py: hashlib, scipy L-BFGS-B, nu
   const propensity = trainPropensity(sample, { goal: 'purchase', featureNames: names, thresholds });
   const uplift = trainUplift(sample, propensity, { goal: 'purchase', featureNames: names, thresholds });
   const close = (actual: number, expected: number, tolerance: number) => expect(Math.abs(actual - expected), `${actual} vs ${expected}`).toBeLessThanOrEqual(tolerance * Math.max(1, Math.abs(expected)));
+  /** Counts and λ exactly, every candidate's validation log-loss within 1e-9, the fitted model within 1e-8. */
+  const expectFit = (version: { counts: object; lambda: number | null; candidates: readonly { validationLogLoss: number }[] }, model: StoredModel, r: (typeof reference)['uplift' | 'propensity']) => {
+    expect(version.counts).toMatchObject(r.counts);
+    expect(version.lambda).toBe(r.lambda);
+    version.candidates.forEach((c, i) => close(c.validationLogLoss, r.candidates[i]!.validationLogLoss, 1e-9));
+    close(model.intercept, r.intercept, 1e-8);
+    model.weights.forEach((w, j) => close(w, r.weights[j]!, 1e-8));
+  };
 
   test('the test regenerates the reference exposures and the same bottom-k strata', () => {
     const c = reference.data.checksums;
@@ -371,11 +379,7 @@ describe('against the reference (train_reference.py: hashlib, scipy L-BFGS-B, nu
 
   test('propensity: same folds and λ, weights within 1e-8 (L-BFGS-B’s remaining Newton step is 8e-10), test metrics within 1e-9', () => {
     const r = reference.propensity;
-    expect(propensity.counts).toMatchObject(r.counts);
-    expect(propensity.lambda).toBe(r.lambda);
-    propensity.candidates.forEach((c, i) => close(c.validationLogLoss, r.candidates[i]!.validationLogLoss, 1e-9));
-    close(propensity.model!.intercept, r.intercept, 1e-8);
-    propensity.model!.weights.forEach((w, j) => close(w, r.weights[j]!, 1e-8));
+    expectFit(propensity, propensity.model!, r);
     const m = propensity.metrics!;
     close(m.auc, r.metrics.auc, 1e-12);
     close(m.aucStandardError, r.metrics.standardError, 1e-12);
@@ -390,11 +394,7 @@ describe('against the reference (train_reference.py: hashlib, scipy L-BFGS-B, nu
 
   test('uplift: the control model centred on the treatment weights, its λ, and the Qini coefficient', () => {
     const r = reference.uplift;
-    expect(uplift.counts).toMatchObject(r.counts);
-    expect(uplift.lambda).toBe(r.lambda);
-    uplift.candidates.forEach((c, i) => close(c.validationLogLoss, r.candidates[i]!.validationLogLoss, 1e-9));
-    close(uplift.control!.intercept, r.intercept, 1e-8);
-    uplift.control!.weights.forEach((w, j) => close(w, r.weights[j]!, 1e-8));
+    expectFit(uplift, uplift.control!, r);
     close(uplift.metrics!.qiniCoefficient, r.qiniCoefficient, 1e-9);
     close(uplift.metrics!.controlLogLoss, r.controlLogLoss, 1e-9);
     expect(uplift.explanations.map((e) => [e.feature, e.sign])).toEqual(r.explanations.map((e) => [e.feature, e.sign]));
