@@ -124,12 +124,15 @@ const mb = (bytes: number) => bytes / MB;
 
 export async function run(): Promise<void> {
   const sampler = startRssSampler();
-  const phases: { name: string; s: number; peakMb: number }[] = [];
+  /** Per phase: seconds, the sampled RSS peak, and at its end the V8 heap in use and the ArrayBuffers (typed arrays' backing stores) alive. */
+  const phases: { name: string; s: number; peakMb: number; heapMb: number; arrayBuffersMb: number }[] = [];
   const phase = <T>(name: string, fn: () => T): T => {
     sampler.resetPhase();
     const start = performance.now();
     const result = fn();
-    phases.push({ name, s: seconds(start), peakMb: mb(sampler.phasePeak()) });
+    const s = seconds(start);
+    const memory = process.memoryUsage();
+    phases.push({ name, s, peakMb: mb(sampler.phasePeak()), heapMb: mb(memory.heapUsed), arrayBuffersMb: mb(memory.arrayBuffers) });
     return result;
   };
 
@@ -145,22 +148,22 @@ export async function run(): Promise<void> {
 
   // --- encode + sample in 16 parts, each through the codec to a file -------------------------
   const dir = mkdtempSync(path.join(tmpdir(), 'touchloop-learning-bench-'));
-  let codecS = 0;
-  let partBytes = 0;
-  let encodedRows = 0;
-  let nonZeros = 0;
+  /** Running totals of the scan and codec: time in encode (ms) and the part codec (s), bytes, rows, non-zeros. */
+  const tally = { encodeMs: 0, partEncodeS: 0, partDecodeS: 0, partBytes: 0, encodedRows: 0, nonZeros: 0 };
   const files: string[] = [];
   try {
-    phase('encode + sample (16 parts)', () => {
+    phase('encode + sample + encodePart (16 parts)', () => {
       for (let segment = 0; segment < SEGMENTS; segment++) {
         const builder = new SampleBuilder(columns, DEFAULT_STRATUM_SIZE);
         // Segment `segment` scans the contacts i ≡ segment (mod 16), each contact's sends whole.
         for (let i = segment; i < CONTACTS; i += SEGMENTS) {
           for (let c = 0; c < CAMPAIGNS; c++) {
             const s = c * CONTACTS + i;
+            const encodeStart = performance.now();
             const vector = encode(inputOf(people, sends, s), spec);
-            nonZeros += vector.indices.length;
-            encodedRows++;
+            tally.encodeMs += performance.now() - encodeStart;
+            tally.nonZeros += vector.indices.length;
+            tally.encodedRows++;
             const label = sends.label[s] === 1 ? 1 : 0;
             builder.add({ goal: GOAL, campaignId: `campaign-${c}`, contactId: contactIds[i]!, label, treated: sends.treated[s] === 1 ? 1 : 0, holdoutShare: HOLDOUT_SHARE, exposedAt: EXPOSED_FROM + c * CAMPAIGN_SPACING_MS, revenue: label ? REVENUE : 0, vector });
           }
@@ -168,8 +171,8 @@ export async function run(): Promise<void> {
         const part = builder.finish();
         const start = performance.now();
         const bytes = encodePart(part);
-        codecS += seconds(start);
-        partBytes += bytes.byteLength;
+        tally.partEncodeS += seconds(start);
+        tally.partBytes += bytes.byteLength;
         const file = path.join(dir, `part-${String(segment).padStart(2, '0')}.bin`);
         writeFileSync(file, bytes);
         files.push(file);
@@ -181,11 +184,14 @@ export async function run(): Promise<void> {
     let sample: SamplePart | undefined;
     phase('codec decode + merge (one part at a time)', () => {
       for (const file of files) {
-        const bytes = readFileSync(file);
+        // A plain Uint8Array copy, not the Buffer readFileSync returns: decodePart's byte copies
+        // use `bytes.slice(...).buffer`, and Buffer.slice is a view over the whole buffer, so a
+        // Buffer gives every example the whole file (and throws on a misaligned length).
+        const bytes = new Uint8Array(readFileSync(file));
         const start = performance.now();
         const part = decodePart(bytes);
         const decoded = performance.now();
-        codecS += (decoded - start) / 1000;
+        tally.partDecodeS += (decoded - start) / 1000;
         sample = mergeParts(sample ? [sample, part] : [part], DEFAULT_STRATUM_SIZE);
         mergeS += seconds(decoded);
       }
@@ -199,7 +205,7 @@ export async function run(): Promise<void> {
 
     // --- the true model on the same test rows ----------------------------------------------------
     const contactOf = new Map(contactIds.map((id, i) => [contactHashOf(GOAL, id), i]));
-    const testTreated = { model: [] as number[], truth: [] as number[], y: [] as number[], w: [] as number[] };
+    const testTreated = { model: [] as number[], truth: [] as number[], base: [] as number[], y: [] as number[], w: [] as number[] };
     const testUplift = { truth: [] as number[], y: [] as number[], treated: [] as number[], w: [] as number[] };
     const propensityWeights = propensity.model ? Float64Array.from(propensity.model.weights) : null;
     for (const stratum of merged.strata) {
@@ -210,6 +216,7 @@ export async function run(): Promise<void> {
         if (e.treated === 1 && propensity.model && propensityWeights) {
           testTreated.model.push(probability(propensity.model, propensityWeights, e));
           testTreated.truth.push(person.pTreated);
+          testTreated.base.push(person.pControl);
           testTreated.y.push(e.label);
           testTreated.w.push(w);
         }
@@ -221,6 +228,7 @@ export async function run(): Promise<void> {
     }
     const modelAuc = propensityWeights ? auc(testTreated.model, testTreated.y, testTreated.w) : Number.NaN;
     const trueAuc = auc(testTreated.truth, testTreated.y, testTreated.w);
+    const baseAuc = auc(testTreated.base, testTreated.y, testTreated.w);
     const trueQini = qini({ uplift: testUplift.truth, y: testUplift.y, treated: testUplift.treated, weight: testUplift.w }).coefficient;
 
     // --- BTYD from summarised customers ----------------------------------------------------------
@@ -237,19 +245,32 @@ export async function run(): Promise<void> {
     });
 
     // --- scoring ----------------------------------------------------------------------------------
+    // Per contact, the input the scorer would build with inputNow (here the generator's snapshot):
+    // the channel it would get (email first) at the planned hour, and for uplift the control
+    // input without a channel. Two passes: propensity alone (one encode, one dot product), then
+    // propensity and uplift (two encodes, three dot products).
     let scoredChecksum = 0;
-    const scoringStart = performance.now();
-    phase('scoring (100,000 contacts)', () => {
-      const treatment = uplift.treatment;
-      const control = uplift.control;
-      const treatmentWeights = treatment ? Float64Array.from(treatment.weights) : null;
-      const controlWeights = control ? Float64Array.from(control.weights) : null;
-      const hourBucket = hourBucketOf(SCORING_HOUR);
+    const hourBucket = hourBucketOf(SCORING_HOUR);
+    const sentInput = (base: SyntheticExample['input']): FeatureInput => ({ ...base, channel: base.reachable.email ? 'email' : 'sms', hourBucket, weekend: false });
+    const treatment = uplift.treatment;
+    const control = uplift.control;
+    const treatmentWeights = treatment ? Float64Array.from(treatment.weights) : null;
+    const controlWeights = control ? Float64Array.from(control.weights) : null;
+    let propensityOnlyS = 0;
+    phase('scoring, propensity only (100,000 contacts)', () => {
+      const start = performance.now();
+      for (let i = 0; i < CONTACTS; i++) {
+        const sent = encode(sentInput(people[i]!.input), spec);
+        scoredChecksum += propensity.model && propensityWeights ? probability(propensity.model, propensityWeights, sent) : 0;
+      }
+      propensityOnlyS = seconds(start);
+    });
+    let scoringS = 0;
+    phase('scoring, propensity + uplift (100,000 contacts)', () => {
+      const start = performance.now();
       for (let i = 0; i < CONTACTS; i++) {
         const base = people[i]!.input;
-        // The channel the contact would get (email first), at the planned hour; the control input has none.
-        const channel: Channel = base.reachable.email ? 'email' : 'sms';
-        const sent = encode({ ...base, channel, hourBucket, weekend: false }, spec);
+        const sent = encode(sentInput(base), spec);
         const p = propensity.model && propensityWeights ? probability(propensity.model, propensityWeights, sent) : 0;
         let u = 0;
         if (treatment && control && treatmentWeights && controlWeights) {
@@ -258,8 +279,8 @@ export async function run(): Promise<void> {
         }
         scoredChecksum += p + u;
       }
+      scoringS = seconds(start);
     });
-    const scoringS = seconds(scoringStart);
 
     // --- print ------------------------------------------------------------------------------------
     const peakRss = mb(sampler.peak());
@@ -277,18 +298,26 @@ export async function run(): Promise<void> {
       'Time per phase (one run)',
       phases.map((p): Figure => ({ name: `${p.name} [peak ${Math.round(p.peakMb)} MB]`, value: p.s, unit: 's' })),
     );
+    print(
+      'Memory at the end of each phase: V8 heap used / ArrayBuffers alive (MB)',
+      phases.map((p): Figure => ({ name: `${p.name}: heap ${Math.round(p.heapMb)} MB, ArrayBuffers`, value: p.arrayBuffersMb, unit: 'MB' })),
+    );
     print('Codec and merge', [
-      { name: 'encodePart + decodePart, 16 parts', value: codecS, unit: 's' },
+      { name: 'encode (features.ts), 1,000,000 sends', value: tally.encodeMs / 1000, unit: 's' },
+      { name: 'encode per send', value: (tally.encodeMs * 1000) / tally.encodedRows, unit: 'µs' },
+      { name: 'encodePart, 16 parts', value: tally.partEncodeS, unit: 's' },
+      { name: 'decodePart, 16 parts', value: tally.partDecodeS, unit: 's' },
       { name: 'mergeParts, incremental (16 merges)', value: mergeS, unit: 's' },
-      { name: 'encoded part bytes, all 16 parts', value: mb(partBytes), unit: 'MB' },
-      { name: 'bytes per example', value: partBytes / encodedRows, unit: 'B' },
-      { name: 'non-zeros per example', value: nonZeros / encodedRows, unit: '' },
+      { name: 'encoded part bytes, all 16 parts', value: mb(tally.partBytes), unit: 'MB' },
+      { name: 'bytes per example', value: tally.partBytes / tally.encodedRows, unit: 'B' },
+      { name: 'non-zeros per example', value: tally.nonZeros / tally.encodedRows, unit: '' },
     ]);
     print('Targets', [
-      { name: 'training per goal (merge + propensity + uplift)', value: trainingS, unit: 's', target: `≤ ${TARGET_TRAINING_S} s: ${trainingS <= TARGET_TRAINING_S ? 'met' : 'MISSED'}` },
+      { name: 'training per goal (decode + merge + propensity + uplift)', value: trainingS, unit: 's', target: `≤ ${TARGET_TRAINING_S} s: ${trainingS <= TARGET_TRAINING_S ? 'met' : 'MISSED'}` },
       { name: 'peak RSS, sampled every 100 ms', value: peakRss, unit: 'MB', target: `≤ ${TARGET_RSS_MB} MB: ${peakRss <= TARGET_RSS_MB ? 'met' : 'MISSED'}` },
       { name: 'peak RSS, kernel high-water mark (maxRSS)', value: process.resourceUsage().maxRSS / 1024, unit: 'MB' },
-      { name: 'contacts scored per second (2 encodes, 3 dot products)', value: CONTACTS / scoringS, unit: '/s', target: `≥ ${TARGET_SCORED_PER_S.toLocaleString('en-US')}/s: ${CONTACTS / scoringS >= TARGET_SCORED_PER_S ? 'met' : 'MISSED'}` },
+      { name: 'contacts scored per second, propensity + uplift', value: CONTACTS / scoringS, unit: '/s', target: `≥ ${TARGET_SCORED_PER_S.toLocaleString('en-US')}/s: ${CONTACTS / scoringS >= TARGET_SCORED_PER_S ? 'met' : 'MISSED'}` },
+      { name: 'contacts scored per second, propensity only', value: CONTACTS / propensityOnlyS, unit: '/s' },
     ]);
     print(
       `Sample: ${kept.toLocaleString('en-US')} examples kept (stratum: arm/label, total seen → kept)`,
@@ -298,15 +327,18 @@ export async function run(): Promise<void> {
       { name: `test AUC, trainer (status ${propensity.status}, λ ${propensity.lambda})`, value: propensity.metrics?.auc ?? Number.NaN, unit: '' },
       { name: 'test AUC, the fitted model recomputed on the same rows', value: modelAuc, unit: '' },
       { name: 'test AUC, the true probabilities on the same rows', value: trueAuc, unit: '' },
+      { name: 'test AUC, the true logistic part alone (no uplift shift)', value: baseAuc, unit: '' },
       { name: 'AUC lower 95 % bound (Hanley–McNeil)', value: propensity.metrics?.aucLower95 ?? Number.NaN, unit: '' },
       { name: 'Brier skill', value: propensity.metrics?.brierSkill ?? Number.NaN, unit: '' },
       { name: 'ECE', value: propensity.metrics?.ece ?? Number.NaN, unit: '' },
     ]);
-    print('Uplift (test fold, both arms, sampling × arm-balance weights)', [
-      { name: `Qini coefficient (status ${uplift.status}, λ ${uplift.lambda})`, value: uplift.metrics?.qiniCoefficient ?? Number.NaN, unit: '' },
-      { name: 'Qini lower bound (bootstrap 2.5th percentile)', value: uplift.metrics?.qiniLower ?? Number.NaN, unit: '' },
-      { name: 'Qini upper bound (97.5th percentile)', value: uplift.metrics?.qiniUpper ?? Number.NaN, unit: '' },
-      { name: 'Qini coefficient of the true uplift on the same rows', value: trueQini, unit: '' },
+    // Qini coefficients are incremental conversions per treated contact: printed per 1,000.
+    const perThousand = (q: number | undefined) => (q ?? Number.NaN) * 1000;
+    print('Uplift (test fold, both arms, sampling × arm-balance weights; Qini per 1,000 treated)', [
+      { name: `Qini coefficient (status ${uplift.status}, λ ${uplift.lambda})`, value: perThousand(uplift.metrics?.qiniCoefficient), unit: '‰' },
+      { name: 'Qini lower bound (bootstrap 2.5th percentile)', value: perThousand(uplift.metrics?.qiniLower), unit: '‰' },
+      { name: 'Qini upper bound (97.5th percentile)', value: perThousand(uplift.metrics?.qiniUpper), unit: '‰' },
+      { name: 'Qini coefficient of the true uplift on the same rows', value: perThousand(trueQini), unit: '‰' },
     ]);
     print(`BTYD (gate ${gate.status}: ${gate.reason})`, [
       { name: `BG/NBD r (true ${BTYD_REFERENCE_RECIPE.bgNbd.r}, converged ${bgNbd.converged})`, value: bgNbd.r, unit: '' },
@@ -323,7 +355,10 @@ export async function run(): Promise<void> {
       { name: 'feature spec (JSON, stored with each version)', value: specJson / 1024, unit: 'KB' },
       { name: 'BTYD fits and gate (JSON)', value: btydJson / 1024, unit: 'KB' },
     ]);
-    console.log(`\n  propensity: ${propensity.status}: ${propensity.reason}`);
+    const fits = (candidates: typeof propensity.candidates) => candidates.map((c) => `λ ${c.lambda}: ${c.iterations} iterations${c.converged ? '' : ' (not converged)'}, validation log-loss ${c.validationLogLoss.toFixed(5)}`).join('; ');
+    console.log(`\n  propensity fits: ${fits(propensity.candidates)}`);
+    console.log(`  uplift control fits: ${fits(uplift.candidates)}`);
+    console.log(`  propensity: ${propensity.status}: ${propensity.reason}`);
     console.log(`  uplift: ${uplift.status}: ${uplift.reason}`);
     console.log(`  (scoring checksum ${scoredChecksum.toFixed(3)})`);
   } finally {
