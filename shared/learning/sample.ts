@@ -423,9 +423,10 @@ export function decodePart(bytes: Uint8Array, options: CodecOptions = {}): Sampl
       let indices: Uint16Array;
       let values: Float32Array;
       if (byteCopy) {
-        // slice() copies into a fresh, aligned buffer: the example owns its arrays.
-        indices = new Uint16Array(bytes.slice(at, at + 2 * nnz).buffer);
-        values = new Float32Array(bytes.slice(at + 2 * nnz, at + 6 * nnz).buffer);
+        // Copied into a fresh, aligned buffer the example owns. Not bytes.slice(): on a Node Buffer
+        // (a file, an S3 body) slice() is a view onto the whole pooled memory, not a copy.
+        indices = new Uint16Array(Uint8Array.from(bytes.subarray(at, at + 2 * nnz)).buffer);
+        values = new Float32Array(Uint8Array.from(bytes.subarray(at + 2 * nnz, at + 6 * nnz)).buffer);
       } else {
         indices = new Uint16Array(nnz);
         values = new Float32Array(nnz);

@@ -179,6 +179,19 @@ describe('binary codec', () => {
     expect(bytes.length).toBeLessThan(47 * kept.length + 6 * nnz + 400);
   });
 
+  test('a part read as a Node Buffer (a file, an S3 body) decodes to the same examples, each owning only its own arrays', () => {
+    const part = build(inputs(37, 400), 50);
+    const bytes = encodePart(part);
+    // A small Buffer from Node's pool shares memory with other data: slice() of it is a view, not a copy.
+    const pooled = Buffer.from(bytes);
+    const decoded = decodePart(pooled);
+    expect(decoded).toEqual(part);
+    for (const e of decoded.strata.flatMap((s) => s.examples)) {
+      expect(e.values.buffer.byteLength).toBe(e.values.byteLength);
+      expect(e.indices.buffer.byteLength).toBe(e.indices.byteLength);
+    }
+  });
+
   test('an empty part round-trips; truncated, padded or foreign bytes throw', () => {
     const empty = new SampleBuilder(COLUMNS, 10).finish();
     expect(decodePart(encodePart(empty))).toEqual(empty);
