@@ -1,4 +1,5 @@
 import type { ValidationIssue } from './contracts.ts';
+import { issuesAt } from './issues.ts';
 import { currentConfig, expired, token } from './session.ts';
 
 /** An API answer other than 2xx: the status, the API's error code and its field issues. */
@@ -13,7 +14,7 @@ export class ApiError extends Error {
   }
   /** Issues at `path` or below it (`schedule` also matches `schedule.at`). */
   issuesAt(path: string): ValidationIssue[] {
-    return this.issues.filter((i) => i.path === path || i.path.startsWith(`${path}.`) || i.path.startsWith(`${path}[`));
+    return issuesAt(this.issues, path);
   }
 }
 

@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { consoleSecurityHeaders } from '../console/headers.ts';
@@ -160,12 +160,13 @@ export class LocalConsoleServer {
     if (!file.startsWith(root + path.sep) && file !== root) return sendJson(res, 404, { message: 'Not Found' }, this.headers);
     if (path.relative(root, file).split(path.sep).some((part) => part.startsWith('.'))) return sendJson(res, 404, { message: 'Not Found' }, this.headers);
     if (!hasExtension) file = path.join(root, 'index.html');
-    if (!existsSync(file) || !statSync(file).isFile()) return sendJson(res, 404, { message: 'Not Found' }, this.headers);
+    const stat = statSync(file, { throwIfNoEntry: false });
+    if (!stat?.isFile()) return sendJson(res, 404, { message: 'Not Found' }, this.headers);
     const immutable = file.startsWith(path.join(root, 'assets') + path.sep);
     res.writeHead(200, {
       ...this.headers,
       'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream',
-      'content-length': statSync(file).size,
+      'content-length': stat.size,
       'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
     });
     if (method === 'HEAD') return void res.end();

@@ -1,10 +1,9 @@
 import type { ComponentChildren, JSX } from 'preact';
 import { useId } from 'preact/hooks';
 import type { ValidationIssue } from '../contracts.ts';
+import { issuesAt } from '../issues.ts';
 
-/** Issues at `path` or below it, from the browser's own check or the API's answer. */
-export const issuesAt = (issues: readonly ValidationIssue[] | undefined, path: string): ValidationIssue[] =>
-  (issues ?? []).filter((i) => i.path === path || i.path.startsWith(`${path}.`) || i.path.startsWith(`${path}[`));
+export { issuesAt };
 
 interface FieldProps {
   label: string;
