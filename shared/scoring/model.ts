@@ -9,6 +9,12 @@
  *   monetary (revenue from conversions) and expectedValue (revenue expected per conversion).
  * - lead: lead points (contacts issue).
  * - bestHour: the contact's local hour (0–23) with the most responses, or null.
+ * - models: what the learned models (shared/learning) predict for the contact, by score name:
+ *   `propensity.<goal>` (P(goal within its window | sent on the best channel at the best hour)),
+ *   `uplift.<goal>` (that probability minus the probability without a message), `churn`
+ *   (1 − P(alive), BG/NBD) and `value.expected90d` (expected revenue in 90 days, BG/NBD ×
+ *   Gamma–Gamma). A key is absent when its model is not active or the contact has no score
+ *   (churn and value need a conversion in the lookback). Written by the nightly scoring pass.
  */
 export interface BetaPosterior {
   alpha: number;
@@ -30,6 +36,10 @@ export interface Scores {
   value: ValueScore;
   bestHour: number | null;
   updatedAt?: string;
+  /** Learned model scores by score name (see above); absent before the first scoring pass. */
+  models?: Record<string, number>;
+  /** When `models` was last computed. */
+  modelsAt?: string;
 }
 
 /** Priors: a 2 % email and 4 % SMS response rate, each worth 20 observations; engagement 0.3; 50 (currency units) per conversion. */
