@@ -185,7 +185,7 @@ export class TouchloopStack extends Stack {
       NagSuppressions.addResourceSuppressions(bucket, [
         {
           id: 'AwsSolutions-S1',
-          reason: `${def.description} Objects live ${def.expireAfterDays} days and are reached only through URLs the API presigns for authenticated marketers (API access logs record who asked); enable CloudTrail S3 data events on this bucket if object-level audit is required.`,
+          reason: `${def.description} Objects live ${def.expireAfterDays} days and are reached only by the functions granted access and through URLs the API presigns for authenticated marketers (API access logs record who asked); enable CloudTrail S3 data events on this bucket if object-level audit is required.`,
         },
       ]);
       if (def.notify) {

@@ -120,6 +120,12 @@ const declared = defineTopology({
       indexes: [{ name: 'recent', partitionKey: { name: 'listKey', type: 'S' }, sortKey: { name: 'createdAt', type: 'S' } }],
       timeToLiveAttribute: 'expiresAt',
     },
+    models: {
+      description:
+        'Learned models (docs/learning-design.md): partition modelId ("propensity.<goal>", "uplift.<goal>", "btyd", "forecasts"), sort key "head" (status, reason, active and latest version, data hash, headline metrics), "v#<000001>" (an immutable version: weights, feature spec, metrics, calibration, Qini, explanations) or, under "forecasts", "fva#<launchedAt>#<campaignId>" (a campaign\u2019s forecast against its actual).',
+      partitionKey: { name: 'modelId', type: 'S' },
+      sortKey: { name: 'sk', type: 'S' },
+    },
     journeys: {
       description:
         'Journeys, versioned: partition id, sort key "journey" (name, status, current version, entry, counters of segment checks), "v#<000001>" (an immutable definition version: contacts in flight stay on the version they entered with), "stats#<0..7>" (step counters, sharded by contact so a popular step is not one hot item) and "report" (the goal lift the nightly run measured). Sparse index byStatus (status, id) lists running journeys for the event and segment checks.',
@@ -146,6 +152,10 @@ const declared = defineTopology({
       expireAfterDays: 7,
       notify: { prefix: 'uploads/', queue: 'importUploads' },
     },
+    learning: {
+      description: 'Training examples of the nightly run: per scan page, learning/<runId>/<part>.bin (sampled, encoded exposures) and .json (BTYD counts, buyers, token counts), read by the learning worker.',
+      expireAfterDays: 3,
+    },
   },
 
   queues: {
@@ -162,6 +172,7 @@ const declared = defineTopology({
       snsTopic: 'sms-inbound',
     },
     attributionScan: { description: 'One parallel-scan segment of the interactions table per attribution run message.', maxReceiveCount: 3 },
+    learning: { description: 'A learning run\u2019s work: train one goal\u2019s models, fit the BTYD models, or score one parallel-scan segment of the contacts table (continuations re-enqueue themselves).', maxReceiveCount: 3 },
     importUploads: { description: 'S3 notifications of import files arriving in the imports bucket (each starts or resumes splitting its job), and bodies of synchronous imports handed over to a job.', maxReceiveCount: 5 },
     importChunks: { description: 'One chunk of an import job per message, imported by the workers in parallel.', maxReceiveCount: 5 },
     journeyTasks: {
@@ -555,7 +566,9 @@ const declared = defineTopology({
       memoryMb: 1769,
       queue: { queue: 'attributionScan', batchSize: 1, maxConcurrency: 8 },
       tables: { interactions: 'read', contacts: 'readWrite', activity: 'read', campaigns: 'read', sends: 'read', attribution: 'readWrite', attributionRuns: 'readWrite', attributionParts: 'readWrite', reports: 'readWrite', segments: 'read', segmentStats: 'readWrite' },
-      sendsTo: ['attributionScan'],
+      // learning: a learning run's scan pages write their training examples there; the finishing worker enqueues the training.
+      buckets: { learning: 'write' },
+      sendsTo: ['attributionScan', 'learning'],
     },
     'attribution-nightly': {
       description: 'Starts the nightly attribution run for the previous UTC day.',

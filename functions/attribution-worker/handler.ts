@@ -5,7 +5,8 @@ import { messageQueueConsumer } from '../../shared/queue/message-consumer.ts';
 
 const config = functionConfig('attribution-worker', {
   tables: { interactions: true, contacts: true, activity: true, campaigns: true, sends: true, attribution: true, attributionRuns: true, attributionParts: true, reports: true, segments: true, segmentStats: true },
-  queues: { attributionScan: true },
+  queues: { attributionScan: true, learning: true },
+  buckets: { learning: true },
   settings: { scanSegments: intSetting('ATTRIBUTION_SCAN_SEGMENTS', 4, 1, 1000) },
 });
 const deps = attributionFrom({ ...config, ...config.settings });

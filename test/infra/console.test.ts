@@ -329,7 +329,7 @@ describe('your own IdP', () => {
     const { template: own } = synthTemplate({ jwtIssuer: issuer, jwtAudience: ['touchloop'] });
     own.resourceCountIs('AWS::CloudFront::Distribution', 0);
     own.resourceCountIs('Custom::CDKBucketDeployment', 0);
-    expect(Object.keys(own.findResources('AWS::S3::Bucket'))).toHaveLength(2); // imports and the event stream
+    expect(Object.keys(own.findResources('AWS::S3::Bucket'))).toHaveLength(3); // imports, learning and the event stream
     own.hasOutput('ConsoleSkipped', { Value: Match.stringLikeRegexp('consoleClientId') });
     expect(Object.values(own.findResources('AWS::ApiGatewayV2::Api'))[0]!.Properties.CorsConfiguration).toBeUndefined();
   });

@@ -30,7 +30,7 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-IAM4', // CDK's own bucket-notifications and bucket-deployment handlers use the basic execution managed policy
       'AwsSolutions-IAM5', // X-Ray, SMS, table indexes, campaign schedules, the schedules' invoke grants, stream listing, Firehose's bucket grant, import objects, the console deployment's bucket grants
       'AwsSolutions-L1', // Node.js 22 pinned; CDK's bucket-deployment handler runtime is CDK's
-      'AwsSolutions-S1', // the imports bucket (short-lived objects behind presigned URLs), the event stream bucket (written by Firehose, read through Athena) and the console bucket (static build, read by CloudFront only): no server access log
+      'AwsSolutions-S1', // the imports bucket (short-lived objects behind presigned URLs), the learning bucket (training examples kept 3 days), the event stream bucket (written by Firehose, read through Athena) and the console bucket (static build, read by CloudFront only): no server access log
       'AwsSolutions-SMG4', // the signing secret must not rotate
       'AwsSolutions-SQS3', // the event-target DLQ and the stream consumer's on-failure queue are themselves DLQs
     ]);
@@ -47,7 +47,7 @@ describe('cdk-nag AwsSolutions', () => {
     }
     // The console's suppressions sit on its own resources and CDK's deployment handler, nowhere else.
     for (const f of suppressed.filter((s) => /^AwsSolutions-CFR/.test(s.rule))) expect(f.path).toBe('Touchloop/Console/Distribution/Resource');
-    expect(suppressed.filter((f) => f.rule === 'AwsSolutions-S1').map((f) => f.path).sort()).toEqual(['Touchloop/Bucket-imports/Resource', 'Touchloop/Console/Bucket/Resource', 'Touchloop/EventStreamBucket/Resource']);
+    expect(suppressed.filter((f) => f.rule === 'AwsSolutions-S1').map((f) => f.path).sort()).toEqual(['Touchloop/Bucket-imports/Resource', 'Touchloop/Bucket-learning/Resource', 'Touchloop/Console/Bucket/Resource', 'Touchloop/EventStreamBucket/Resource']);
     expect(suppressed.filter((f) => f.rule === 'AwsSolutions-L1' && !/\/Fn-[a-z-]+\/Fn\/Resource$/.test(f.path)).map((f) => f.path)).toEqual([expect.stringMatching(/^Touchloop\/Custom::CDKBucketDeployment[0-9A-F]+\/Resource$/)]);
   });
 

@@ -525,8 +525,8 @@ describe('the event stream', () => {
   test('a deployment that names its own delivery stream gets no bucket or stream of ours, and the grant names its stream', () => {
     const own = synthTemplate({ eventStreamName: 'acme-marketing-events', console: false }).template;
     own.resourceCountIs('AWS::KinesisFirehose::DeliveryStream', 0);
-    // Only the imports bucket remains.
-    expect(Object.values(own.findResources('AWS::S3::Bucket')).map((r) => JSON.stringify((r.Properties as { Tags?: unknown }).Tags))).toEqual([expect.stringContaining('touchloop:bucket')]);
+    // Only the topology's buckets (imports, learning) remain.
+    expect(Object.values(own.findResources('AWS::S3::Bucket')).map((r) => JSON.stringify((r.Properties as { Tags?: unknown }).Tags))).toEqual([expect.stringContaining('touchloop:bucket'), expect.stringContaining('touchloop:bucket')]);
     const grants = Object.values(own.findResources('AWS::IAM::Policy'))
       .flatMap((p) => (p.Properties as { PolicyDocument: { Statement: Array<{ Action: unknown; Resource: unknown }> } }).PolicyDocument.Statement)
       .filter((st) => JSON.stringify(st.Action).includes('firehose:'));
