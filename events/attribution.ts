@@ -8,6 +8,8 @@ export const AttributionScanTask = z.object({
   segment: z.int().min(0),
   totalSegments: z.int().min(1),
   startKey: z.record(z.string(), z.unknown()).optional(),
+  /** A learning run: the scan also collects training examples (docs/learning-design.md). */
+  learn: z.boolean().optional(),
 });
 export type AttributionScanTask = z.infer<typeof AttributionScanTask>;
 

@@ -570,6 +570,18 @@ const declared = defineTopology({
       buckets: { learning: 'write' },
       sendsTo: ['attributionScan', 'learning'],
     },
+    'learning-worker': {
+      description:
+        'A learning run\u2019s phases after attribution: trains one goal\u2019s propensity and uplift models (or the BTYD models) from the run\u2019s examples and stores the versions; then scores one contacts scan segment per message, writing only scores that moved; the last segment refreshes segment statistics, records forecasts against actuals and completes the run.',
+      entry: 'functions/learning-worker/handler.ts',
+      handler: 'handler',
+      timeoutSeconds: 900,
+      memoryMb: 1769,
+      queue: { queue: 'learning', batchSize: 1, maxConcurrency: 4 },
+      tables: { contacts: 'readWrite', activity: 'read', models: 'readWrite', attributionRuns: 'readWrite', campaigns: 'read', reports: 'read', segments: 'read', segmentStats: 'readWrite' },
+      buckets: { learning: 'read' },
+      sendsTo: ['learning'],
+    },
     'attribution-nightly': {
       description: 'Starts the nightly attribution run for the previous UTC day.',
       entry: 'functions/attribution-nightly/handler.ts',

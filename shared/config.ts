@@ -91,6 +91,23 @@ export function textSetting(name: string, fallback: string): string {
   return optional(name) ?? fallback;
 }
 
+/** A comma-separated list setting (names trimmed, empty ones dropped), or [] when unset. */
+export function listSetting(name: string): string[] {
+  return (optional(name) ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+}
+
+/** A number setting within [min, max] (fractions allowed); fails fast naming the variable when it is not one. */
+export function numberSetting(name: string, fallback: number, min: number, max: number): number {
+  const raw = optional(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`Environment variable ${name} must be a number from ${min} to ${max}, not "${raw}"`);
+  return value;
+}
+
 /** A whole-number deployment setting within [min, max]; fails fast naming the variable when it is not one. */
 export function intSetting(name: string, fallback: number, min: number, max: number): number {
   const raw = optional(name);

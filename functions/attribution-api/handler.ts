@@ -29,13 +29,18 @@ async function reportOf(campaignId: string) {
 
 export const handler = httpApi({
   'POST /v1/attribution/runs': route({
-    body: z.strictObject({ from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) }),
+    body: z.strictObject({
+      from: z.iso.datetime({ offset: true }),
+      to: z.iso.datetime({ offset: true }),
+      /** Also train the models and score every contact, as the nightly run does (default false: measure only). */
+      learn: z.boolean().default(false),
+    }),
     handle: async ({ body }) => {
       const from = new Date(body.from);
       const to = new Date(body.to);
       if (to <= from) throw new ValidationError([{ path: 'to', message: 'must be after from' }]);
       if (to.getTime() - from.getTime() > 366 * 86_400_000) throw new ValidationError([{ path: 'to', message: 'a run covers at most 366 days' }]);
-      const run = await startAttributionRun(from, to, deps);
+      const run = await startAttributionRun(from, to, deps, sendToQueue, { learn: body.learn });
       // Journeys are measured by their worker: each one's entries against its holdout.
       await sendToQueue(config.queues.journeyTasks, [{ body: JSON.stringify({ kind: 'measure' }) }]);
       return json(202, { run });

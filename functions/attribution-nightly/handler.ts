@@ -11,11 +11,12 @@ const config = functionConfig('attribution-nightly', {
 });
 const deps = attributionFrom({ ...config, ...config.settings });
 
-/** The nightly run (02:00 UTC by default): attribution for the previous day, and every campaign's report and scores. */
+/** The nightly run (02:00 UTC by default): attribution for the previous day, every campaign's report and scores, and the learned models and their scores. */
 export const handler = async (_event: unknown, context: Context) => {
   logger.addContext(context);
   const { from, to } = previousDay();
-  const run = await startAttributionRun(from, to, deps);
+  // The nightly run learns: after attribution it trains the models and scores every contact.
+  const run = await startAttributionRun(from, to, deps, sendToQueue, { learn: true });
   // Journeys are measured by their worker: each one's entries against its holdout.
   await sendToQueue(config.queues.journeyTasks, [{ body: JSON.stringify({ kind: 'measure' }) }]);
   logger.info('nightly attribution run started', { runId: run.runId, from: run.from, to: run.to });

@@ -14,6 +14,8 @@ import { storable } from '../numbers.ts';
 import { forEachLimit } from '../concurrency.ts';
 import { ACTIVITY_ATTRIBUTE, expiredActivityKeys } from '../activity/activity.ts';
 import { ACTIVITY_MONTHS_ATTRIBUTE, activityMonthOf, oldestActivityMonth } from '../activity/activity-store.ts';
+import { conversionSummary } from '../learning/collect.ts';
+import type { LearningCollector } from '../learning/parts.ts';
 
 const DAY = 86_400_000;
 /** How far back the run reads timelines: the longest attribution window plus the score history. */
@@ -49,6 +51,18 @@ export interface RunRecord {
   conversions?: number;
   interactions?: number;
   readUnits?: number;
+  /** A learning run trains the models from this run's examples and scores every contact before it completes. */
+  learn?: boolean;
+  phase?: RunPhase;
+  /** Learning: the goals trained, the models done so far of `modelsTotal`, the scoring segments done of `scoreSegmentsTotal`. */
+  goals?: string[];
+  modelsTotal?: number;
+  modelsDone?: number;
+  scoreSegmentsTotal?: number;
+  scoreSegmentsDone?: number;
+  /** Learning: contacts scored and score writes made. */
+  scored?: number;
+  scoreWrites?: number;
 }
 
 /** What one scan segment (or one page of it) learnt; parts are summed when the run finishes. */
@@ -60,9 +74,14 @@ export interface RunPart {
   /** "campaignId|day|variant" → credited conversions, revenue and the number of conversions touched. */
   credits: Record<string, { conversions: number; revenue: number; touched: number }>;
   campaigns: Record<string, CampaignAccumulator>;
+  /** A learning run: training examples seen per goal (the examples themselves are in the learning bucket). */
+  learning?: Record<string, number>;
 }
 
 export const emptyPart = (): RunPart => ({ contacts: 0, interactions: 0, conversions: 0, readUnits: 0, credits: {}, campaigns: {} });
+
+/** A run's phases: attribution (the scan), then for a learning run training and scoring, then completed. */
+export type RunPhase = 'attribution' | 'training' | 'scoring' | 'completed';
 
 /** Members of a group and those who visited the site within the goal window after exposure. */
 export interface VisitGroup {
@@ -147,17 +166,24 @@ export class AttributionStore {
     private readonly db: DynamoDBDocumentClient = documentClient,
   ) {}
 
-  async createRun(from: Date, to: Date, segmentsTotal: number, now = new Date()): Promise<RunRecord> {
-    const run: RunRecord = { runId: randomUUID(), from: from.toISOString(), to: to.toISOString(), status: 'running', segmentsTotal, segmentsDone: 0, startedAt: now.toISOString() };
+  async createRun(from: Date, to: Date, segmentsTotal: number, now = new Date(), learn = false): Promise<RunRecord> {
+    const run: RunRecord = { runId: randomUUID(), from: from.toISOString(), to: to.toISOString(), status: 'running', segmentsTotal, segmentsDone: 0, startedAt: now.toISOString(), learn, phase: 'attribution' };
     await this.db.send(new PutCommand({ TableName: this.tables.attributionRuns, Item: run }));
     return run;
   }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
-    const item = (await this.db.send(new GetCommand({ TableName: this.tables.attributionRuns, Key: { runId }, ConsistentRead: true }))).Item as (RunRecord & { doneSegments?: Set<number> }) | undefined;
+    const item = (await this.db.send(new GetCommand({ TableName: this.tables.attributionRuns, Key: { runId }, ConsistentRead: true }))).Item as
+      | (RunRecord & { doneSegments?: Set<number>; doneModels?: Set<string>; doneScoreSegments?: Set<number>; learningParts?: Set<string> })
+      | undefined;
     if (!item) return undefined;
-    const { doneSegments, ...run } = item;
-    return { ...run, segmentsDone: doneSegments?.size ?? run.segmentsDone };
+    const { doneSegments, doneModels, doneScoreSegments, learningParts: _parts, ...run } = item;
+    return {
+      ...run,
+      segmentsDone: doneSegments?.size ?? run.segmentsDone,
+      ...(run.modelsTotal !== undefined ? { modelsDone: doneModels?.size ?? 0 } : {}),
+      ...(run.scoreSegmentsTotal !== undefined ? { scoreSegmentsDone: doneScoreSegments?.size ?? 0 } : {}),
+    };
   }
 
   async savePart(runId: string, partId: string, part: RunPart): Promise<void> {
@@ -192,14 +218,97 @@ export class AttributionStore {
         new UpdateCommand({
           TableName: this.tables.attributionRuns,
           Key: { runId },
-          UpdateExpression: 'SET #s = :done, completedAt = :at, contacts = :c, conversions = :v, interactions = :i, readUnits = :r',
+          UpdateExpression: 'SET #s = :done, #p = :done, completedAt = :at, contacts = :c, conversions = :v, interactions = :i, readUnits = :r',
           ConditionExpression: '#s = :running',
-          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeNames: { '#s': 'status', '#p': 'phase' },
           ExpressionAttributeValues: { ':done': 'completed', ':running': 'running', ':at': now.toISOString(), ':c': totals.contacts, ':v': totals.conversions, ':i': totals.interactions, ':r': totals.readUnits },
         }),
       );
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** Attribution totals kept on a learning run until scoring completes it. */
+  async saveTotals(runId: string, totals: Pick<RunRecord, 'contacts' | 'conversions' | 'interactions' | 'readUnits'>): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tables.attributionRuns,
+        Key: { runId },
+        UpdateExpression: 'SET contacts = :c, conversions = :v, interactions = :i, readUnits = :r',
+        ExpressionAttributeValues: { ':c': totals.contacts, ':v': totals.conversions, ':i': totals.interactions, ':r': totals.readUnits },
+      }),
+    );
+  }
+
+  /** A scan page's learning part (its object key stem in the learning bucket). */
+  async addLearningPart(runId: string, stem: string): Promise<void> {
+    await this.db.send(new UpdateCommand({ TableName: this.tables.attributionRuns, Key: { runId }, UpdateExpression: 'ADD learningParts :p', ExpressionAttributeValues: { ':p': new Set([stem]) } }));
+  }
+
+  async learningParts(runId: string): Promise<string[]> {
+    const item = (await this.db.send(new GetCommand({ TableName: this.tables.attributionRuns, Key: { runId }, ConsistentRead: true, ProjectionExpression: 'learningParts' }))).Item;
+    return [...((item?.learningParts as Set<string> | undefined) ?? [])].sort();
+  }
+
+  /**
+   * Attribution is done: the run trains `goals` (and the BTYD models). False when the run is past
+   * training already (a redelivered finish), so the caller sends no training again.
+   */
+  async startTraining(runId: string, goals: string[]): Promise<boolean> {
+    return this.transition(runId, ['attribution', 'training'], 'SET #p = :next, goals = :g, modelsTotal = :t', { ':next': 'training', ':g': goals, ':t': goals.length + 1 });
+  }
+
+  /** One model (a goal's pair, or `btyd`) is trained; true once all are, while the run is still training. */
+  async modelDone(runId: string, model: string): Promise<boolean> {
+    const result = await this.db.send(
+      new UpdateCommand({ TableName: this.tables.attributionRuns, Key: { runId }, UpdateExpression: 'ADD doneModels :m', ExpressionAttributeValues: { ':m': new Set([model]) }, ReturnValues: 'ALL_NEW' }),
+    );
+    const run = result.Attributes as RunRecord & { doneModels: Set<string> };
+    return run.status === 'running' && run.phase === 'training' && run.doneModels.size >= (run.modelsTotal ?? Infinity);
+  }
+
+  /** Training is done: the run scores `segments` contacts scan segments. False when it is past that already. */
+  async startScoring(runId: string, segments: number): Promise<boolean> {
+    return this.transition(runId, ['training', 'scoring'], 'SET #p = :next, scoreSegmentsTotal = :t', { ':next': 'scoring', ':t': segments });
+  }
+
+  /** One scoring segment is done (its counts added); true once every segment is, while the run is running. */
+  async scoreSegmentDone(runId: string, segment: number, counts: { scored: number; writes: number }): Promise<boolean> {
+    const result = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tables.attributionRuns,
+        Key: { runId },
+        UpdateExpression: 'ADD doneScoreSegments :s, scored :n, scoreWrites :w',
+        ExpressionAttributeValues: { ':s': new Set([segment]), ':n': counts.scored, ':w': counts.writes },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    const run = result.Attributes as RunRecord & { doneScoreSegments: Set<number> };
+    return run.status === 'running' && run.doneScoreSegments.size >= (run.scoreSegmentsTotal ?? Infinity);
+  }
+
+  /** Adds a scoring page's counts without finishing its segment (a continuation follows). */
+  async addScoreCounts(runId: string, counts: { scored: number; writes: number }): Promise<void> {
+    await this.db.send(new UpdateCommand({ TableName: this.tables.attributionRuns, Key: { runId }, UpdateExpression: 'ADD scored :n, scoreWrites :w', ExpressionAttributeValues: { ':n': counts.scored, ':w': counts.writes } }));
+  }
+
+  private async transition(runId: string, from: RunPhase[], update: string, values: Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tables.attributionRuns,
+          Key: { runId },
+          UpdateExpression: update,
+          ConditionExpression: `#s = :running AND #p IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
+          ExpressionAttributeNames: { '#s': 'status', '#p': 'phase' },
+          ExpressionAttributeValues: { ...values, ':running': 'running', ...Object.fromEntries(from.map((p, i) => [`:from${i}`, p])) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
     }
   }
 
@@ -326,6 +435,8 @@ export interface ScanTaskOptions {
   db?: DynamoDBDocumentClient;
   /** Stop after the page that leaves less than this much time; returns where to continue. */
   remainingMs?: () => number;
+  /** A learning run: each contact's examples, BTYD counts and tokens go here too. */
+  learning?: LearningCollector;
 }
 
 /**
@@ -349,7 +460,7 @@ export async function scanAttributionSegment(options: ScanTaskOptions): Promise<
     const contacts = new Map(found.map((item) => [String(item.id), item as unknown as Contact]));
     // Pure work per contact first, then the score updates with 16 in flight.
     const oldestMonth = oldestActivityMonth(now.getTime());
-    const updates: Array<{ contactId: string; scores: ReturnType<typeof passContact>['scores']; expired: string[]; months: string[] }> = [];
+    const updates: Array<{ contactId: string; scores: ReturnType<typeof passContact>['scores']; conversions: ReturnType<typeof conversionSummary>; expired: string[]; months: string[] }> = [];
     for (const group of groups) {
       const contact = contacts.get(group.contactId);
       if (!contact) continue; // erased: its anonymised timeline is skipped
@@ -367,22 +478,28 @@ export async function scanAttributionSegment(options: ScanTaskOptions): Promise<
       // months unlisted; older ones only when listed), unless they already are.
       const listed = new Set(contact.activityMonths ?? []);
       const months = [...new Set(group.items.map((i) => activityMonthOf(i.occurredAt)))].filter((m) => !listed.has(m) && m >= oldestMonth);
-      updates.push({ contactId: group.contactId, scores: result.scores, expired: expiredActivityKeys(contact.activity, now.getTime()), months });
+      // Conversions in the lookback (what scoring derives churn and expected value from); a learning run also collects the examples.
+      const conversions = options.learning ? options.learning.add(contact, group.items, options.campaigns) : conversionSummary(group.items);
+      updates.push({ contactId: group.contactId, scores: result.scores, conversions, expired: expiredActivityKeys(contact.activity, now.getTime()), months });
     }
-    await forEachLimit(updates, 16, async ({ contactId, scores, expired, months }) => {
+    await forEachLimit(updates, 16, async ({ contactId, scores, conversions, expired, months }) => {
       // Counters past retention leave the contact item in the same write (a key removed twice is a
       // no-op), and the new months are listed with it (adding a listed month again is a no-op).
       const removeNames = Object.fromEntries(expired.map((key, i) => [`#x${i}`, key]));
-      const extra = `${expired.length ? ` REMOVE ${expired.map((_, i) => `${ACTIVITY_ATTRIBUTE}.#x${i}`).join(', ')}` : ''}${months.length ? ` ADD ${ACTIVITY_MONTHS_ATTRIBUTE} :months` : ''}`;
+      const removes = [...expired.map((_, i) => `${ACTIVITY_ATTRIBUTE}.#x${i}`), ...(conversions ? [] : ['scores.conversions'])];
+      const extra = `${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}${months.length ? ` ADD ${ACTIVITY_MONTHS_ATTRIBUTE} :months` : ''}`;
       await db
         .send(
           new UpdateCommand({
             TableName: options.tables.contacts,
             Key: { id: contactId },
-            UpdateExpression: `SET scores.engagement = :e, scores.propensity = :p, scores.#v = :v, scores.bestHour = :h, scores.updatedAt = :u, version = version + :one${extra}`,
+            UpdateExpression: `SET scores.engagement = :e, scores.propensity = :p, scores.#v = :v, scores.bestHour = :h, scores.updatedAt = :u${conversions ? ', scores.conversions = :cv' : ''}, version = version + :one${extra}`,
             ConditionExpression: 'attribute_exists(id)',
             ExpressionAttributeNames: { '#v': 'value', ...removeNames },
-            ExpressionAttributeValues: { ...storable({ ':e': scores.engagement, ':p': scores.propensity, ':v': scores.value, ':h': scores.bestHour, ':u': scores.updatedAt, ':one': 1 }), ...(months.length ? { ':months': new Set(months) } : {}) },
+            ExpressionAttributeValues: {
+              ...storable({ ':e': scores.engagement, ':p': scores.propensity, ':v': scores.value, ':h': scores.bestHour, ':u': scores.updatedAt, ':one': 1, ...(conversions ? { ':cv': conversions } : {}) }),
+              ...(months.length ? { ':months': new Set(months) } : {}),
+            },
           }),
         )
         .catch((error: unknown) => {
@@ -455,6 +572,7 @@ export function mergeParts(parts: RunPart[]): RunPart {
     merged.interactions += part.interactions;
     merged.conversions += part.conversions;
     merged.readUnits += part.readUnits;
+    for (const [goal, n] of Object.entries(part.learning ?? {})) (merged.learning ??= {})[goal] = (merged.learning[goal] ?? 0) + n;
     for (const [key, c] of Object.entries(part.credits)) {
       const m = (merged.credits[key] ??= { conversions: 0, revenue: 0, touched: 0 });
       m.conversions += c.conversions;

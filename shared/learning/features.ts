@@ -12,7 +12,8 @@
  *   attributes kept, a readable name per hash bucket); `encode` turns an input into a sparse row
  *   for `fitLogistic` / `predictOne`; `featureNames` names the columns for explanations.
  *
- * Documented limits: attributes, country, lead and reachability are as of now in both builders
+ * Documented limits: attributes, country and reachability are as of now in both builders (lead
+ * points are not used: see contactPart)
  * (the timeline holds no history of them), so a training example sees today's attributes; the
  * behaviour windows have the counters' resolution of one UTC hour; RFM looks back
  * `RFM_LOOKBACK_DAYS`, as the nightly scores do, but at an exposure early in the timeline the
@@ -148,6 +149,8 @@ export interface FeatureSpec {
   readonly bucketNames: readonly string[];
   /** The sd of every encoded column over the training inputs: explanations rank by |β|·sd. */
   readonly columnSds: readonly number[];
+  /** Share of the treated training exposures per hour bucket (the nightly run's spec): scoring picks a best hour only among buckets the model saw. */
+  readonly hourShares?: readonly number[];
 }
 
 export interface FeatureSpecOptions {
@@ -165,6 +168,47 @@ export const featureColumns = (): number => NUMERIC_COLUMNS + HASH_BUCKETS;
 /** Column names for explanations: the numeric block's, then each bucket's most frequent token. */
 export function featureNames(spec: FeatureSpec): string[] {
   return [...NUMERIC_NAMES, ...spec.bucketNames];
+}
+
+/** `FeatureSpec.attributes` = [ALL_ATTRIBUTES]: every attribute of the input (not excluded; sorted; at most MAX_ATTRIBUTES). */
+export const ALL_ATTRIBUTES = '*';
+/**
+ * The scan spec's fixed scale: standardised inputs are sign·log1p|v| / 2 (mean 0), so ±CLIP
+ * covers log values up to ±10 (about 22,000 sends, days or currency units).
+ */
+export const SCAN_SCALE = 2;
+
+const excludedSets = new WeakMap<FeatureSpec, ReadonlySet<string>>();
+function excludedOf(spec: FeatureSpec): ReadonlySet<string> {
+  let set = excludedSets.get(spec);
+  if (!set) excludedSets.set(spec, (set = new Set(spec.excludeAttributes)));
+  return set;
+}
+
+/**
+ * The encoding the nightly run uses: fixed before any example is seen, so every scan page encodes
+ * its examples alike in one pass, without a first pass to learn means and sds. Standardised inputs
+ * are sign·log1p|v| / SCAN_SCALE (a fixed scale instead of the training sd: the L2 penalty then
+ * acts on log units, which suits counts, days and money alike); every attribute of a contact
+ * enters the hashed block (at most MAX_ATTRIBUTES, by name) except `excludeAttributes`. The
+ * trainer adds what explanations need once the sample is merged: `bucketNames` (the most frequent
+ * token per bucket, counted by the scan) and `columnSds` (from the sample).
+ */
+export function scanSpec(options: { excludeAttributes?: readonly string[]; bucketNames?: readonly string[]; columnSds?: readonly number[] } = {}): FeatureSpec {
+  return {
+    version: 1,
+    attributes: [ALL_ATTRIBUTES],
+    excludeAttributes: [...new Set(options.excludeAttributes ?? [])].sort(),
+    means: new Array<number>(S).fill(0),
+    sds: new Array<number>(S).fill(SCAN_SCALE),
+    bucketNames: options.bucketNames ? [...options.bucketNames] : Array.from({ length: HASH_BUCKETS }, (_, b) => `hash#${b}`),
+    columnSds: options.columnSds ? [...options.columnSds] : [],
+  };
+}
+
+/** The hashed tokens' names of an input under a spec (what the scan counts to name the buckets). */
+export function tokenNames(input: FeatureInput, spec: FeatureSpec): string[] {
+  return tokensOf(input, spec.attributes, excludedOf(spec)).map((t) => t.name);
 }
 
 /** sign(v)·log1p(|v|): a log scale that keeps 0 at 0 and accepts negative values. */
@@ -216,14 +260,23 @@ interface Token {
  * `attributes.<name>` (sign·log1p|v|) for a finite number. False, null, an empty string, 0 and a
  * non-finite number give no token (absent and false read alike).
  */
-function tokensOf(input: FeatureInput, attributes: readonly string[]): Token[] {
+function tokensOf(input: FeatureInput, attributes: readonly string[], excluded?: ReadonlySet<string>): Token[] {
   const tokens: Token[] = [];
   if (input.country) tokens.push({ name: `country=${input.country}`, value: 1 });
-  for (const name of attributes) {
+  const names = attributes.length === 1 && attributes[0] === ALL_ATTRIBUTES ? ownAttributes(input, excluded) : attributes;
+  for (const name of names) {
     const token = attributeToken(name, input.attributes[name]);
     if (token) tokens.push(token);
   }
   return tokens;
+}
+
+/** The input's own attribute names not excluded, sorted, at most MAX_ATTRIBUTES (a scan spec's "all attributes"). */
+function ownAttributes(input: FeatureInput, excluded: ReadonlySet<string> | undefined): string[] {
+  const names = Object.keys(input.attributes)
+    .filter((name) => !excluded?.has(name))
+    .sort();
+  return names.length > MAX_ATTRIBUTES ? names.slice(0, MAX_ATTRIBUTES) : names;
 }
 
 /** One attribute's token, or null when its value gives none. */
@@ -308,7 +361,7 @@ export function encode(input: FeatureInput, spec: FeatureSpec): SparseVector & {
   // Tokens are few (country and ≤ 50 attributes): collect by bucket, then sort the buckets.
   const buckets: number[] = [];
   const sums: number[] = [];
-  for (const token of tokensOf(input, spec.attributes)) {
+  for (const token of tokensOf(input, spec.attributes, excludedOf(spec))) {
     const bucket = bucketOf(token.name);
     const at = buckets.indexOf(bucket);
     if (at >= 0) sums[at]! += token.value;
@@ -491,7 +544,10 @@ function contactPart(contact: ContactFacts, at: number, channel: Channel | null,
     country: contact.country ? contact.country : null,
     // A contact imported after a historic send was "created" after it: tenure 0, not negative.
     tenureDays: Math.max(0, Math.floor((at - instant('createdAt', contact.createdAt)) / DAY)),
-    lead: contact.scores.lead,
+    // Not used: lead points are as of now and include points for the very outcomes predicted (25
+    // per purchase), which history imports do not award, so neither adding nor taking them back
+    // is right at an exposure; what they sum (clicks, purchases, form submissions) is in the counts.
+    lead: 0,
     reachable: { email: reachableOn(contact, 'email'), sms: reachableOn(contact, 'sms') },
     channel,
     hourBucket: hourBucketOf(hour),

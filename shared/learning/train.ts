@@ -26,6 +26,7 @@
 import { createHash } from 'node:crypto';
 import { chooseLambda, DEFAULT_LAMBDAS, predict, type Examples, type SparseRows } from './logistic.ts';
 import { auc, aucSummary, bootstrapQini, brierSkill, calibration, logLoss, qini, topFeatures, type CalibrationBin, type Explanation } from './metrics.ts';
+import { NUMERIC_NAMES } from './features.ts';
 import { encodePart, foldOf, sampleWeight, type SamplePart } from './sample.ts';
 
 /** Changes whenever the trainer's numbers would change for the same sample: part of `dataHash`. */
@@ -497,10 +498,33 @@ export function trainUplift(sample: SamplePart, propensity: PropensityVersion, c
   };
 }
 
-/** σ(b + x·βₜ) − σ(b꜀ + x·β꜀) per row. */
+/** Columns that describe a send (channel, hour bucket, channel crosses): a control has none of them. */
+const SEND_COLUMNS = new Set(NUMERIC_NAMES.flatMap((name, j) => (name.startsWith('channel=') || name.startsWith('hour=') ? [j] : [])));
+
+/** The rows without their send columns: what the control model sees (its training rows never have them). */
+function withoutSend(x: SparseRows): SparseRows {
+  const rowStart = new Int32Array(x.rows + 1);
+  const indices: number[] = [];
+  const values: number[] = [];
+  for (let r = 0; r < x.rows; r++) {
+    for (let k = x.rowStart[r]!; k < x.rowStart[r + 1]!; k++) {
+      if (SEND_COLUMNS.has(x.indices[k]!)) continue;
+      indices.push(x.indices[k]!);
+      values.push(x.values[k]!);
+    }
+    rowStart[r + 1] = indices.length;
+  }
+  return { rows: x.rows, columns: x.columns, rowStart, indices: Uint16Array.from(indices), values: Float32Array.from(values) };
+}
+
+/**
+ * σ(b + x·βₜ) − σ(b꜀ + x₀·β꜀) per row, x₀ being the row without its send columns: the treatment
+ * model is evaluated as sent (on the row's channel at its hour), the control model as not sent,
+ * exactly as scoring and launch evaluate them (shared/learning/score.ts).
+ */
 function upliftOf(treatment: Parameters<typeof predict>[0], control: Parameters<typeof predict>[0], x: SparseRows): Float64Array {
   const t = predict(treatment, x);
-  const c = predict(control, x);
+  const c = predict(control, withoutSend(x));
   return t.map((p, r) => p - c[r]!);
 }
 

@@ -40,6 +40,8 @@ export interface Scores {
   models?: Record<string, number>;
   /** When `models` was last computed. */
   modelsAt?: string;
+  /** The contact's conversions over the nightly run's lookback (first, last, count, revenue): churn and expected value start from them. */
+  conversions?: { first: string; last: string; count: number; revenue: number };
 }
 
 /** Priors: a 2 % email and 4 % SMS response rate, each worth 20 observations; engagement 0.3; 50 (currency units) per conversion. */
