@@ -24,10 +24,14 @@ const STATUS_WORDS: Record<string, string> = {
 };
 
 /** A chart's plotting box: its size and the margins left for the axes' labels. */
-const PLOT = { width: 360, height: 260, left: 56, right: 16, top: 12, bottom: 44 } as const;
+const PLOT = { width: 380, height: 260, left: 64, right: 40, top: 12, bottom: 44 } as const;
 const plotX = (share: number) => PLOT.left + share * (PLOT.width - PLOT.left - PLOT.right);
 const plotY = (share: number) => PLOT.height - PLOT.bottom - share * (PLOT.height - PLOT.top - PLOT.bottom);
 const r1 = (n: number) => Math.round(n * 10) / 10;
+/** A rate for an axis tick: "12.5 %", "25 %". */
+const tickPct = (n: number) => `${fmt(n * 100, 1)} %`;
+/** An instant as a reader wants it on the page: "2026-12-06 03:00 UTC". */
+const utc = (iso: string) => (/^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(iso) ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : iso);
 
 /** The smallest of 1, 2, 2.5, 5 × 10ᵏ at least `n` (a round axis end). */
 function niceCeil(n: number): number {
@@ -53,7 +57,7 @@ const chart = (name: string, label: string, body: string) =>
 export function calibrationSvg(bins: readonly CalibrationBin[]): string {
   const top = Math.min(1, niceCeil(Math.max(0.01, ...bins.flatMap((b) => [b.predicted, b.observed]))));
   const at = (v: number) => Math.min(1, Math.max(0, v / top));
-  const ticks: Array<[number, string]> = [0, 0.5, 1].map((s) => [s, pct(s * top)]);
+  const ticks: Array<[number, string]> = [0, 0.5, 1].map((s) => [s, tickPct(s * top)]);
   const diagonal = `<line x1="${plotX(0)}" y1="${plotY(0)}" x2="${plotX(1)}" y2="${plotY(1)}" stroke="#999" stroke-dasharray="4 3"/>`;
   const line = `<polyline fill="none" stroke="#1a5fb4" stroke-width="1.5" points="${bins.map((b) => `${r1(plotX(at(b.predicted)))},${r1(plotY(at(b.observed)))}`).join(' ')}"/>`;
   const dots = bins
@@ -72,7 +76,7 @@ export function qiniSvg(points: UpliftMetrics['qini']): string {
   const y = (q: number) => (q - low) / span;
   const curve = `<polyline fill="none" stroke="#1a5fb4" stroke-width="2" points="${all.map((p) => `${r1(plotX(p.x))},${r1(plotY(y(p.q)))}`).join(' ')}"><title>Qini curve: ${fmt(last.q)} incremental conversions at 100 %</title></polyline>`;
   const random = `<line data-line="random" x1="${plotX(0)}" y1="${r1(plotY(y(0)))}" x2="${plotX(1)}" y2="${r1(plotY(y(last.q)))}" stroke="#999" stroke-dasharray="4 3"><title>random targeting</title></line>`;
-  const xTicks: Array<[number, string]> = [0, 0.5, 1].map((s) => [s, pct(s).replace('.00', '')]);
+  const xTicks: Array<[number, string]> = [0, 0.5, 1].map((s) => [s, tickPct(s)]);
   const yTicks: Array<[number, string]> = [
     [0, fmt(low, 1)],
     [1, fmt(high, 1)],
@@ -105,7 +109,7 @@ function featuresSection(view: LogisticVersionView): string {
   if (!view.explanations.length) return '<p class="na">No features to show: no model was fitted.</p>';
   const uplift = view.kind === 'uplift';
   const words = uplift
-    ? { intro: 'Where the message moves the goal most: βₜ − β꜀ per feature, ranked by |βₜ − β꜀| · sd. Green: more moved by the message; red: less.', positive: 'more moved by the message', negative: 'less moved by the message' }
+    ? { intro: 'Where the message moves the goal most: the treated model’s weight minus the control model’s per feature, ranked by |difference| · sd. Green: more moved by the message; red: less.', positive: 'more moved by the message', negative: 'less moved by the message' }
     : { intro: 'Ranked by |β| · sd (the change in log-odds from a one-sd change). Green raises the chance of the goal, red lowers it.', positive: 'raises the chance', negative: 'lowers the chance' };
   return `<h4>Top features</h4><p>${words.intro}</p>${featuresSvg(view.explanations, words.positive, words.negative)}`;
 }
@@ -159,13 +163,13 @@ function modelSection({ model, shown, shownIs }: ModelsPage['models'][number]): 
   const title = model.kind === 'btyd' ? 'Churn and expected value (btyd)' : `${model.kind === 'propensity' ? 'Propensity' : 'Uplift'} for ${model.goal ?? ''} (${model.modelId})`;
   const which =
     shownIs === 'active'
-      ? `Version ${shown!.version} is in use, trained ${escapeHtml(shown!.trainedAt)}.`
+      ? `Version ${shown!.version} is in use, trained ${escapeHtml(utc(shown!.trainedAt))}.`
       : shownIs === 'latest'
-        ? `No version is in use; the figures below are the latest version's (${shown!.version}), trained ${escapeHtml(shown!.trainedAt)}.`
+        ? `No version is in use; the figures below are the latest version’s (${shown!.version}), trained ${escapeHtml(utc(shown!.trainedAt))}.`
         : 'No version is stored.';
   return `<section data-model="${escapeHtml(model.modelId)}" data-status="${escapeHtml(model.status)}"><h3>${escapeHtml(title)}</h3>
 <p><span class="badge">${escapeHtml(STATUS_WORDS[model.status] ?? model.status)}</span> ${escapeHtml(model.reason)}</p>
-<p>${which} Last trained ${escapeHtml(model.trainedAt)}.</p>
+<p>${which} Last trained ${escapeHtml(utc(model.trainedAt))}.</p>
 ${shown ? versionSection(shown) : ''}</section>`;
 }
 
@@ -177,7 +181,7 @@ function overviewTable(models: readonly ModelSummary[]): string {
     return h.auc === undefined ? '—' : `AUC ${fmt(h.auc, 3)}, ECE ${fmt(h.ece, 4)}`;
   };
   const rows = models
-    .map((m) => `<tr><td>${escapeHtml(m.modelId)}</td><td>${escapeHtml(STATUS_WORDS[m.status] ?? m.status)}</td><td>${m.activeVersion ?? '—'}</td><td>${m.latestVersion}</td><td>${escapeHtml(headline(m))}</td><td>${escapeHtml(m.trainedAt)}</td></tr>`)
+    .map((m) => `<tr><td>${escapeHtml(m.modelId)}</td><td>${escapeHtml(STATUS_WORDS[m.status] ?? m.status)}</td><td>${m.activeVersion ?? '—'}</td><td>${m.latestVersion}</td><td>${escapeHtml(headline(m))}</td><td>${escapeHtml(utc(m.trainedAt))}</td></tr>`)
     .join('');
   return `<table data-table="models"><tr><th>Model</th><th>Status</th><th>In use</th><th>Latest</th><th>Headline</th><th>Trained</th></tr>${rows}</table>`;
 }

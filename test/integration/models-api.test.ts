@@ -257,7 +257,7 @@ describe('with trained models', () => {
     expect(text.match(/<svg[^>]*data-chart="calibration"/g)).toHaveLength(1);
     expect(text.match(/<circle data-bin/g)).toHaveLength(propensity.metrics!.calibration.length);
     expect(text.match(/<svg[^>]*data-chart="qini"/g)).toHaveLength(2);
-    expect(text).toMatch(/data-model="uplift.purchase"[\s\S]*No version is in use; the figures below are the latest version's \(1\)/);
+    expect(text).toMatch(/data-model="uplift.purchase"[\s\S]*No version is in use; the figures below are the latest version’s \(1\)/);
     expect(text).toContain('data-line="random"');
     expect(text).toContain('data-interval="Qini coefficient (bootstrap 95 % interval)"');
     for (const e of [...propensity.explanations, ...uplift.explanations]) expect(text).toContain(`data-feature="${e.feature.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}"`);
