@@ -14,7 +14,7 @@
  */
 import * as z from 'zod';
 import { BTYD_ID, LEARNABLE_GOAL } from './names.ts';
-import { headlineOf, type BtydVersion, type ForecastActual, type Headline, type HeadStatus, type ModelHead, type ModelKind, type ModelStore, type StoredVersion } from './store.ts';
+import { headlineOf, type BtydVersion, type ForecastActual, type Headline, type ModelHead, type ModelKind, type ModelStore, type StoredVersion } from './store.ts';
 import { UPLIFT_HISTOGRAM_STEP, type LambdaCandidate, type PropensityMetrics, type StoredModel, type StratumCount, type UpliftMetrics } from './train.ts';
 import type { Explanation } from './metrics.ts';
 
@@ -47,21 +47,8 @@ export const VersionParam = z
 /** `?limit=` of the forecast-accuracy list: 1–100, default 20. */
 export const ForecastLimitQuery = z.coerce.number().int('must be a whole number').min(1).max(100).default(20);
 
-/** One model in the list. */
-export interface ModelSummary {
-  modelId: string;
-  kind: ModelKind;
-  goal?: string;
-  status: HeadStatus;
-  reason: string;
-  activeVersion: number | null;
-  latestVersion: number;
-  /** When the latest training ran, and when the version in use was trained. */
-  trainedAt: string;
-  activeTrainedAt?: string;
-  /** Headline metrics of the latest version (AUC, Brier skill, ECE; Qini; buyers). */
-  headline: Headline;
-}
+/** One model in the list: its head (status and why, versions in use and latest, when trained, headline metrics). */
+export type ModelSummary = ModelHead;
 
 /** A stored logistic model, summarised: the weights themselves stay in the table. */
 export interface WeightsSummary {
@@ -124,6 +111,7 @@ export interface ModelDetail {
   versions: Array<{ version: number; status: string; reason: string; trainedAt: string; runId: string; headline: Headline }>;
 }
 
+/** The head's own fields only (an item read from the table may carry attributes the head does not define). */
 export function modelSummary(head: ModelHead): ModelSummary {
   return {
     modelId: head.modelId,
@@ -133,7 +121,9 @@ export function modelSummary(head: ModelHead): ModelSummary {
     reason: head.reason,
     activeVersion: head.activeVersion,
     latestVersion: head.latestVersion,
+    dataHash: head.dataHash,
     trainedAt: head.trainedAt,
+    runId: head.runId,
     ...(head.activeTrainedAt ? { activeTrainedAt: head.activeTrainedAt } : {}),
     headline: head.headline,
   };

@@ -105,7 +105,7 @@ describe('renderModelsHtml', () => {
     const page: ModelsPage = {
       models: [
         {
-          model: { modelId: 'propensity.purchase', kind: 'propensity', goal: 'purchase', status: 'active', reason: view.reason, activeVersion: 1, latestVersion: 1, trainedAt: stored.trainedAt, headline: view.headline },
+          model: { modelId: 'propensity.purchase', kind: 'propensity', goal: 'purchase', status: 'active', reason: view.reason, activeVersion: 1, latestVersion: 1, dataHash: 'h', trainedAt: stored.trainedAt, runId: 'r', headline: view.headline },
           shown: view,
           shownIs: 'active',
         },

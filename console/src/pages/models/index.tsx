@@ -2,7 +2,7 @@ import { num, when } from '../../ui/format.ts';
 import { Empty, ErrorBox, Loading, Page, StatusBadge } from '../../ui/page.tsx';
 import { ReportFrame } from '../../ui/report-frame.tsx';
 import { useResource } from '../../ui/resource.ts';
-import type { ModelSummary } from './types.ts';
+import type { ModelSummary } from '../../contracts.ts';
 
 const KIND: Record<ModelSummary['kind'], string> = { propensity: 'Propensity', uplift: 'Uplift', btyd: 'Churn and value' };
 
