@@ -59,7 +59,7 @@ export default function Models() {
         </div>
       )}
       <h2>Details</h2>
-      <ReportFrame path="/v1/models.html" title="Models report" refreshKey={list.data?.items.map((m) => `${m.modelId}@${m.trainedAt}`).join(',')} />
+      <ReportFrame path="/v1/models.html" title="Models report" />
     </Page>
   );
 }
