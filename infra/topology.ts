@@ -545,7 +545,7 @@ const declared = defineTopology({
       linksToPublicApi: true,
     },
     'attribution-api': {
-      description: 'Attribution runs on demand and campaign reports (JSON and an HTML page with inline SVG charts).',
+      description: 'Attribution runs on demand, campaign reports (JSON and an HTML page with inline SVG charts) and the learned models (JSON, an HTML page, forecast accuracy).',
       entry: 'functions/attribution-api/handler.ts',
       handler: 'handler',
       timeoutSeconds: 15,
@@ -554,8 +554,14 @@ const declared = defineTopology({
         { method: 'GET', path: '/v1/attribution/runs/{id}' },
         { method: 'GET', path: '/v1/campaigns/{id}/report' },
         { method: 'GET', path: '/v1/campaigns/{id}/report.html' },
+        { method: 'GET', path: '/v1/models' },
+        { method: 'GET', path: '/v1/models.html' },
+        { method: 'GET', path: '/v1/models/{id}' },
+        { method: 'GET', path: '/v1/models/{id}/versions/{n}' },
+        { method: 'GET', path: '/v1/forecast-accuracy' },
       ],
-      tables: { interactions: 'read', contacts: 'readWrite', activity: 'read', campaigns: 'read', sends: 'read', attribution: 'readWrite', attributionRuns: 'readWrite', attributionParts: 'readWrite', reports: 'readWrite', segments: 'read', segmentStats: 'readWrite' },
+      // models: read only (the /v1/models routes); the nightly run's workers write it.
+      tables: { interactions: 'read', contacts: 'readWrite', activity: 'read', campaigns: 'read', sends: 'read', attribution: 'readWrite', attributionRuns: 'readWrite', attributionParts: 'readWrite', reports: 'readWrite', segments: 'read', segmentStats: 'readWrite', models: 'read' },
       sendsTo: ['attributionScan', 'journeyTasks'],
     },
     'attribution-worker': {

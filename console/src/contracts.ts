@@ -12,3 +12,4 @@ export { issuesFromZod } from '../../shared/errors.ts';
 export { FieldType, FormDefinitionInput, type FormDefinitionData } from '../../shared/forms/definition.ts';
 export { RuleTimeZone, type CountOp, type FieldOp, type TimeUnit } from '../../shared/segments/rule.ts';
 export type { CampaignResource as CampaignResourceBase } from '../../shared/campaigns/resources.ts';
+export type { ModelSummary } from '../../shared/learning/model-views.ts';

@@ -30,6 +30,7 @@ const SegmentEditor = lazy(() => import('./pages/segments/editor.tsx'));
 const Campaigns = lazy(() => import('./pages/campaigns/index.tsx'));
 const CampaignForm = lazy(() => import('./pages/campaigns/form.tsx'));
 const CampaignPage = lazy(() => import('./pages/campaigns/detail.tsx'));
+const Models = lazy(() => import('./pages/models/index.tsx'));
 
 /** Navigation: label and path. A page's routes are declared in ROUTES below. */
 const NAV: Array<[label: string, href: string]> = [
@@ -41,6 +42,7 @@ const NAV: Array<[label: string, href: string]> = [
   ['Journeys', '/journeys'],
   ['Forms', '/forms'],
   ['Imports', '/imports'],
+  ['Models', '/models'],
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each page reads its own route params
@@ -68,6 +70,7 @@ const ROUTES: Array<[path: string, component: ComponentType<any>]> = [
   ['/campaigns/new', CampaignForm],
   ['/campaigns/:id', CampaignPage],
   ['/campaigns/:id/edit', CampaignForm],
+  ['/models', Models],
 ];
 
 function Shell() {

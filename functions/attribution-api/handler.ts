@@ -7,15 +7,21 @@ import { reportView } from '../../shared/attribution/report-view.ts';
 import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
 import { NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { html, httpApi, json, route } from '../../shared/http/api.ts';
+import { ForecastLimitQuery, forecastAccuracy, listModels, modelDetail, ModelIdParam, modelsPage, modelVersion, VersionParam } from '../../shared/learning/model-views.ts';
+import { renderModelsHtml } from '../../shared/learning/models-html.ts';
+import { ModelStore } from '../../shared/learning/store.ts';
 
 const config = functionConfig('attribution-api', {
-  tables: { interactions: true, contacts: true, activity: true, campaigns: true, sends: true, attribution: true, attributionRuns: true, attributionParts: true, reports: true, segments: true, segmentStats: true },
+  tables: { interactions: true, contacts: true, activity: true, campaigns: true, sends: true, attribution: true, attributionRuns: true, attributionParts: true, reports: true, segments: true, segmentStats: true, models: true },
   queues: { attributionScan: true, journeyTasks: true },
   settings: { scanSegments: intSetting('ATTRIBUTION_SCAN_SEGMENTS', 4, 1, 1000) },
 });
 const deps = attributionFrom({ ...config, ...config.settings });
 const campaigns = new CampaignStore(deps.tables.campaigns);
 const IdParams = z.object({ id: z.uuid('must be a campaign id') });
+const models = new ModelStore(config.tables.models);
+/** The report pages' headers: never cached, and a CSP that lets nothing but inline style and data: images in. */
+const PAGE_HEADERS = { 'cache-control': 'no-store', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:" };
 
 /**
  * A campaign's report from launch on: live counts now, measured figures as of the last run (the
@@ -64,6 +70,37 @@ export const handler = httpApi({
   'GET /v1/campaigns/{id}/report.html': route({
     params: IdParams,
     handle: async ({ params }) =>
-      html(200, renderReportHtml(await reportOf(params.id)), { 'cache-control': 'no-store', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:" }),
+      html(200, renderReportHtml(await reportOf(params.id)), PAGE_HEADERS),
+  }),
+
+  'GET /v1/models': route({
+    handle: async () => json(200, { items: await listModels(models) }),
+  }),
+
+  'GET /v1/models.html': route({
+    handle: async () => html(200, renderModelsHtml(await modelsPage(models)), PAGE_HEADERS),
+  }),
+
+  'GET /v1/models/{id}': route({
+    params: z.object({ id: ModelIdParam }),
+    handle: async ({ params }) => {
+      const detail = await modelDetail(models, params.id);
+      if (!detail) throw new NotFoundError('model', params.id);
+      return json(200, detail);
+    },
+  }),
+
+  'GET /v1/models/{id}/versions/{n}': route({
+    params: z.object({ id: ModelIdParam, n: VersionParam }),
+    handle: async ({ params }) => {
+      const version = await modelVersion(models, params.id, params.n);
+      if (!version) throw new NotFoundError(`model ${params.id} version`, String(params.n));
+      return json(200, { version });
+    },
+  }),
+
+  'GET /v1/forecast-accuracy': route({
+    query: z.object({ limit: ForecastLimitQuery }),
+    handle: async ({ query }) => json(200, await forecastAccuracy(models, query.limit)),
   }),
 });

@@ -267,6 +267,7 @@ describe.skipIf(!available)("a marketer's day in the console", { timeout: 150_00
       ['forms', '/forms'],
       ['sites', '/sites'],
       ['imports', '/imports'],
+      ['models', '/models'],
     ] as const) {
       await page.goto(base + route);
       await expect.poll(() => text('h1')).not.toBe('');

@@ -22,6 +22,8 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createLocalAuth } from '../../infra/local/auth.ts';
 import { topology } from '../../infra/topology.ts';
 import { sendIdOf } from '../../shared/campaigns/send-store.ts';
+import { btydGate } from '../../shared/learning/btyd.ts';
+import { ModelStore } from '../../shared/learning/store.ts';
 import { twilioSignature } from '../../shared/responses/twilio.ts';
 import { signToken } from '../../shared/tokens.ts';
 import type { DynamoDbLocal } from '../../infra/local/dynamodb-local.ts';
@@ -215,6 +217,13 @@ async function seedWorld(): Promise<World> {
 
   const attributionRun = (await created<{ run: { runId: string } }>('POST', '/v1/attribution/runs', { from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date().toISOString() })).run.runId;
 
+  // A model for the /v1/models routes to find (only the nightly run writes the models table): a BTYD
+  // version too thin to use, and one campaign's forecast against its actual.
+  const models = new ModelStore(t.runtime.tableNames.models!);
+  const gate = btydGate([{ x: 1, tx: 3, T: 10, n: 1 }]);
+  await models.record({ kind: 'btyd', modelId: 'btyd', status: gate.status, reason: gate.reason, dataHash: 'fuzz', gate, bgNbd: null, gammaGamma: null, gammaGammaRows: 0 }, null, 'run-fuzz', new Date());
+  await models.putForecastActual({ campaignId: 'fuzz', name: 'Fuzz <b>', launchedAt: new Date().toISOString(), goal: 'purchase', forecastModel: 'beta', forecast: 2, low: 0, high: 4, actual: 1, treated: 20, computedAt: new Date().toISOString() });
+
   // Links as the senders sign them: a click into the registered site, the open pixel, unsubscribe links.
   const sendId = (contactId: string) => sendIdOf(campaigns.main, 'run-fuzz', contactId);
   const tokens = {
@@ -291,6 +300,7 @@ function realValues(route: FuzzRoute, param: string, method: string): string[] {
   if (path.startsWith('/v1/campaigns/')) return path.endsWith('/cancel') ? [w.campaigns.second] : [w.campaigns.main, w.campaigns.second];
   if (path.startsWith('/v1/sites/')) return destroys ? [w.sites.victim] : [w.sites.open, w.sites.tight, w.sites.victim];
   if (path.startsWith('/v1/attribution/runs/')) return [w.attributionRun];
+  if (path.startsWith('/v1/models/')) return param === 'n' ? ['1', '2'] : ['btyd', 'propensity.purchase'];
   if (param === 'siteKey') return [w.sites.open, w.sites.tight];
   if (path.startsWith('/f/confirm/')) return w.tokens.doi;
   if (path.startsWith('/t/c/')) return w.tokens.click;
@@ -403,6 +413,8 @@ function sampleQuery(route: FuzzRoute): Record<string, string> {
       return { limit: '2', from: isoAgo(86_400_000), to: isoAgo(0) };
     case 'GET /v1/segments/{id}':
       return { version: '1' };
+    case 'GET /v1/forecast-accuracy':
+      return { limit: '5' };
     case 'GET /v1/forms':
     case 'GET /v1/sites':
       return { limit: '2' };

@@ -15,10 +15,10 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-/** Value imports of a module (type-only imports carry no dependency at run time). */
+/** Value imports of a module (type-only imports and re-exports carry no dependency at run time: the bundlers erase them). */
 function importsOf(file: string): string[] {
   const source = readFileSync(path.join(repoRoot, file), 'utf8');
-  return [...source.matchAll(/^import\s+(?!type\s)[^'"]*?from\s+'([^']+)'|^export\s+[^'"]*?from\s+'([^']+)'/gm)].map((m) => m[1] ?? m[2]!);
+  return [...source.matchAll(/^import\s+(?!type\s)[^'"]*?from\s+'([^']+)'|^export\s+(?!type\s)[^'"]*?from\s+'([^']+)'/gm)].map((m) => m[1] ?? m[2]!);
 }
 const resolve = (from: string, specifier: string) => (specifier.startsWith('.') ? path.normalize(path.join(path.dirname(from), specifier)) : specifier);
 const folderOf = (file: string) => {
