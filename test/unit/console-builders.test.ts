@@ -4,7 +4,7 @@ import type { CampaignResource } from '../../console/src/pages/campaigns/types.t
 import { LEARNED_SCORE_ENTRY, SCORE_OPTIONS, fromRule, newCond, newGroup, scoreChoice, toRule, withKind, withScoreChoice, type Cond, type Group } from '../../console/src/pages/segments/rule-model.ts';
 import { CampaignInput } from '../../shared/campaigns/model.ts';
 import { issuesFromZod } from '../../shared/errors.ts';
-import { Rule, type RuleNode } from '../../shared/segments/rule.ts';
+import { Rule, SCORE_NAMES, type RuleNode } from '../../shared/segments/rule.ts';
 
 /** A builder row of `kind` with `patch` applied (as the marketer would set its controls). */
 const row = (kind: Cond['kind'], patch: Partial<Cond> = {}): Cond => ({ ...withKind(newCond(), kind), ...patch });
@@ -106,20 +106,7 @@ describe('segment rule builder → the rule language', () => {
 
 describe('segment rule builder: learned scores', () => {
   test('the score select lists the fixed scores, churn and expected 90-day value, and an entry for a goal\'s learned score', () => {
-    expect(SCORE_OPTIONS.map(([name]) => name)).toEqual([
-      'engagement',
-      'lead',
-      'propensity.email',
-      'propensity.sms',
-      'value.monetary',
-      'value.frequency',
-      'value.recency',
-      'value.expectedValue',
-      'bestHour',
-      'churn',
-      'value.expected90d',
-      LEARNED_SCORE_ENTRY,
-    ]);
+    expect(SCORE_OPTIONS.map(([name]) => name)).toEqual([...SCORE_NAMES, 'churn', 'value.expected90d', LEARNED_SCORE_ENTRY]);
     // Every listed name is one the shared schema accepts.
     for (const [name] of SCORE_OPTIONS.filter(([n]) => n !== LEARNED_SCORE_ENTRY)) expect(Rule.safeParse({ score: name, op: 'gt', value: 0 }).success, name).toBe(true);
   });
