@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { forEachLimit } from '../concurrency.ts';
 import { ConflictError, ValidationError } from '../errors.ts';
 import { modelOfScore, propensityId } from '../learning/names.ts';
 import type { HeadStatus, ModelHead, ModelStore } from '../learning/store.ts';
@@ -126,15 +127,20 @@ export class SegmentService {
    * Warnings for the learned scores the rule compares whose model is not active: saving and
    * previewing still succeed (the model may pass its gates tonight), but until then no contact has
    * the score and every comparison with it is false. One head read per model the rule names.
+   * Learned scores of the segments the rule refers to are not checked here: each was checked when
+   * its own segment was saved.
    */
   async warnings(definition: Pick<SegmentDefinition, 'rule'>): Promise<SegmentWarning[]> {
     const uses = learnedScoresIn(definition.rule);
-    const heads = new Map<string, Promise<ModelHead | undefined>>();
-    const headOf = (model: string) => heads.get(model) ?? heads.set(model, this.models.head(model)).get(model)!;
+    // Each model once, a few reads in flight: a rule may name many (a hostile one, hundreds).
+    const heads = new Map<string, ModelHead | undefined>(uses.map(({ score }) => [modelOfScore(score), undefined]));
+    await forEachLimit([...heads.keys()], 8, async (model) => {
+      heads.set(model, await this.models.head(model));
+    });
     const out: SegmentWarning[] = [];
     for (const { path, score } of uses) {
       const model = modelOfScore(score);
-      const head = await headOf(model);
+      const head = heads.get(model);
       if (isActive(head)) continue;
       const missing = `no contact has the score ${score}, and a comparison with a missing score never matches (its negation does)`;
       out.push(

@@ -148,6 +148,16 @@ describe('learned scores in segment rules', () => {
     expect([put.status, put.body.segment.version, put.body.warnings]).toEqual([200, 2, []]);
   });
 
+  test('a rule naming 50 untrained models, one of them twice, previews with one warning per comparison', async () => {
+    const or = Array.from({ length: 50 }, (_, i) => ({ score: `uplift.g${i}`, op: 'gt', value: 0 }));
+    const res = await t.api<PreviewBody>('POST', '/v1/segments/preview', { body: { rule: { and: [inTag, { or }, { score: 'uplift.g7', op: 'lt', value: 1 }] } } });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.count).toBe(0);
+    expect(res.body.warnings).toHaveLength(51);
+    expect(res.body.warnings[50]).toMatchObject({ path: 'rule.and[2].score', model: 'uplift.g7', status: 'missing' });
+    expect(new Set(res.body.warnings.map((w) => w.status))).toEqual(new Set(['missing']));
+  });
+
   test('a learned score name that is not one is refused at its path, and nothing is saved', async () => {
     const before = (await t.api<{ items: unknown[] }>('GET', '/v1/segments')).body.items.length;
     for (const [score, path] of [
