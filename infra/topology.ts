@@ -244,7 +244,7 @@ const declared = defineTopology({
       verifiesCaptcha: true,
     },
     'segments-api': {
-      description: 'Marketer segments API: versioned rule definitions, previews with forecasts, segment statistics.',
+      description: 'Marketer segments API: versioned rule definitions, previews with forecasts (a goal\u2019s from the learned propensity scores), segment statistics, warnings for learned scores whose model is not active.',
       entry: 'functions/segments-api/handler.ts',
       handler: 'handler',
       timeoutSeconds: 29,
@@ -258,7 +258,7 @@ const declared = defineTopology({
         { method: 'POST', path: '/v1/segments/{id}/preview' },
         { method: 'POST', path: '/v1/segments/preview' },
       ],
-      tables: { segments: 'readWrite', segmentStats: 'readWrite', contacts: 'read', activity: 'read', campaigns: 'read' },
+      tables: { segments: 'readWrite', segmentStats: 'readWrite', contacts: 'read', activity: 'read', campaigns: 'read', models: 'read' },
     },
     'templates-api': {
       description: 'Marketer templates API: email and SMS templates, render previews of saved and unsaved templates against a contact or sample data.',

@@ -3,18 +3,25 @@ import { functionConfig, intSetting } from '../../shared/config.ts';
 import { TimeZoneField } from '../../shared/contacts/api-schemas.ts';
 import { NotFoundError } from '../../shared/errors.ts';
 import { httpApi, json, noContent, route, type JwtClaims } from '../../shared/http/api.ts';
+import { isLearnableGoal } from '../../shared/learning/names.ts';
+import { ModelStore } from '../../shared/learning/store.ts';
 import { Rule } from '../../shared/segments/rule.ts';
 import { SegmentService } from '../../shared/segments/segment-service.ts';
 import { SegmentStore } from '../../shared/segments/segment-store.ts';
 import { segmentUsage } from '../../shared/segments/usage.ts';
 
 const config = functionConfig('segments-api', {
-  tables: { segments: true, segmentStats: true, contacts: true, activity: true, campaigns: true },
+  tables: { segments: true, segmentStats: true, contacts: true, activity: true, campaigns: true, models: true },
   queues: {},
   settings: { scanSegments: intSetting('AUDIENCE_SCAN_SEGMENTS', 4, 1, 1000) },
 });
 const store = new SegmentStore({ segments: config.tables.segments, segmentStats: config.tables.segmentStats });
-const service = new SegmentService(store, { contactsTable: config.tables.contacts, activityTable: config.tables.activity, scanSegments: config.settings.scanSegments });
+const service = new SegmentService(store, {
+  contactsTable: config.tables.contacts,
+  activityTable: config.tables.activity,
+  scanSegments: config.settings.scanSegments,
+  models: new ModelStore(config.tables.models),
+});
 const usage = segmentUsage(config.tables.campaigns);
 
 const Definition = z.strictObject({
@@ -24,6 +31,9 @@ const Definition = z.strictObject({
 });
 const InlineDefinition = z.strictObject({ rule: Rule, timezone: TimeZoneField.default('UTC') });
 const IdParams = z.object({ id: z.uuid('must be a segment id') });
+const GOAL_MESSAGE = 'must be a conversion event such as purchase: 1–100 of A-Z a-z 0-9 _ . : - (not email or sms)';
+/** `?goal=purchase`: the preview's forecast adds the goal's expected converters. */
+const PreviewQuery = z.object({ goal: z.string(GOAL_MESSAGE).refine(isLearnableGoal, GOAL_MESSAGE).optional() });
 const actorOf = (claims: JwtClaims | undefined) => (typeof claims?.sub === 'string' ? claims.sub : undefined);
 
 async function latestOr404(id: string) {
@@ -38,7 +48,7 @@ export const handler = httpApi({
     handle: async ({ body, claims }) => {
       await service.checkReferences(body);
       const segment = await store.create({ ...body, createdBy: actorOf(claims) });
-      return json(201, { segment });
+      return json(201, { segment, warnings: await service.warnings(body) });
     },
   }),
 
@@ -69,7 +79,7 @@ export const handler = httpApi({
       const current = await latestOr404(params.id);
       await service.checkReferences(body, params.id);
       const segment = await store.putVersion(current, { ...body, createdBy: actorOf(claims) });
-      return json(200, { segment });
+      return json(200, { segment, warnings: await service.warnings(body) });
     },
   }),
 
@@ -86,14 +96,16 @@ export const handler = httpApi({
 
   'POST /v1/segments/{id}/preview': route({
     params: IdParams,
-    handle: async ({ params }) => {
+    query: PreviewQuery,
+    handle: async ({ params, query }) => {
       const segment = await latestOr404(params.id);
-      return json(200, { segmentId: segment.id, version: segment.version, ...(await service.preview(segment, segment)) });
+      return json(200, { segmentId: segment.id, version: segment.version, ...(await service.preview(segment, segment, new Date(), { goal: query.goal })) });
     },
   }),
 
   'POST /v1/segments/preview': route({
     body: InlineDefinition,
-    handle: async ({ body }) => json(200, await service.preview(body)),
+    query: PreviewQuery,
+    handle: async ({ body, query }) => json(200, await service.preview(body, undefined, new Date(), { goal: query.goal })),
   }),
 });

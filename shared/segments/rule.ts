@@ -30,7 +30,8 @@
  *
  *   D: "YYYY-MM-DD" or an ISO 8601 instant with an offset ("2026-01-31T09:00:00Z", "…+02:00").
  *   S: engagement lead propensity.email propensity.sms value.monetary value.frequency
- *      value.recency value.expectedValue bestHour.
+ *      value.recency value.expectedValue bestHour, or a learned score (shared/learning/names.ts):
+ *      propensity.<goal> uplift.<goal> churn value.expected90d (`scores.models[S]`).
  *
  * Semantics:
  * - Missing: a field is missing when it is absent, null or "" (tags: no tags). Like SQL, a
@@ -54,7 +55,10 @@
  *   that holds now − within (rounded outward). No `within` means all retained history (400
  *   days). No `count` means `{ "op": "gte", "value": 1 }`. No counter means a count of 0 (so
  *   `count eq 0` is "never did it"). Campaign counters are not split by channel.
- * - Scores that are null (value.recency, bestHour) are missing: every comparison is false.
+ * - Scores that are null (value.recency, bestHour) are missing: every comparison is false. A
+ *   learned score the contact has no value for (its model is not active, or the nightly scoring
+ *   pass gave it none) is null in the same way: no comparison matches it, `neq` included, and
+ *   `not(…)` of a comparison does (as for every missing value).
  * - and/or are evaluated cheapest child first (results are the same: rules have no effects).
  */
 import * as z from 'zod';
@@ -64,6 +68,7 @@ import { assertValidTimeZone, instantOfWallClock, wallClockOf } from '../schedul
 import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
 import type { Scores } from '../scoring/model.ts';
 import { ACTIVITY_RETENTION_DAYS, countSince, customCounterType, hourOf } from '../activity/activity.ts';
+import { LEARNED_SCORE } from '../learning/names.ts';
 import { reachable, type EvalContact } from './contact-view.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -121,7 +126,8 @@ export interface BehaviourRule {
     count?: { op: CountOp; value: number };
   };
 }
-export type ScoreName =
+/** The scores every contact has (shared/scoring/model.ts). */
+export type FixedScoreName =
   | 'engagement'
   | 'lead'
   | 'propensity.email'
@@ -131,6 +137,9 @@ export type ScoreName =
   | 'value.recency'
   | 'value.expectedValue'
   | 'bestHour';
+/** A learned model's score, read from `scores.models` (shared/learning/names.ts: LEARNED_SCORE). */
+export type LearnedScoreName = `propensity.${string}` | `uplift.${string}` | 'churn' | 'value.expected90d';
+export type ScoreName = FixedScoreName | LearnedScoreName;
 export type ScoreRule = { score: ScoreName; op: 'gt' | 'gte' | 'lt' | 'lte' | 'eq' | 'neq'; value: number } | { score: ScoreName; op: 'between'; values: [number, number] };
 export interface SegmentRefRule {
   segment: string;
@@ -162,7 +171,8 @@ const TIME_UNITS = ['hours', 'days', 'weeks', 'months'] as const satisfies reado
 const FIELD_OPS = ['eq', 'neq', 'in', 'contains', 'startsWith', 'gt', 'gte', 'lt', 'lte', 'between', 'exists', 'withinLast', 'moreThanAgo'] as const satisfies readonly FieldOp[];
 const COUNT_OPS = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte'] as const satisfies readonly CountOp[];
 const SCORE_OPS = ['gt', 'gte', 'lt', 'lte', 'eq', 'neq', 'between'] as const satisfies readonly ScoreRule['op'][];
-const SCORE_NAMES = [
+/** The fixed score names, in the order the API lists them. */
+export const SCORE_NAMES = [
   'engagement',
   'lead',
   'propensity.email',
@@ -172,7 +182,13 @@ const SCORE_NAMES = [
   'value.recency',
   'value.expectedValue',
   'bestHour',
-] as const satisfies readonly ScoreName[];
+] as const satisfies readonly FixedScoreName[];
+
+const isFixedScoreName = (name: string): name is FixedScoreName => (SCORE_NAMES as readonly string[]).includes(name);
+/** A learned score name (`propensity.email` and `propensity.sms` are the channel scores, not learned ones). */
+export const isLearnedScoreName = (name: string): name is LearnedScoreName => !isFixedScoreName(name) && LEARNED_SCORE.test(name);
+/** A score a rule may compare: a fixed one or a learned one. */
+export const isScoreName = (name: string): name is ScoreName => isFixedScoreName(name) || LEARNED_SCORE.test(name);
 const KIND_KEYS = ['and', 'or', 'not', 'field', 'behaviour', 'score', 'reachable', 'consent', 'suppressed', 'hasAddress', 'segment'] as const;
 type Kind = (typeof KIND_KEYS)[number];
 
@@ -566,9 +582,10 @@ const BehaviourSchema = z.strictObject({
     }),
 });
 
+const SCORE_NAME_MESSAGE = `must be one of ${SCORE_NAMES.join(', ')}, or a learned score: propensity.<goal>, uplift.<goal>, churn, value.expected90d (a goal is 1–100 of A-Z a-z 0-9 _ . : -)`;
 const ScoreSchema = z
   .strictObject({
-    score: z.enum(SCORE_NAMES, expecting(`must be one of ${SCORE_NAMES.join(', ')}`)),
+    score: z.string(expecting(SCORE_NAME_MESSAGE)).refine(isScoreName, SCORE_NAME_MESSAGE),
     op: z.enum(SCORE_OPS, expecting(`must be one of ${SCORE_OPS.join(', ')}`)),
     value: z.unknown().optional(),
     values: z.unknown().optional(),
@@ -588,7 +605,7 @@ const ScoreSchema = z
     if (raw.op !== 'between') {
       if (!isNumber(raw.value)) return reject(ctx, ['value'], 'must be a number');
       if (!isStorableNumber(raw.value)) return reject(ctx, ['value'], NUMBER_RANGE);
-      return ok ? { score: raw.score, op: raw.op, value: raw.value } : z.NEVER;
+      return ok ? { score: raw.score as ScoreName, op: raw.op, value: raw.value } : z.NEVER;
     }
     const values = raw.values;
     if (!Array.isArray(values) || values.length !== 2 || !values.every(isNumber)) {
@@ -598,7 +615,7 @@ const ScoreSchema = z
     const unstorable = values.findIndex((v) => !isStorableNumber(v as number));
     if (unstorable >= 0) return reject(ctx, ['values', unstorable], NUMBER_RANGE);
     if (low > high) return reject(ctx, ['values'], 'the low value must not be above the high value');
-    return ok ? { score: raw.score, op: 'between', values: [low, high] } : z.NEVER;
+    return ok ? { score: raw.score as ScoreName, op: 'between', values: [low, high] } : z.NEVER;
   });
 
 const Node: z.ZodType<RuleNode> = z.lazy(() => NodeDispatch);
@@ -702,6 +719,29 @@ export function referencedSegments(rule: RuleNode): string[] {
   };
   walk(rule);
   return [...found];
+}
+
+/** A learned score a rule compares, at the JSON path of its `score` key (`rule.and[1].score`). */
+export interface LearnedScoreUse {
+  path: string;
+  score: LearnedScoreName;
+}
+
+/** The learned scores the rule itself compares (not those of the segments it refers to), in order of appearance. */
+export function learnedScoresIn(rule: RuleNode, base = 'rule'): LearnedScoreUse[] {
+  const found: LearnedScoreUse[] = [];
+  const walk = (node: unknown, path: string): void => {
+    if (!isPlainObject(node)) return;
+    const score = node['score'];
+    if (typeof score === 'string' && isLearnedScoreName(score)) found.push({ path: `${path}.score`, score });
+    for (const key of ['and', 'or'] as const) {
+      const list = node[key];
+      if (Array.isArray(list)) list.forEach((child, i) => walk(child, `${path}.${key}[${i}]`));
+    }
+    if (Object.hasOwn(node, 'not')) walk(node['not'], `${path}.not`);
+  };
+  walk(rule, base);
+  return found;
 }
 
 /**
@@ -1028,7 +1068,7 @@ function compileTags(cond: FieldCondition): Compiled {
 // --- scores and behaviour
 
 type ScoreRead = (scores: Scores) => number | null;
-const SCORE_READERS: Record<ScoreName, ScoreRead> = {
+const SCORE_READERS: Record<FixedScoreName, ScoreRead> = {
   engagement: (s) => s.engagement,
   lead: (s) => s.lead,
   'propensity.email': (s) => s.propensity.email.mean,
@@ -1040,8 +1080,27 @@ const SCORE_READERS: Record<ScoreName, ScoreRead> = {
   bestHour: (s) => s.bestHour,
 };
 
+/**
+ * The one reader of every learned score: `scores.models[name]`, null when the contact has none
+ * (no scoring pass yet, the model not active, or no value for this contact) or when what is stored
+ * is not a finite number.
+ */
+export function learnedScoreReader(name: LearnedScoreName): ScoreRead {
+  return (s) => {
+    const models = s.models;
+    if (!models || !Object.hasOwn(models, name)) return null;
+    const x = models[name];
+    return typeof x === 'number' && Number.isFinite(x) ? x : null;
+  };
+}
+
+/** The reader of a score name: the fixed scores' own fields, else `scores.models`. */
+export function scoreReader(name: ScoreName): ScoreRead {
+  return isFixedScoreName(name) ? SCORE_READERS[name] : learnedScoreReader(name);
+}
+
 function compileScore(node: ScoreRule): Compiled {
-  const read = SCORE_READERS[node.score];
+  const read = scoreReader(node.score);
   if (node.op === 'between') {
     const [low, high] = node.values;
     return {

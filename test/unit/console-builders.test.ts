@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'vitest';
 import { emptyForm, formOf, toInput, type CampaignForm } from '../../console/src/pages/campaigns/form-model.ts';
 import type { CampaignResource } from '../../console/src/pages/campaigns/types.ts';
-import { fromRule, newCond, newGroup, toRule, withKind, type Cond, type Group } from '../../console/src/pages/segments/rule-model.ts';
+import { LEARNED_SCORE_ENTRY, SCORE_OPTIONS, fromRule, newCond, newGroup, scoreChoice, toRule, withKind, withScoreChoice, type Cond, type Group } from '../../console/src/pages/segments/rule-model.ts';
 import { CampaignInput } from '../../shared/campaigns/model.ts';
 import { issuesFromZod } from '../../shared/errors.ts';
-import { Rule, type RuleNode } from '../../shared/segments/rule.ts';
+import { Rule, SCORE_NAMES, type RuleNode } from '../../shared/segments/rule.ts';
 
 /** A builder row of `kind` with `patch` applied (as the marketer would set its controls). */
 const row = (kind: Cond['kind'], patch: Partial<Cond> = {}): Cond => ({ ...withKind(newCond(), kind), ...patch });
@@ -101,6 +101,45 @@ describe('segment rule builder → the rule language', () => {
     expect(rule).toEqual({ and: [{ field: 'attributes.age', op: 'gt', value: 'thirty' }] });
     const parsed = Rule.safeParse(rule);
     expect(issuesFromZod(parsed.error!.issues, 'rule')).toEqual([{ path: 'rule.and[0].value', message: 'must be a number or a date such as { "date": "2026-01-31" }' }]);
+  });
+});
+
+describe('segment rule builder: learned scores', () => {
+  test('the score select lists the fixed scores, churn and expected 90-day value, and an entry for a goal\'s learned score', () => {
+    expect(SCORE_OPTIONS.map(([name]) => name)).toEqual([...SCORE_NAMES, 'churn', 'value.expected90d', LEARNED_SCORE_ENTRY]);
+    // Every listed name is one the shared schema accepts.
+    for (const [name] of SCORE_OPTIONS.filter(([n]) => n !== LEARNED_SCORE_ENTRY)) expect(Rule.safeParse({ score: name, op: 'gt', value: 0 }).success, name).toBe(true);
+  });
+
+  test('choosing the learned entry asks for a goal; the typed name becomes the rule\'s score', () => {
+    // Prepare: a score row, switched to the learned entry.
+    const picked = withScoreChoice(row('score'), LEARNED_SCORE_ENTRY);
+    expect([picked.score, scoreChoice(picked)]).toEqual(['propensity.', LEARNED_SCORE_ENTRY]);
+    // Choosing it again keeps what was typed.
+    expect(withScoreChoice({ ...picked, score: 'uplift.purchase' }, LEARNED_SCORE_ENTRY).score).toBe('uplift.purchase');
+
+    // Act
+    const typed = { ...picked, op: 'gte', value: '0.2', score: 'uplift.purchase' };
+    const { rule } = toRule(newGroup('and', [typed, row('score', { score: 'churn', op: 'lt', value: '0.3' })]));
+
+    // Assess
+    expect(rule).toEqual({ and: [{ score: 'uplift.purchase', op: 'gte', value: 0.2 }, { score: 'churn', op: 'lt', value: 0.3 }] });
+    expect(Rule.safeParse(rule).success).toBe(true);
+  });
+
+  test.each(['propensity.', 'uplift.x y', 'uplift.email', ''])('a typed name that is no score (%j) is refused by the shared schema at the row\'s score path', (score) => {
+    const typed = row('score', { score, op: 'gt', value: '0' });
+    const { rule, paths } = toRule(newGroup('and', [row('reachable'), typed]));
+    const parsed = Rule.safeParse(rule);
+    expect(parsed.success).toBe(false);
+    expect(issuesFromZod(parsed.error!.issues, 'rule')).toEqual([{ path: `${paths.get(typed.key)}.score`, message: expect.stringContaining('or a learned score: propensity.<goal>') }]);
+  });
+
+  test('a saved rule with learned scores reads back with the typed names and out again unchanged', () => {
+    const saved: RuleNode = { and: [{ score: 'propensity.sign_up', op: 'between', values: [0.1, 0.5] }, { score: 'value.expected90d', op: 'gt', value: 50 }, { score: 'propensity.email', op: 'gte', value: 0.02 }] };
+    const root = fromRule(saved);
+    expect(root.children.map((c) => scoreChoice(c as Cond))).toEqual([LEARNED_SCORE_ENTRY, 'value.expected90d', 'propensity.email']);
+    expect(toRule(root).rule).toEqual(saved);
   });
 });
 

@@ -9,7 +9,12 @@ import {
   SegmentRuleDefinition,
   compileRule,
   findCycle,
+  isLearnedScoreName,
+  isScoreName,
+  learnedScoreReader,
+  learnedScoresIn,
   referencedSegments,
+  scoreReader,
   relativeThreshold,
   type CompileOptions,
   type CompiledRule,
@@ -597,6 +602,113 @@ describe('scores', () => {
   });
 });
 
+describe('learned scores', () => {
+  const withModels = (models: Record<string, number> | undefined) => contact({ scores: { ...defaultScores(), ...(models ? { models, modelsAt: NOW.toISOString() } : {}) } });
+  const c = withModels({ 'propensity.purchase': 0.3, 'uplift.purchase': -0.02, churn: 0.8, 'value.expected90d': 120, 'propensity.sign_up': 0.05 });
+
+  test.each<[string, RuleNode, boolean]>([
+    ['propensity.purchase gte 0.3', { score: 'propensity.purchase', op: 'gte', value: 0.3 }, true],
+    ['propensity.purchase gt 0.3', { score: 'propensity.purchase', op: 'gt', value: 0.3 }, false],
+    ['uplift.purchase lt 0 (a negative uplift)', { score: 'uplift.purchase', op: 'lt', value: 0 }, true],
+    ['churn between 0.5 and 1', { score: 'churn', op: 'between', values: [0.5, 1] }, true],
+    ['value.expected90d eq 120', { score: 'value.expected90d', op: 'eq', value: 120 }, true],
+    ['value.expected90d neq 120', { score: 'value.expected90d', op: 'neq', value: 120 }, false],
+    ['another goal is another score', { score: 'propensity.sign_up', op: 'gt', value: 0.1 }, false],
+  ])('%s', (_, rule, expected) => {
+    expect(Rule.safeParse(rule).success).toBe(true);
+    expect(matches(rule, c)).toBe(expected);
+  });
+
+  test('propensity.email is the channel Beta score, not scores.models', () => {
+    const contactWithBoth = contact({ scores: { ...defaultScores(), propensity: { email: beta(1, 9), sms: beta(1, 99) }, models: { 'propensity.email': 0.9 } } });
+    expect(matches({ score: 'propensity.email', op: 'lt', value: 0.5 }, contactWithBoth)).toBe(true);
+  });
+
+  test('a learned score the contact has no value for is null: no comparison matches, neq included; not(…) matches, as for value.recency', () => {
+    const comparisons = [
+      { score: 'propensity.purchase', op: 'gte', value: -1e9 },
+      { score: 'propensity.purchase', op: 'lt', value: 1e9 },
+      { score: 'propensity.purchase', op: 'neq', value: 0.5 },
+      { score: 'churn', op: 'between', values: [-1e9, 1e9] },
+    ] satisfies RuleNode[];
+    const recency = { score: 'value.recency', op: 'neq', value: 5 } satisfies RuleNode;
+    for (const someone of [withModels(undefined), withModels({}), withModels({ 'propensity.other': 0.4, 'value.expected90d': 10 }), withModels({ 'propensity.purchase': Number.NaN, churn: Number.NaN })]) {
+      for (const rule of comparisons) {
+        expect(matches(rule, someone), JSON.stringify(rule)).toBe(false);
+        // The same as a null fixed score: negation is the one way a missing value matches.
+        expect(matches({ not: rule }, someone), JSON.stringify(rule)).toBe(matches({ not: recency }, someone));
+        expect(matches({ not: rule }, someone)).toBe(true);
+      }
+    }
+    // A stored value of another type is no score either.
+    expect(matches({ score: 'churn', op: 'neq', value: 1 }, withModels({ churn: '0.2' as unknown as number }))).toBe(false);
+  });
+
+  test('names are read as own keys: a prototype name is no score', () => {
+    expect(scoreReader('propensity.constructor')({ ...defaultScores(), models: {} })).toBeNull();
+    expect(learnedScoreReader('uplift.toString')({ ...defaultScores(), models: { 'uplift.toString': 0.01 } })).toBe(0.01);
+  });
+
+  test.each<[string, boolean]>([
+    ['propensity.purchase', true],
+    ['propensity.Add-To-Cart:v2.web', true],
+    ['uplift.sign_up', true],
+    ['churn', true],
+    ['value.expected90d', true],
+    ['propensity.email', true],
+    ['propensity.sms', true],
+    ['value.expectedValue', true],
+    [`propensity.${'g'.repeat(100)}`, true],
+    [`propensity.${'g'.repeat(101)}`, false],
+    ['propensity.', false],
+    ['uplift.', false],
+    ['uplift.email', false],
+    ['uplift.x y', false],
+    ['propensity.purchase ', false],
+    ['propensity', false],
+    ['uplift', false],
+    ['Churn', false],
+    ['value.expected30d', false],
+    ['models.propensity.purchase', false],
+    ['propensity.é', false],
+  ])('score name %j is valid: %s', (name, valid) => {
+    expect(isScoreName(name)).toBe(valid);
+    const result = Rule.safeParse({ score: name, op: 'gt', value: 0 });
+    expect(result.success).toBe(valid);
+    if (!result.success) expect(issuesFromZod(result.error.issues, 'rule')).toEqual([{ path: 'rule.score', message: expect.stringMatching(/^must be one of engagement, .*a learned score: propensity\.<goal>/) }]);
+  });
+
+  test('propensity.email and propensity.sms are channel scores, not learned ones', () => {
+    expect(isLearnedScoreName('propensity.email')).toBe(false);
+    expect(isLearnedScoreName('propensity.sms')).toBe(false);
+    expect(isLearnedScoreName('propensity.purchase')).toBe(true);
+    expect(isLearnedScoreName('churn')).toBe(true);
+  });
+
+  test('a score that is not text is refused at its path', () => {
+    expect(ruleIssues({ and: [{ field: 'country', op: 'eq', value: 'GB' }, { score: 7, op: 'gt', value: 0 }] })).toEqual([{ path: 'rule.and[1].score', message: expect.stringMatching(/^must be one of /) }]);
+    expect(ruleIssues({ score: undefined, op: 'gt', value: 0 })).toEqual([{ path: 'rule.score', message: 'is required' }]);
+  });
+
+  test('learnedScoresIn lists the learned scores the rule compares, at their paths', () => {
+    const rule: RuleNode = {
+      and: [
+        { score: 'propensity.purchase', op: 'gte', value: 0.1 },
+        { score: 'engagement', op: 'gt', value: 0.2 },
+        { not: { or: [{ score: 'churn', op: 'gt', value: 0.5 }, { field: 'country', op: 'eq', value: 'GB' }] } },
+        { score: 'propensity.email', op: 'gt', value: 0.2 },
+        { segment: 'seg-1' },
+      ],
+    };
+    expect(learnedScoresIn(rule)).toEqual([
+      { path: 'rule.and[0].score', score: 'propensity.purchase' },
+      { path: 'rule.and[2].not.or[0].score', score: 'churn' },
+    ]);
+    expect(learnedScoresIn({ score: 'value.expected90d', op: 'gt', value: 1 })).toEqual([{ path: 'rule.score', score: 'value.expected90d' }]);
+    expect(learnedScoresIn({ field: 'country', op: 'eq', value: 'GB' })).toEqual([]);
+  });
+});
+
 describe('reachability and consent', () => {
   test.each<[string, Partial<EvalContact>, boolean]>([
     ['address, confirmed, not suppressed', {}, true],
@@ -758,8 +870,12 @@ describe('validation', () => {
       { path: 'rule.behaviour.channel', message: 'cannot be combined with campaignId: campaign counters are not split by channel' },
     ]],
     ['behaviour count without value', { behaviour: { type: 'clicked', count: { op: 'gte' } } }, [{ path: 'rule.behaviour.count.value', message: 'is required' }]],
-    ['unknown score', { score: 'propensity.push', op: 'gte', value: 0.1 }, [
-      { path: 'rule.score', message: 'must be one of engagement, lead, propensity.email, propensity.sms, value.monetary, value.frequency, value.recency, value.expectedValue, bestHour' },
+    ['unknown score', { score: 'speed', op: 'gte', value: 0.1 }, [
+      {
+        path: 'rule.score',
+        message:
+          'must be one of engagement, lead, propensity.email, propensity.sms, value.monetary, value.frequency, value.recency, value.expectedValue, bestHour, or a learned score: propensity.<goal>, uplift.<goal>, churn, value.expected90d (a goal is 1–100 of A-Z a-z 0-9 _ . : -)',
+      },
     ]],
     ['score between with value', { score: 'lead', op: 'between', value: 3 }, [
       { path: 'rule.value', message: 'is not used with op "between", which takes "values"' },

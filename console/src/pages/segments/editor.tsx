@@ -238,6 +238,15 @@ function PreviewPanel({ preview }: { preview: PreviewState }) {
           <p class="preview-count">
             <strong data-preview="count">{data.count}</strong> contacts match
           </p>
+          {data.warnings && data.warnings.length > 0 && (
+            <ul class="preview-warnings" data-preview="warnings">
+              {data.warnings.map((w) => (
+                <li key={w.path}>
+                  <strong>{w.model}</strong>: {w.message}
+                </li>
+              ))}
+            </ul>
+          )}
           <ul class="stats">
             <li>
               <strong data-preview="reachable-email">{num(data.reachable.email)}</strong> reachable by email

@@ -1,6 +1,26 @@
 import type { ValidationIssue } from '../../contracts.ts';
 import { issuesAt, SelectField, TextField } from '../../ui/field.tsx';
-import { CHANNEL_KINDS, EVENTS, FIELD_KINDS, OTHER_KINDS, SCORES, UNITS, depthOf, newCond, newGroup, operatorsFor, updateItem, withKind, type Cond, type CondKind, type Group, type Item } from './rule-model.ts';
+import {
+  CHANNEL_KINDS,
+  EVENTS,
+  FIELD_KINDS,
+  LEARNED_SCORE_ENTRY,
+  OTHER_KINDS,
+  SCORE_OPTIONS,
+  UNITS,
+  depthOf,
+  newCond,
+  newGroup,
+  operatorsFor,
+  scoreChoice,
+  updateItem,
+  withKind,
+  withScoreChoice,
+  type Cond,
+  type CondKind,
+  type Group,
+  type Item,
+} from './rule-model.ts';
 
 interface Ctx {
   root: Group;
@@ -120,7 +140,26 @@ function CondRow({ cond: c, ctx, label }: { cond: Cond; ctx: Ctx; label: string 
     if (c.event === 'custom') controls.push(<TextField key="evn" label="Event name (blank: any)" path={p('behaviour.name')} {...common} value={c.eventName} onValue={(v) => set({ eventName: v })} />);
     controls.push(<SelectField key="bch" label="Channel" path={p('behaviour.channel')} {...common} value={c.channel === 'email' || c.channel === 'sms' ? c.channel : ''} onValue={(v) => set({ channel: v })} options={[['', 'any channel'], ...CHANNELS]} />);
   }
-  if (c.kind === 'score') controls.push(<SelectField key="sc" label="Score" path={p('score')} {...common} value={c.score} onValue={(v) => set({ score: v as Cond['score'] })} options={SCORES} />);
+  if (c.kind === 'score') {
+    const learned = scoreChoice(c) === LEARNED_SCORE_ENTRY;
+    controls.push(<SelectField key="sc" label="Score" path={learned ? undefined : p('score')} {...common} value={scoreChoice(c)} onValue={(v) => set(withScoreChoice(c, v))} options={SCORE_OPTIONS} />);
+    // The typed name goes to the API as it is: the shared schema's message lands here when it is not a score.
+    if (learned) {
+      controls.push(
+        <TextField
+          key="scn"
+          label="Learned score"
+          hint="propensity.<goal> or uplift.<goal>, the goal being a conversion event such as purchase"
+          path={p('score')}
+          {...common}
+          value={c.score}
+          onValue={(v) => set({ score: v.trim() })}
+          placeholder="propensity.purchase"
+          autoComplete="off"
+        />,
+      );
+    }
+  }
 
   controls.push(
     <SelectField

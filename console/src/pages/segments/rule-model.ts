@@ -41,7 +41,11 @@ export interface Cond {
   eventName: string;
   withinAmount: string;
   withinUnit: TimeUnit;
-  score: ScoreName;
+  /**
+   * The score's name: one of SCORES, or what the marketer typed as a learned score
+   * (`propensity.<goal>`, `uplift.<goal>`), checked by the shared schema like every other value.
+   */
+  score: string;
 }
 export interface Group {
   type: 'group';
@@ -115,6 +119,9 @@ const IS_OPS: ReadonlyArray<readonly [string, string]> = [
   ['is', 'is'],
   ['isNot', 'is not'],
 ];
+/** The score select's entry for a learned score typed by name (`propensity.<goal>`, `uplift.<goal>`). */
+export const LEARNED_SCORE_ENTRY = 'learned';
+/** The scores the select lists by name: every contact's, then the learned ones whose names are fixed. */
 export const SCORES: ReadonlyArray<readonly [ScoreName, string]> = [
   ['engagement', 'Engagement (0–1)'],
   ['lead', 'Lead points'],
@@ -125,7 +132,20 @@ export const SCORES: ReadonlyArray<readonly [ScoreName, string]> = [
   ['value.recency', 'Days since last conversion'],
   ['value.expectedValue', 'Expected value per conversion'],
   ['bestHour', 'Best hour'],
+  ['churn', 'Churn risk (learned, 0–1)'],
+  ['value.expected90d', 'Expected revenue, next 90 days (learned)'],
 ];
+/** The score select's options: SCORES and the entry for a learned score of a goal. */
+export const SCORE_OPTIONS: ReadonlyArray<readonly [string, string]> = [...SCORES, [LEARNED_SCORE_ENTRY, 'Learned score of a goal (propensity or uplift)…']];
+
+/** The score select's value for a row: the score when SCORES lists it, else the learned-score entry (its name is typed). */
+export const scoreChoice = (c: Pick<Cond, 'score'>): string => (SCORES.some(([name]) => name === c.score) ? c.score : LEARNED_SCORE_ENTRY);
+
+/** The row after the score select changes: a listed score by name, or the learned-score entry with a goal's propensity to complete. */
+export function withScoreChoice(c: Cond, choice: string): Cond {
+  if (choice !== LEARNED_SCORE_ENTRY) return { ...c, score: choice };
+  return scoreChoice(c) === LEARNED_SCORE_ENTRY ? c : { ...c, score: 'propensity.' };
+}
 export const EVENTS: ReadonlyArray<readonly [string, string]> = [
   ['sent', 'sent'],
   ['delivered', 'delivered'],
@@ -342,7 +362,7 @@ function fromNode(node: unknown): Item {
   }
   if (typeof node['score'] === 'string') {
     const values = Array.isArray(node['values']) ? node['values'] : [];
-    return { ...newCond('score'), score: node['score'] as ScoreName, op: String(node['op'] ?? 'gt'), value: valueText(node['op'] === 'between' ? values[0] : node['value']), value2: valueText(values[1]) };
+    return { ...newCond('score'), score: node['score'], op: String(node['op'] ?? 'gt'), value: valueText(node['op'] === 'between' ? values[0] : node['value']), value2: valueText(values[1]) };
   }
   if (typeof node['field'] === 'string') {
     const field = node['field'];

@@ -30,7 +30,16 @@ interface ChannelForecast {
   low: number;
   high: number;
 }
+/** A learned score the rule compares whose model is not active: no contact has it, so comparisons with it match nobody. */
+export interface SegmentWarning {
+  path: string;
+  message: string;
+  model: string;
+  status: string;
+}
 export interface Preview {
+  /** Present in answers from API versions that check learned scores. */
+  warnings?: SegmentWarning[];
   count: number;
   reachable: { email: number; sms: number };
   sample: Array<{ id: string; email?: string; phone?: string; attributes: Record<string, unknown>; tags: string[] }>;
