@@ -49,6 +49,16 @@ function plannedHour(campaign: Campaign, member: AudienceMember, channel: Channe
   return localHourOf(due, zone);
 }
 
+/** The counters a page plan moves, at zero. */
+const emptyDeltas = (): CounterDeltas & Required<Pick<CounterDeltas, 'targeted' | 'queued' | 'holdout' | 'deferred' | 'suppressed' | 'forecast'>> => ({
+  targeted: 0,
+  queued: 0,
+  holdout: 0,
+  deferred: 0,
+  suppressed: {},
+  forecast: {},
+});
+
 /** Adds a treated record's goal probability, value and predicted uplift to the goal forecast sums. */
 function addGoalForecast(deltas: CounterDeltas, record: Pick<SendRecord, 'goalPropensity' | 'goalValue' | 'uplift'>): void {
   if (record.goalPropensity === undefined && record.uplift === undefined) return;
@@ -77,14 +87,7 @@ export function planPage(campaign: Campaign, members: AudienceMember[], options:
   const { now, runId } = options;
   const records: SendRecord[] = [];
   const queued: PagePlan['queued'] = { email: [], sms: [] };
-  const deltas: Required<Pick<CounterDeltas, 'targeted' | 'queued' | 'holdout' | 'deferred'>> & { suppressed: Record<string, number>; forecast: NonNullable<CounterDeltas['forecast']>; goalForecast?: CounterDeltas['goalForecast'] } = {
-    targeted: 0,
-    queued: 0,
-    holdout: 0,
-    deferred: 0,
-    suppressed: {},
-    forecast: {},
-  };
+  const deltas = emptyDeltas();
   const createdAt = now.toISOString();
   let targeted = options.alreadyTargeted;
   let committedCost = options.alreadyCommittedCost;
@@ -128,11 +131,12 @@ export function planPage(campaign: Campaign, members: AudienceMember[], options:
     deltas.targeted++;
     // Uplift targeting comes before the holdout draw: the holdout is drawn from the same top share.
     let uplift: number | undefined;
+    let targetedChoice: ChannelChoice | undefined;
     const targeting = campaign.targetingApplied;
     if (targeting) {
-      const choice = choose(member, chooseVariant(campaign.id, contactId, campaign.variants));
+      targetedChoice = choose(member, chooseVariant(campaign.id, contactId, campaign.variants));
       // A contact no channel is open to is scored on the one it was refused on (it is skipped for that below, or held out).
-      const channel = choice.channel ?? choice.triedChannel;
+      const channel = targetedChoice.channel ?? targetedChoice.triedChannel;
       uplift = models?.uplift && predictedUplift(models.uplift, member.contact, channel, plannedHour(campaign, member, channel, now), nowMs);
       if (uplift === undefined) {
         skip(member, 'no_score');
@@ -150,7 +154,7 @@ export function planPage(campaign: Campaign, members: AudienceMember[], options:
       continue;
     }
     const variant = chooseVariant(campaign.id, contactId, campaign.variants);
-    const choice = choose(member, variant);
+    const choice = targetedChoice ?? choose(member, variant);
     if (choice.channel === null) {
       skip(member, choice.reason, choice.triedChannel, variant.name);
       continue;
@@ -222,14 +226,7 @@ export function runIdFor(campaign: Pick<Campaign, 'schedule'>, scheduledTime: st
 
 /** Counter deltas for the records that were actually written (a re-run's existing records count nothing). */
 export function deltasFor(records: SendRecord[]): CounterDeltas {
-  const deltas: CounterDeltas & { targeted: number; queued: number; holdout: number; deferred: number; suppressed: Record<string, number>; forecast: NonNullable<CounterDeltas['forecast']> } = {
-    targeted: 0,
-    queued: 0,
-    holdout: 0,
-    deferred: 0,
-    suppressed: {},
-    forecast: {},
-  };
+  const deltas = emptyDeltas();
   for (const r of records) {
     deltas.targeted++;
     if (r.status === 'holdout') deltas.holdout++;
