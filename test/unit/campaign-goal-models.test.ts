@@ -1,5 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { indexActivity } from '../../shared/activity/activity.ts';
+import { liftReport } from '../../shared/attribution/lift.ts';
+import { targetingParagraph } from '../../shared/attribution/report-html.ts';
+import { modelReport } from '../../shared/attribution/report-view.ts';
 import { chooseChannel } from '../../shared/campaigns/decisions.ts';
 import { forecastOf } from '../../shared/campaigns/forecast.ts';
 import { GoalModelSource, ModelNotActiveError } from '../../shared/campaigns/goal-model-source.ts';
@@ -336,5 +339,36 @@ describe('GoalModelSource', () => {
     expect(loaded.propensity?.version).toBe(7);
     expect(loaded.spend).toEqual({ p: 6, q: 4, v: 15 });
     expect(loaded.uplift).toBeUndefined();
+  });
+});
+
+describe('the report model section', () => {
+  const launched = campaign({
+    forecastModel: 'propensity.purchase@v1',
+    forecast: { email: { expectedResponses: 1, low: 0, high: 2 }, sms: { expectedResponses: 0, low: 0, high: 0 }, audience: 100, computedAt: NOW.toISOString(), goal: { model: 'propensity.purchase@v1', event: 'purchase', expectedConverters: 10, low: 4.12, high: 15.88, expectedRevenue: 500, scored: 100 } },
+    targetingApplied: { goal: 'purchase', upliftTopPercent: 20, modelId: 'uplift.purchase', modelVersion: 3, threshold: 0.0125 },
+  });
+  const withSums = { ...launched, forecastSums: { uplift_sum: 2.345, uplift_count: 100 } } as Campaign;
+
+  test('before a run: the forecast, the targeting and the predicted incremental; nothing measured', () => {
+    expect(modelReport(withSums, undefined)).toEqual({
+      forecastModel: 'propensity.purchase@v1',
+      goalForecast: launched.forecast!.goal,
+      measuredConverters: null,
+      withinInterval: null,
+      targeting: { goal: 'purchase', upliftTopPercent: 20, threshold: 0.0125, modelId: 'uplift.purchase', modelVersion: 3, predictedIncremental: 2.35, measuredIncremental: null },
+    });
+    const html = targetingParagraph(modelReport(withSums, undefined)!.targeting!);
+    expect(html).toContain('Sent only to the 20 % of the segment the uplift model (uplift.purchase v3) predicts the message moves most (predicted uplift ≥ 1.25 points); the holdout was drawn from the same 20 %, so the lift below measures the effect on them.');
+  });
+
+  test('after a run: the treated converters against the interval, and the lift’s incremental conversions', () => {
+    const lift = liftReport({ members: 100, converters: 12, revenue: 0, revenueSquares: 0 }, { members: 25, converters: 2, revenue: 0, revenueSquares: 0 });
+    const measured = { variants: [{ members: 60, converters: 8 }, { members: 40, converters: 4 }], lift } as unknown as Parameters<typeof modelReport>[1];
+    const section = modelReport(withSums, measured)!;
+    expect(section.measuredConverters).toBe(12);
+    expect(section.withinInterval).toBe(true);
+    expect(section.targeting!.measuredIncremental).toBeCloseTo((0.12 - 0.08) * 100, 9);
+    expect(modelReport(campaign(), measured)).toBeNull();
   });
 });
