@@ -291,7 +291,8 @@ const declared = defineTopology({
         { method: 'POST', path: '/v1/campaigns/{id}/resume' },
         { method: 'POST', path: '/v1/campaigns/{id}/cancel' },
       ],
-      tables: { campaigns: 'readWrite', segments: 'read', segmentStats: 'read', templates: 'read', sends: 'read' },
+      // models: a launch with uplift targeting checks that its uplift model is active.
+      tables: { campaigns: 'readWrite', segments: 'read', segmentStats: 'read', templates: 'read', sends: 'read', models: 'read' },
       sendsTo: ['launches'],
       managesSchedules: { targetQueue: 'launches' },
     },
@@ -319,7 +320,8 @@ const declared = defineTopology({
       handler: 'handler',
       timeoutSeconds: 60,
       queue: { queue: 'launches', batchSize: 1, maxConcurrency: 2 },
-      tables: { campaigns: 'readWrite', segments: 'read', segmentStats: 'read', sends: 'readWrite', contacts: 'read', activity: 'read' },
+      // models: the run pins the goal's model versions (forecast, 'best' channel, uplift targeting) and the audience workers score with them.
+      tables: { campaigns: 'readWrite', segments: 'read', segmentStats: 'read', sends: 'readWrite', contacts: 'read', activity: 'read', models: 'read' },
       sendsTo: ['audienceScan', 'emailSends', 'smsSends'],
       environment: { AUDIENCE_SCAN_SEGMENTS: '8' },
     },
@@ -330,7 +332,8 @@ const declared = defineTopology({
       timeoutSeconds: 900,
       memoryMb: 1769,
       queue: { queue: 'audienceScan', batchSize: 1, maxConcurrency: 8 },
-      tables: { campaigns: 'readWrite', segments: 'read', segmentStats: 'read', sends: 'readWrite', contacts: 'read', activity: 'read' },
+      // models: the run pins the goal's model versions (forecast, 'best' channel, uplift targeting) and the audience workers score with them.
+      tables: { campaigns: 'readWrite', segments: 'read', segmentStats: 'read', sends: 'readWrite', contacts: 'read', activity: 'read', models: 'read' },
       sendsTo: ['audienceScan', 'emailSends', 'smsSends'],
     },
     'email-sender': {
@@ -379,7 +382,8 @@ const declared = defineTopology({
         { method: 'GET', path: '/v1/contacts/{id}/journeys' },
       ],
       // campaigns: each send step is a campaign the journey owns (the same sender, caps, tracking and reports).
-      tables: { journeys: 'readWrite', journeyStates: 'read', campaigns: 'readWrite', segments: 'read', templates: 'read' },
+      // models: starting a journey with uplift targeting checks that its uplift model is active.
+      tables: { journeys: 'readWrite', journeyStates: 'read', campaigns: 'readWrite', segments: 'read', templates: 'read', models: 'read' },
       sendsTo: ['journeyTasks'],
       managesSchedules: { targetQueue: 'journeyTasks' },
     },
@@ -390,7 +394,8 @@ const declared = defineTopology({
       timeoutSeconds: 120,
       memoryMb: 1024,
       queue: { queue: 'journeyTasks', batchSize: 10, maxConcurrency: 5 },
-      tables: { ...contactTables, journeys: 'readWrite', journeyStates: 'readWrite', campaigns: 'readWrite', sends: 'readWrite', segments: 'read', segmentStats: 'read' },
+      // models: uplift targeting scores a contact at entry.
+      tables: { ...contactTables, journeys: 'readWrite', journeyStates: 'readWrite', campaigns: 'readWrite', sends: 'readWrite', segments: 'read', segmentStats: 'read', models: 'read' },
       sendsTo: ['emailSends', 'smsSends', 'journeyTasks'],
       publishesEvents: true,
       usesSecret: true,

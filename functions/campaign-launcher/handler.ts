@@ -6,7 +6,7 @@ import { functionConfig, intSetting } from '../../shared/config.ts';
 import { messageQueueConsumer } from '../../shared/queue/message-consumer.ts';
 
 const config = functionConfig('campaign-launcher', {
-  tables: { campaigns: true, segments: true, segmentStats: true, sends: true, contacts: true, activity: true },
+  tables: { campaigns: true, segments: true, segmentStats: true, sends: true, contacts: true, activity: true, models: true },
   queues: { launches: true, audienceScan: true, emailSends: true, smsSends: true },
   settings: { scanSegments: intSetting('AUDIENCE_SCAN_SEGMENTS', 4, 1, 1000) },
 });

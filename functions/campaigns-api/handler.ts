@@ -1,17 +1,19 @@
 import * as z from 'zod';
 import { sendToQueue } from '../../shared/aws/queue.ts';
 import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
+import { GoalModelSource } from '../../shared/campaigns/goal-model-source.ts';
 import { cancelCampaign, createCampaign, launchCampaign, pauseCampaign, resumeCampaign, updateDraft, type LifecycleDeps } from '../../shared/campaigns/lifecycle.ts';
 import { CampaignInput, type Campaign } from '../../shared/campaigns/model.ts';
 import { campaignResource } from '../../shared/campaigns/resources.ts';
 import { createLaunchSchedule, deleteLaunchSchedule } from '../../shared/campaigns/scheduling.ts';
 import { functionConfig } from '../../shared/config.ts';
 import { httpApi, json, route, type JwtClaims } from '../../shared/http/api.ts';
+import { ModelStore } from '../../shared/learning/store.ts';
 import { SegmentStore } from '../../shared/segments/segment-store.ts';
 import { TemplateStore } from '../../shared/templates/template-store.ts';
 
 const config = functionConfig('campaigns-api', {
-  tables: { campaigns: true, segments: true, segmentStats: true, templates: true, sends: true },
+  tables: { campaigns: true, segments: true, segmentStats: true, templates: true, sends: true, models: true },
   queues: { launches: true },
   managesSchedules: true,
 });
@@ -23,6 +25,7 @@ const deps: LifecycleDeps = {
   templates: new TemplateStore(config.tables.templates),
   enqueue: async (message) => void (await sendToQueue(config.queues.launches, [{ body: JSON.stringify(message) }])),
   schedules: { create: (campaign) => createLaunchSchedule(campaign, scheduling), remove: (name) => deleteLaunchSchedule(name, scheduling) },
+  models: new GoalModelSource(new ModelStore(config.tables.models)),
 };
 
 const IdParams = z.object({ id: z.uuid('must be a campaign id') });

@@ -6,7 +6,7 @@ import { journeyEngineFrom } from '../../shared/journeys/wiring.ts';
 import { messageQueueConsumer } from '../../shared/queue/message-consumer.ts';
 
 const config = functionConfig('journey-worker', {
-  tables: { ...CONTACT_TABLES, journeys: true, journeyStates: true, campaigns: true, sends: true, segments: true, segmentStats: true },
+  tables: { ...CONTACT_TABLES, journeys: true, journeyStates: true, campaigns: true, sends: true, segments: true, segmentStats: true, models: true },
   queues: { emailSends: true, smsSends: true, journeyTasks: true },
   publishesEvents: true,
   usesSecret: true,

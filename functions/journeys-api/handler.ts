@@ -2,6 +2,7 @@ import * as z from 'zod';
 import type { JourneyTask } from '../../events/journeys.ts';
 import { sendToQueue } from '../../shared/aws/queue.ts';
 import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
+import { GoalModelSource } from '../../shared/campaigns/goal-model-source.ts';
 import { createSchedule, deleteLaunchSchedule } from '../../shared/campaigns/scheduling.ts';
 import { functionConfig, intSetting } from '../../shared/config.ts';
 import { html, httpApi, json, route, type JwtClaims } from '../../shared/http/api.ts';
@@ -11,12 +12,13 @@ import { contactJourneys, journeyReport, journeyResource, versionResource } from
 import { renderJourneyReportHtml } from '../../shared/journeys/report-html.ts';
 import { JourneyStateStore } from '../../shared/journeys/state-store.ts';
 import { NotFoundError } from '../../shared/errors.ts';
+import { ModelStore } from '../../shared/learning/store.ts';
 import { SegmentService } from '../../shared/segments/segment-service.ts';
 import { SegmentStore } from '../../shared/segments/segment-store.ts';
 import { TemplateStore } from '../../shared/templates/template-store.ts';
 
 const config = functionConfig('journeys-api', {
-  tables: { journeys: true, journeyStates: true, campaigns: true, segments: true, templates: true },
+  tables: { journeys: true, journeyStates: true, campaigns: true, segments: true, templates: true, models: true },
   queues: { journeyTasks: true },
   managesSchedules: true,
   settings: {
@@ -46,6 +48,7 @@ const deps: JourneyLifecycleDeps = {
   },
   scanSegments: config.settings.scanSegments,
   segmentCheckMinutes: config.settings.segmentCheckMinutes,
+  models: new GoalModelSource(new ModelStore(config.tables.models)),
 };
 
 const IdParams = z.object({ id: z.uuid('must be a journey id') });

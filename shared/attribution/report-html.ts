@@ -1,6 +1,6 @@
 import { escapeHtml } from '../html.ts';
 import type { Interval, LiftReport, MetricLift } from './lift.ts';
-import type { CampaignReportView } from './report-view.ts';
+import type { CampaignReportView, ModelReport, TargetingReport } from './report-view.ts';
 import type { CampaignReport } from './run.ts';
 
 /** A number for a report page, "—" when there is none. */
@@ -97,6 +97,29 @@ function liveSection(report: CampaignReportView): string {
 <table data-table="live"><tr>${cells.map(([, label]) => `<th>${label}</th>`).join('')}</tr><tr>${cells.map(([key, , value]) => `<td data-live="${key}">${fmt(value, 0)}</td>`).join('')}</tr></table>`;
 }
 
+/** A share of 0–100 as the page writes it: "20 %", "12.5 %". */
+const percent = (n: number) => `${fmt(n, 1)} %`;
+
+/** The targeting paragraph: who was sent to, why, and what the lift below compares. */
+export function targetingParagraph(t: TargetingReport): string {
+  const share = percent(t.upliftTopPercent);
+  const cut = t.threshold === null ? 'every contact it could score' : `predicted uplift ≥ ${fmt(t.threshold * 100, 2)} points`;
+  const predicted = `The model expected ${fmt(t.predictedIncremental)} incremental ${escapeHtml(t.goal)} conversions among those sent to${t.measuredIncremental === null ? '; the measured lift appears after the next attribution run' : `; the holdout comparison measured ${fmt(t.measuredIncremental)}`}.`;
+  return `<p data-targeting="uplift">Sent only to the ${share} of the segment the uplift model (${escapeHtml(t.modelId)} v${t.modelVersion}) predicts the message moves most (${cut}); the holdout was drawn from the same ${share}, so the lift below measures the effect on them. ${predicted}</p>`;
+}
+
+/** The model section: which model forecast the goal, the forecast against the measured converters, and targeting. */
+function modelSection(model: ModelReport | null): string {
+  if (!model) return '';
+  const g = model.goalForecast;
+  const forecast = g
+    ? `<table data-table="goal-forecast"><tr><th>Goal</th><th>Model</th><th>Forecast converters</th><th>95 % interval</th><th>Measured converters</th><th>Expected revenue</th></tr>
+<tr><td>${escapeHtml(g.event)}</td><td>${escapeHtml(g.model)}</td><td data-goal-forecast="expected">${fmt(g.expectedConverters)}</td><td>${fmt(g.low)} – ${fmt(g.high)}</td><td data-goal-forecast="measured">${model.measuredConverters === null ? '—' : fmt(model.measuredConverters, 0)}</td><td>${fmt(g.expectedRevenue)}</td></tr></table>
+<p>The interval holds the chance in who converts (each contact a coin with the model's probability), not the model's own error: a measured count outside it says the model was off for this audience.</p>`
+    : '<p class="na" data-goal-forecast="none">No goal model was active at launch: the launch forecast is per channel, from the contacts’ response scores (Beta).</p>';
+  return `<h2>Model</h2>${forecast}${model.targeting ? targetingParagraph(model.targeting) : ''}`;
+}
+
 /**
  * The start of a report page up to `<body>`: its title and the shared inline style (the pages are
  * served with a CSP that allows inline style and nothing else: no scripts, no external resources).
@@ -112,7 +135,8 @@ export function renderReportHtml(report: CampaignReportView): string {
   const head = `${reportPageHead(`${report.name} — report`)}
 <h1>${escapeHtml(report.name)}</h1>
 <p>Goal <b>${escapeHtml(report.goal.event)}</b>, ${report.goal.attributionWindowDays}-day window, ${escapeHtml(report.goal.model.replace('_', ' '))} attribution. Launched ${escapeHtml(report.launchedAt)}.</p>
-${liveSection(report)}`;
+${liveSection(report)}
+${modelSection(report.model)}`;
   if (!report.measured || !report.funnel || !report.holdout || !report.forecastVsActual) {
     return `${head}
 <h2>Attribution and lift</h2><p class="na" data-measured="none">No attribution run has measured this campaign yet. Attributed conversions, revenue, lift over the holdout, variants, channels and forecast vs actual appear after the next nightly run.</p>

@@ -5,7 +5,8 @@
  * channels, forecast vs actual), with the run and the time those figures are as of. It exists from
  * launch: before any run has measured the campaign the measured part is empty and says so.
  */
-import type { Campaign } from '../campaigns/model.ts';
+import { goalForecastOf } from '../campaigns/forecast.ts';
+import type { Campaign, GoalForecast } from '../campaigns/model.ts';
 import { campaignResponses, type CampaignResponses } from '../campaigns/responses.ts';
 import type { CampaignReport } from './run.ts';
 
@@ -19,6 +20,32 @@ export interface LiveCounts extends CampaignResponses {
   sent: number;
   failed: number;
   spent: number;
+}
+
+/** Uplift targeting as the run applied it, and what it predicted against what the holdout measured. */
+export interface TargetingReport {
+  goal: string;
+  upliftTopPercent: number;
+  /** Predicted uplift at or above which contacts were targeted; null: everyone the model could score. */
+  threshold: number | null;
+  modelId: string;
+  modelVersion: number;
+  /** Σ predicted uplift of the treated: the incremental conversions the model expected. */
+  predictedIncremental: number;
+  /** The lift's incremental conversions among the treated (absolute rate lift × treated members); null before a run measured it or without a holdout. */
+  measuredIncremental: number | null;
+}
+
+/** How the learned models shaped the launch: the goal forecast against the measured converters, and targeting. */
+export interface ModelReport {
+  /** `propensity.<goal>@v<n>`, or `beta` (the channel scores: no goal forecast). */
+  forecastModel: string;
+  goalForecast: GoalForecast | null;
+  /** Treated contacts who converted within the goal window, as the last run measured; null before it. */
+  measuredConverters: number | null;
+  /** Whether the measured converters fell inside the forecast's 95 % interval; null without both. */
+  withinInterval: boolean | null;
+  targeting: TargetingReport | null;
 }
 
 type Measured = Pick<CampaignReport, 'funnel' | 'revenue' | 'roi' | 'lift' | 'holdout' | 'forecastVsActual'> & { visits: NonNullable<CampaignReport['visits']> };
@@ -35,7 +62,37 @@ export type CampaignReportView = Omit<CampaignReport, 'computedAt' | 'runId' | '
   computedAt: string | null;
   runId: string | null;
   range: { from: string; to: string } | null;
+  /** Null for a campaign launched without the models table (before learned models existed). */
+  model: ModelReport | null;
 } & { [K in keyof Measured]: Measured[K] | null };
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/** The model section of a campaign's report: from the campaign as launched, and the last run's measurement when there is one. */
+export function modelReport(campaign: Campaign, measured: CampaignReport | undefined): ModelReport | null {
+  if (!campaign.forecastModel) return null;
+  const sums = (campaign as Campaign & { forecastSums?: Record<string, number> }).forecastSums;
+  const goalForecast = campaign.forecast?.goal ?? goalForecastOf({ ...campaign, ...(sums ? { forecastSums: sums } : {}) }) ?? null;
+  const treated = measured ? measured.variants.reduce((s, v) => ({ members: s.members + v.members, converters: s.converters + v.converters }), { members: 0, converters: 0 }) : null;
+  const applied = campaign.targetingApplied;
+  return {
+    forecastModel: campaign.forecastModel,
+    goalForecast,
+    measuredConverters: treated?.converters ?? null,
+    withinInterval: goalForecast && treated ? treated.converters >= goalForecast.low && treated.converters <= goalForecast.high : null,
+    targeting: applied
+      ? {
+          goal: applied.goal,
+          upliftTopPercent: applied.upliftTopPercent,
+          threshold: applied.threshold,
+          modelId: applied.modelId,
+          modelVersion: applied.modelVersion,
+          predictedIncremental: round2(sums?.uplift_sum ?? 0),
+          measuredIncremental: measured?.lift && treated ? round2(measured.lift.conversionRate.absolute.estimate * treated.members) : null,
+        }
+      : null,
+  };
+}
 
 export function liveCounts(campaign: Campaign, now: Date): LiveCounts {
   const c = campaign.counters;
@@ -63,6 +120,7 @@ export function reportView(campaign: Campaign, measured: CampaignReport | undefi
     launchedAt: campaign.launchedAt ?? now.toISOString(),
     goal: campaign.goal,
     live,
+    model: modelReport(campaign, measured),
   };
   if (measured) {
     // A report computed before visits were measured has no visits or funnels yet: null and empty until the next run.

@@ -3,6 +3,7 @@ import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } fr
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { documentClient, scanAll, transitionStatus } from '../aws/dynamodb.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
+import type { LaunchModels } from './goal-model-source.ts';
 import { emptyCounters, runsOf, type Campaign, type CampaignInput, type CampaignStatus } from './model.ts';
 
 /** Which lifecycle action may start from which status. */
@@ -34,6 +35,11 @@ export interface CounterDeltas {
   committed?: number;
   /** Forecast accumulators per channel: sum of propensities and of their variances. */
   forecast?: Partial<Record<'email' | 'sms', { sum: number; variance: number; count: number }>>;
+  /**
+   * Goal forecast accumulators (the goal's propensity model): Σp, Σp(1 − p), scored contacts,
+   * Σp·E[value]; and Σ predicted uplift of the treated with their count (uplift targeting).
+   */
+  goalForecast?: { sum: number; variance: number; count: number; revenue: number; uplift: number; upliftCount: number };
 }
 
 /**
@@ -146,13 +152,22 @@ export class CampaignStore {
     for (const key of ['targeted', 'queued', 'sent', 'holdout', 'deferred', 'failed', 'cancelled'] as const) add(['counters', key], deltas[key]);
     add(['spent'], deltas.spent);
     add(['committed'], deltas.committed);
-    if (adds.length === 0 && !deltas.suppressed && !deltas.forecast) return undefined;
+    if (adds.length === 0 && !deltas.suppressed && !deltas.forecast && !deltas.goalForecast) return undefined;
     // Nested counters created on first use: maps for suppression reasons and forecast sums exist from creation.
     for (const [reason, count] of Object.entries(deltas.suppressed ?? {})) add(['counters', 'suppressed', reason], count);
     for (const [channel, f] of Object.entries(deltas.forecast ?? {})) {
       add(['forecastSums', `${channel}_sum`], f.sum);
       add(['forecastSums', `${channel}_variance`], f.variance);
       add(['forecastSums', `${channel}_count`], f.count);
+    }
+    const g = deltas.goalForecast;
+    if (g) {
+      add(['forecastSums', 'goal_sum'], g.sum);
+      add(['forecastSums', 'goal_variance'], g.variance);
+      add(['forecastSums', 'goal_count'], g.count);
+      add(['forecastSums', 'revenue_sum'], g.revenue);
+      add(['forecastSums', 'uplift_sum'], g.uplift);
+      add(['forecastSums', 'uplift_count'], g.upliftCount);
     }
     if (adds.length === 0) return undefined;
     const result = await this.db.send(
@@ -170,14 +185,18 @@ export class CampaignStore {
   }
 
   /** Starts a run: scheduled → running with its run id, segment version and fan-out size; a repeated start of the same run is a no-op. */
-  async startRun(id: string, runId: string, fields: { segmentVersion: number; fanoutTotal: number }, now = new Date()): Promise<Campaign | undefined> {
+  async startRun(id: string, runId: string, fields: { segmentVersion: number; fanoutTotal: number; models?: LaunchModels }, now = new Date()): Promise<Campaign | undefined> {
+    // The models the run scores with (forecastModel, modelVersions, targetingApplied), set with the run.
+    const models = fields.models;
+    const modelFields = models ? { forecastModel: models.forecastModel, modelVersions: models.modelVersions, ...(models.targeting ? { targetingApplied: models.targeting } : {}) } : {};
+    const modelSet = Object.keys(modelFields).map((k) => `, ${k} = :${k}`).join('');
     try {
       const result = await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { id },
           // runIds lists every run (recurring campaigns have many): erasure finds a person's send records through it.
-          UpdateExpression: 'SET #s = :running, runId = :run, segmentVersion = :sv, fanout = :fanout, launchedAt = if_not_exists(launchedAt, :at), updatedAt = :at, forecastSums = if_not_exists(forecastSums, :empty), version = version + :one ADD runIds :runs',
+          UpdateExpression: `SET #s = :running, runId = :run, segmentVersion = :sv, fanout = :fanout, launchedAt = if_not_exists(launchedAt, :at), updatedAt = :at, forecastSums = if_not_exists(forecastSums, :empty), version = version + :one${modelSet} ADD runIds :runs`,
           ConditionExpression: '#s = :scheduled AND (attribute_not_exists(runId) OR runId <> :run)',
           ExpressionAttributeNames: { '#s': 'status' },
           ExpressionAttributeValues: {
@@ -190,6 +209,7 @@ export class CampaignStore {
             ':at': now.toISOString(),
             ':empty': {},
             ':one': 1,
+            ...Object.fromEntries(Object.entries(modelFields).map(([k, v]) => [`:${k}`, v])),
           },
           ReturnValues: 'ALL_NEW',
         }),

@@ -58,26 +58,37 @@ function expectedValue(contact: EvalContact, channel: Channel, costPerMessage: P
 }
 
 /**
+ * The goal's propensity model, when one is active: P(goal | sent on the channel at its planned
+ * hour), undefined for a contact it cannot score, and E[value of a goal conversion].
+ */
+export interface GoalChoice {
+  probability: (channel: Channel) => number | undefined;
+  value: number;
+}
+
+/**
  * The channel to message this contact on.
  * - ordered list: the first eligible channel in the campaign's order; if none, the reason the
  *   preferred (first) channel was refused.
  * - 'best': the eligible channel with the highest expected value (ties → email); if none, the
- *   reason the first candidate (email unless not allowed) was refused.
+ *   reason the first candidate (email unless not allowed) was refused. The expected value is
+ *   p_c · E[value] − cost_c with the goal model's p_c when `goal` is given and scores every
+ *   eligible channel; otherwise the channel's response Beta times `scores.value.expectedValue`.
  * Channels the variant has no template for (`allowedChannels`) are never chosen.
  */
 export function chooseChannel(
   contact: EvalContact,
   channels: Channel[] | 'best',
-  options: { now: Date; cap?: FrequencyCap; costPerMessage: Partial<Record<Channel, number>>; allowedChannels?: Channel[] },
+  options: { now: Date; cap?: FrequencyCap; costPerMessage: Partial<Record<Channel, number>>; allowedChannels?: Channel[]; goal?: GoalChoice },
 ): ChannelChoice {
-  const { now, cap, costPerMessage, allowedChannels } = options;
+  const { now, cap, costPerMessage, allowedChannels, goal } = options;
   const candidates = (channels === 'best' ? BEST_CANDIDATES : channels).filter((c) => !allowedChannels || allowedChannels.includes(c));
   const preferred = candidates[0];
   // No candidate is a campaign configuration error (validated at creation), not a contact skip.
   if (preferred === undefined) throw new RangeError(`no channel to choose from: channels ${JSON.stringify(channels)}, allowed ${JSON.stringify(allowedChannels)}`);
 
   let firstRefusal: SkipReason | undefined;
-  let best: { channel: Channel; value: number } | undefined;
+  const eligible: Channel[] = [];
   for (const channel of candidates) {
     const eligibility = checkEligibility(contact, channel, now, cap);
     if (!eligibility.eligible) {
@@ -85,11 +96,17 @@ export function chooseChannel(
       continue;
     }
     if (channels !== 'best') return { channel };
-    const value = expectedValue(contact, channel, costPerMessage);
-    // Strictly greater: the earlier candidate (email) keeps a tie.
-    if (!best || value > best.value) best = { channel, value };
+    eligible.push(channel);
   }
-  if (best) return { channel: best.channel };
+  if (eligible.length > 0) {
+    // One scale for every candidate: the goal model's when it scores them all, else the channel scores'.
+    const p = goal ? eligible.map((c) => goal.probability(c)) : [];
+    const values = goal && p.every((v) => v !== undefined) ? p.map((v, i) => v! * goal.value - (costPerMessage[eligible[i]!] ?? 0)) : eligible.map((c) => expectedValue(contact, c, costPerMessage));
+    let best = 0;
+    // Strictly greater: the earlier candidate (email) keeps a tie.
+    for (let i = 1; i < eligible.length; i++) if (values[i]! > values[best]!) best = i;
+    return { channel: eligible[best]! };
+  }
   // Every candidate was refused, so the first one set firstRefusal.
   return { channel: null, reason: firstRefusal!, triedChannel: preferred };
 }

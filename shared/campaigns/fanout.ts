@@ -1,5 +1,6 @@
 import type { AudienceScanTask, LaunchMessage } from '../../events/campaigns.ts';
 import { sendToQueue } from '../aws/queue.ts';
+import { COUNT_WINDOWS } from '../learning/features.ts';
 import { logger } from '../logger.ts';
 import { scanSegment } from '../segments/audience.ts';
 import type { SegmentService } from '../segments/segment-service.ts';
@@ -7,6 +8,7 @@ import type { SegmentStore } from '../segments/segment-store.ts';
 import type { CampaignStore } from './campaign-store.ts';
 import { frequencyCapSince } from './decisions.ts';
 import { forecastOf } from './forecast.ts';
+import { ModelNotActiveError, type GoalModelSource, type LaunchModels } from './goal-model-source.ts';
 import { deltasFor, packMessages, planPage, runIdFor } from './launch.ts';
 import type { Campaign, Channel } from './model.ts';
 import type { SendRecord, SendStore } from './send-store.ts';
@@ -21,6 +23,8 @@ export interface FanoutDeps {
   scanSegments: number;
   queueUrls: { audienceScan: string; email: string; sms: string };
   send?: typeof sendToQueue;
+  /** The learned models (functions with read access to the models table): goal forecast, 'best' channel, uplift targeting. */
+  models?: GoalModelSource;
 }
 
 /** Enqueues the queued records of a page on their channel queues, several recipients per message. */
@@ -51,8 +55,19 @@ export async function startLaunch(message: Extract<LaunchMessage, { kind: 'launc
     await deps.campaigns.transition(campaign.id, 'launch', ['scheduled'], 'cancelled', { cancelReason: 'segment_missing' });
     return 'ignored';
   }
+  let models: LaunchModels | undefined;
+  try {
+    models = await deps.models?.resolveLaunchModels(campaign.goal.event, campaign.targeting);
+  } catch (error) {
+    if (!(error instanceof ModelNotActiveError)) throw error;
+    // The model was active when the marketer launched (the API checks) and is not now (a scheduled or recurring launch): targeting cannot be honoured.
+    logger.error('launch refused: the uplift model is not active', { campaignId: campaign.id, model: error.model });
+    await deps.campaigns.transition(campaign.id, 'launch', ['scheduled'], 'cancelled', { cancelReason: 'model_not_active' });
+    return 'ignored';
+  }
+  if (campaign.targeting && !models) throw new Error(`campaign ${campaign.id} asks for uplift targeting, but this launcher has no models table`);
   const runId = runIdFor(campaign, message.scheduledTime, now);
-  const started = await deps.campaigns.startRun(campaign.id, runId, { segmentVersion: segment.version, fanoutTotal: deps.scanSegments }, now);
+  const started = await deps.campaigns.startRun(campaign.id, runId, { segmentVersion: segment.version, fanoutTotal: deps.scanSegments, ...(models ? { models } : {}) }, now);
   if (!started) return 'ignored';
   const tasks: AudienceScanTask[] = Array.from({ length: deps.scanSegments }, (_, segmentIndex) => ({ campaignId: campaign.id, runId, segment: segmentIndex, totalSegments: deps.scanSegments }));
   await (deps.send ?? sendToQueue)(deps.queueUrls.audienceScan, tasks.map((t) => ({ body: JSON.stringify(t) })));
@@ -74,11 +89,16 @@ export async function processScanTask(task: AudienceScanTask, deps: FanoutDeps, 
   const segment = await deps.segments.version(campaign.segmentId, campaign.segmentVersion ?? 1);
   if (!segment) throw new Error(`segment ${campaign.segmentId} version ${campaign.segmentVersion} is missing`);
   const compiled = await deps.segmentService.compile(segment, now(), segment.id);
+  // The versions the run pinned at start; without them (no models table, or launched before models existed) the channel-score rules.
+  const models = deps.models && campaign.modelVersions ? await deps.models.modelsForRun(campaign.goal.event, { modelVersions: campaign.modelVersions, ...(campaign.targetingApplied ? { targeting: campaign.targetingApplied } : {}) }) : undefined;
+  // Scoring reads the behaviour counters of the features' longest window (and a day's margin), which covers a frequency cap's week.
+  const scores = models?.propensity !== undefined || models?.uplift !== undefined;
+  const activitySinceMs = compiled.usesBehaviour ? undefined : scores ? now().getTime() - (Math.max(...COUNT_WINDOWS) + 1) * 86_400_000 : frequencyCapSince(campaign.limits.frequencyCap, now().getTime());
   let committedCost = campaign.committed ?? 0;
   let targeted = campaign.counters.queued + campaign.counters.sent + campaign.counters.deferred;
-  for await (const page of scanSegment({ table: deps.contactsTable, activityTable: deps.activityTable, activitySinceMs: compiled.usesBehaviour ? undefined : frequencyCapSince(campaign.limits.frequencyCap, now().getTime()), test: (c) => compiled.test(c), segment: task.segment, totalSegments: task.totalSegments, startKey: task.startKey, now: now() })) {
+  for await (const page of scanSegment({ table: deps.contactsTable, activityTable: deps.activityTable, activitySinceMs, test: (c) => compiled.test(c), segment: task.segment, totalSegments: task.totalSegments, startKey: task.startKey, now: now() })) {
     const at = now();
-    const plan = planPage(campaign, page.members, { now: at, runId: task.runId, alreadyTargeted: targeted, alreadyCommittedCost: committedCost });
+    const plan = planPage(campaign, page.members, { now: at, runId: task.runId, alreadyTargeted: targeted, alreadyCommittedCost: committedCost, ...(models ? { models } : {}) });
     const created = await deps.sends.createMany(plan.records);
     await enqueueRecords(campaign, task.runId, created.filter((r) => r.status === 'queued'), deps.queueUrls, at, deps.send);
     const deltas = deltasFor(created);

@@ -2,7 +2,8 @@ import type { SendBatch } from '../../events/campaigns.ts';
 import { MAX_RECIPIENTS_PER_MESSAGE } from '../../events/campaigns.ts';
 import type { AudienceMember } from '../segments/audience.ts';
 import type { CounterDeltas } from './campaign-store.ts';
-import { chooseChannel, chooseVariant, instantAtLocalTime, isHoldout, nextAllowedTime } from './decisions.ts';
+import { chooseChannel, chooseVariant, instantAtLocalTime, isHoldout, nextAllowedTime, type ChannelChoice } from './decisions.ts';
+import { clearsThreshold, expectedGoalValue, goalProbability, localHourOf, predictedUplift, type GoalModels } from './goal-models.ts';
 import { channelsOf, quietHoursFor, type Campaign, type Channel } from './model.ts';
 import { dueShardOf, sendIdOf, sendPk, type SendRecord } from './send-store.ts';
 
@@ -23,6 +24,56 @@ export interface PlanOptions {
   /** Recipients already targeted (queued/deferred/sent) in this run before this page: for maxRecipients and budget. */
   alreadyTargeted: number;
   alreadyCommittedCost: number;
+  /**
+   * The learned models of the run's pinned versions (campaign.modelVersions, targetingApplied):
+   * the goal forecast, the 'best' channel by the goal model, and uplift targeting. Absent: the
+   * channel-score rules, and a targeted campaign skips everyone as `no_score`.
+   */
+  models?: GoalModels;
+}
+
+/** When a message to the member on `channel` may go: the campaign time (local-time schedules: in the contact's zone), then out of quiet hours. */
+function plannedDue(campaign: Campaign, member: AudienceMember, channel: Channel, now: Date): { due: Date; zone: string } {
+  const zone = member.contact.timezone ?? (campaign.schedule.type === 'immediate' ? 'UTC' : campaign.schedule.timezone);
+  let due = now;
+  if (campaign.schedule.type === 'at' && campaign.schedule.localTime) {
+    const local = instantAtLocalTime(campaign.schedule.at, zone);
+    if (local > due) due = local;
+  }
+  return { due: nextAllowedTime(due, campaign.marketing ? quietHoursFor(campaign, channel) : undefined, zone), zone };
+}
+
+/** The contact's local hour when a message on `channel` would go out. */
+function plannedHour(campaign: Campaign, member: AudienceMember, channel: Channel, now: Date): number {
+  const { due, zone } = plannedDue(campaign, member, channel, now);
+  return localHourOf(due, zone);
+}
+
+/** The counters a page plan moves, at zero. */
+const emptyDeltas = (): CounterDeltas & Required<Pick<CounterDeltas, 'targeted' | 'queued' | 'holdout' | 'deferred' | 'suppressed' | 'forecast'>> => ({
+  targeted: 0,
+  queued: 0,
+  holdout: 0,
+  deferred: 0,
+  suppressed: {},
+  forecast: {},
+});
+
+/** Adds a treated record's goal probability, value and predicted uplift to the goal forecast sums. */
+function addGoalForecast(deltas: CounterDeltas, record: Pick<SendRecord, 'goalPropensity' | 'goalValue' | 'uplift'>): void {
+  if (record.goalPropensity === undefined && record.uplift === undefined) return;
+  const g = (deltas.goalForecast ??= { sum: 0, variance: 0, count: 0, revenue: 0, uplift: 0, upliftCount: 0 });
+  if (record.goalPropensity !== undefined) {
+    const p = record.goalPropensity;
+    g.sum += p;
+    g.variance += p * (1 - p);
+    g.count++;
+    g.revenue += p * (record.goalValue ?? 0);
+  }
+  if (record.uplift !== undefined) {
+    g.uplift += record.uplift;
+    g.upliftCount++;
+  }
 }
 
 /**
@@ -36,14 +87,7 @@ export function planPage(campaign: Campaign, members: AudienceMember[], options:
   const { now, runId } = options;
   const records: SendRecord[] = [];
   const queued: PagePlan['queued'] = { email: [], sms: [] };
-  const deltas: Required<Pick<CounterDeltas, 'targeted' | 'queued' | 'holdout' | 'deferred'>> & { suppressed: Record<string, number>; forecast: NonNullable<CounterDeltas['forecast']> } = {
-    targeted: 0,
-    queued: 0,
-    holdout: 0,
-    deferred: 0,
-    suppressed: {},
-    forecast: {},
-  };
+  const deltas = emptyDeltas();
   const createdAt = now.toISOString();
   let targeted = options.alreadyTargeted;
   let committedCost = options.alreadyCommittedCost;
@@ -64,22 +108,53 @@ export function planPage(campaign: Campaign, members: AudienceMember[], options:
     ...extra,
   });
 
-  for (const member of members) {
-    const contactId = member.item.id;
-    deltas.targeted++;
-    if (isHoldout(campaign.id, contactId, campaign.holdoutPercent)) {
-      deltas.holdout++;
-      records.push(base(member, 'holdout', {}));
-      continue;
-    }
-    const variant = chooseVariant(campaign.id, contactId, campaign.variants);
+  const { models } = options;
+  const nowMs = now.getTime();
+  const choose = (member: AudienceMember, variant: Campaign['variants'][number]): ChannelChoice => {
     const allowedChannels = channelsOf(campaign).filter((c) => variant.templates[c]);
-    const choice = chooseChannel(member.contact, campaign.channels === 'best' ? 'best' : campaign.channels.filter((c) => allowedChannels.includes(c)), {
+    const propensity = campaign.channels === 'best' ? models?.propensity : undefined;
+    const goal = propensity && {
+      probability: (c: Channel) => goalProbability(propensity, member.contact, c, plannedHour(campaign, member, c, now), nowMs),
+      value: expectedGoalValue(member.contact, models?.spend),
+    };
+    return chooseChannel(member.contact, campaign.channels === 'best' ? 'best' : campaign.channels.filter((c) => allowedChannels.includes(c)), {
       now,
       cap: campaign.limits.frequencyCap,
       costPerMessage: campaign.costPerMessage,
       allowedChannels,
+      ...(goal ? { goal } : {}),
     });
+  };
+
+  for (const member of members) {
+    const contactId = member.item.id;
+    deltas.targeted++;
+    // Uplift targeting comes before the holdout draw: the holdout is drawn from the same top share.
+    let uplift: number | undefined;
+    let targetedChoice: ChannelChoice | undefined;
+    const targeting = campaign.targetingApplied;
+    if (targeting) {
+      targetedChoice = choose(member, chooseVariant(campaign.id, contactId, campaign.variants));
+      // A contact no channel is open to is scored on the one it was refused on (it is skipped for that below, or held out).
+      const channel = targetedChoice.channel ?? targetedChoice.triedChannel;
+      uplift = models?.uplift && predictedUplift(models.uplift, member.contact, channel, plannedHour(campaign, member, channel, now), nowMs);
+      if (uplift === undefined) {
+        skip(member, 'no_score');
+        continue;
+      }
+      if (!clearsThreshold(uplift, targeting.threshold)) {
+        skip(member, 'below_uplift');
+        continue;
+      }
+    }
+    const scored = uplift === undefined ? {} : { uplift };
+    if (isHoldout(campaign.id, contactId, campaign.holdoutPercent)) {
+      deltas.holdout++;
+      records.push(base(member, 'holdout', scored));
+      continue;
+    }
+    const variant = chooseVariant(campaign.id, contactId, campaign.variants);
+    const choice = targetedChoice ?? choose(member, variant);
     if (choice.channel === null) {
       skip(member, choice.reason, choice.triedChannel, variant.name);
       continue;
@@ -98,26 +173,24 @@ export function planPage(campaign: Campaign, members: AudienceMember[], options:
     committedCost += cost;
 
     // When: the local wall-clock time for local-time schedules, then out of quiet hours.
-    const zone = member.contact.timezone ?? (campaign.schedule.type === 'immediate' ? 'UTC' : campaign.schedule.timezone);
-    let due = now;
-    if (campaign.schedule.type === 'at' && campaign.schedule.localTime) {
-      const local = instantAtLocalTime(campaign.schedule.at, zone);
-      if (local > due) due = local;
-    }
-    due = nextAllowedTime(due, campaign.marketing ? quietHoursFor(campaign, channel) : undefined, zone);
+    const { due, zone } = plannedDue(campaign, member, channel, now);
     const p = member.contact.scores.propensity[channel].mean;
     const f = (deltas.forecast[channel] ??= { sum: 0, variance: 0, count: 0 });
     f.sum += p;
     f.variance += p * (1 - p);
     f.count++;
+    // The goal model at the channel and the contact's local hour of the planned send.
+    const goalPropensity = models?.propensity && goalProbability(models.propensity, member.contact, channel, localHourOf(due, zone), nowMs);
+    const goal = { ...scored, ...(goalPropensity === undefined ? {} : { goalPropensity, goalValue: expectedGoalValue(member.contact, models?.spend) }) };
+    addGoalForecast(deltas, goal);
 
     const delaySeconds = Math.ceil((due.getTime() - now.getTime()) / 1000);
     if (delaySeconds > MAX_QUEUE_DELAY_SECONDS) {
       deltas.deferred++;
-      records.push(base(member, 'deferred', { channel, variant: variant.name, propensity: p, dueAt: due.toISOString(), dueShard: dueShardOf(contactId) }));
+      records.push(base(member, 'deferred', { channel, variant: variant.name, propensity: p, ...goal, dueAt: due.toISOString(), dueShard: dueShardOf(contactId) }));
     } else {
       deltas.queued++;
-      records.push(base(member, 'queued', { channel, variant: variant.name, propensity: p, ...(delaySeconds > 0 ? { dueAt: due.toISOString() } : {}) }));
+      records.push(base(member, 'queued', { channel, variant: variant.name, propensity: p, ...goal, ...(delaySeconds > 0 ? { dueAt: due.toISOString() } : {}) }));
       queued[channel].push({ contactId, variant: variant.name, delaySeconds: Math.max(0, delaySeconds) });
     }
   }
@@ -153,7 +226,7 @@ export function runIdFor(campaign: Pick<Campaign, 'schedule'>, scheduledTime: st
 
 /** Counter deltas for the records that were actually written (a re-run's existing records count nothing). */
 export function deltasFor(records: SendRecord[]): CounterDeltas {
-  const deltas = { targeted: 0, queued: 0, holdout: 0, deferred: 0, suppressed: {} as Record<string, number>, forecast: {} as NonNullable<CounterDeltas['forecast']> };
+  const deltas = emptyDeltas();
   for (const r of records) {
     deltas.targeted++;
     if (r.status === 'holdout') deltas.holdout++;
@@ -167,6 +240,7 @@ export function deltasFor(records: SendRecord[]): CounterDeltas {
         f.variance += r.propensity * (1 - r.propensity);
         f.count++;
       }
+      addGoalForecast(deltas, r);
     }
   }
   return deltas;

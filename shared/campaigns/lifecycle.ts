@@ -3,6 +3,7 @@ import { ValidationError, type ValidationIssue } from '../errors.ts';
 import type { SegmentStore } from '../segments/segment-store.ts';
 import type { TemplateStore } from '../templates/template-store.ts';
 import { TRANSITIONS, type CampaignStore } from './campaign-store.ts';
+import type { GoalModelSource } from './goal-model-source.ts';
 import { channelsOf, type Campaign, type CampaignInput } from './model.ts';
 import { scheduleStartIssues } from './scheduling.ts';
 
@@ -15,6 +16,8 @@ export interface LifecycleDeps {
   enqueue: (message: LaunchMessage) => Promise<void>;
   /** The one-time or recurring EventBridge schedule of a scheduled launch. */
   schedules: { create: (campaign: Campaign) => Promise<string | undefined>; remove: (name: string) => Promise<void> };
+  /** The learned models: a launch with uplift targeting needs its uplift model active (409 model_not_active otherwise). */
+  models: Pick<GoalModelSource, 'targeting'>;
 }
 
 /** References must exist: the segment, and each variant's templates on the right channel. */
@@ -57,6 +60,8 @@ export async function launchCampaign(id: string, deps: LifecycleDeps): Promise<C
   // A campaign that cannot be launched anyway answers 409 from the transition below.
   const late = from.includes(current.status) ? scheduleStartIssues(current.schedule) : [];
   if (late.length) throw new ValidationError(late);
+  // Targeting without an active uplift model would skip everyone: refused now, naming the model's status.
+  if (current.targeting && from.includes(current.status)) await deps.models.targeting(current.targeting, current.goal.event);
   const scheduled = await campaigns.transition(id, 'launch', from, to);
   try {
     if (scheduled.schedule.type === 'immediate') {

@@ -3,6 +3,8 @@ import { parseScheduleExpression } from '../schedule-expression.ts';
 import { isValidTimeZone } from '../contacts/timezone.ts';
 import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
 import type { Forecast } from '../segments/preview.ts';
+import { isLearnableGoal } from '../learning/names.ts';
+import type { TargetingApplied } from './goal-model-source.ts';
 
 export const Channel = z.enum(['email', 'sms']);
 export type Channel = z.infer<typeof Channel>;
@@ -61,6 +63,21 @@ export const CampaignGoal = z
   })
   .prefault({});
 
+/**
+ * Uplift targeting (docs/learning-design.md §5): send only to the top `upliftTopPercent` % of the
+ * audience by the uplift model's predicted effect on `goal` (default: the campaign's or journey's
+ * goal event); the holdout is drawn from the same top share. Campaigns and journeys use this shape.
+ */
+export const Targeting = z.strictObject({
+  upliftTopPercent: Amount(z.number().min(1).max(100)),
+  goal: z
+    .string()
+    .trim()
+    .refine(isLearnableGoal, 'must be a goal event a model is learnt for: 1–100 letters, digits or _ . : -, and not email or sms')
+    .optional(),
+});
+export type Targeting = z.output<typeof Targeting>;
+
 export const CampaignInput = z
   .strictObject({
     name: z.string().trim().min(1).max(200),
@@ -93,6 +110,8 @@ export const CampaignInput = z
     costPerMessage: PerChannel(Amount(z.number().min(0).max(10))).prefault({}),
     /** Whether the messages are marketing (unsubscribe footer, STOP line, quiet hours) — default true. */
     marketing: z.boolean().default(true),
+    /** Send only to the contacts the uplift model predicts the message moves most (see Targeting). */
+    targeting: Targeting.optional(),
   })
   .superRefine((campaign, ctx) => {
     const channels = campaign.channels === 'best' ? (['email', 'sms'] as const) : campaign.channels;
@@ -114,6 +133,23 @@ export const CampaignInput = z
     });
   });
 export type CampaignInput = z.output<typeof CampaignInput>;
+
+/**
+ * The launch forecast of the goal from the goal's propensity model, over the contacts the launch
+ * queued or deferred (the treated): expected converters Σp ± 1.96·√Σp(1 − p) (Bernoulli noise
+ * only: the model's own error is not in the interval) and expected revenue Σp·E[value].
+ */
+export interface GoalForecast {
+  /** `propensity.<goal>@v<n>`. */
+  model: string;
+  event: string;
+  expectedConverters: number;
+  low: number;
+  high: number;
+  expectedRevenue: number;
+  /** Treated contacts the model scored (those it could not are left out of the sums). */
+  scored: number;
+}
 
 export type CampaignStatus = 'draft' | 'scheduled' | 'running' | 'paused' | 'completed' | 'cancelled';
 
@@ -139,8 +175,14 @@ export interface Campaign extends CampaignInput {
   segmentVersion?: number;
   launchedAt?: string;
   completedAt?: string;
-  /** The preview forecast stored when the campaign launched (the nightly run compares it with the outcome). */
-  forecast?: Forecast & { computedAt: string; audience: number };
+  /** The launch forecast, final once the whole audience is planned (the nightly run compares it with the outcome). */
+  forecast?: Forecast & { computedAt: string; audience: number; goal?: GoalForecast };
+  /** Set at launch: `propensity.<goal>@v<n>` when the goal's propensity model made the goal forecast and chose 'best' channels, else `beta`. */
+  forecastModel?: string;
+  /** Set at launch: the model versions the run scores with (the audience workers load exactly these). */
+  modelVersions?: { propensity: number | null; btyd: number | null };
+  /** Set at launch with `targeting`: the uplift model version and the threshold the run applied. */
+  targetingApplied?: TargetingApplied;
   /** The EventBridge Scheduler schedule that fires its launches. */
   scheduleName?: string;
   /** Current run (one per launch; recurring campaigns run once per cron firing). */

@@ -1,11 +1,14 @@
+import { ModelStore } from '../learning/store.ts';
 import { SegmentService } from '../segments/segment-service.ts';
 import { SegmentStore } from '../segments/segment-store.ts';
 import type { FanoutDeps } from './fanout.ts';
+import { GoalModelSource } from './goal-model-source.ts';
 import { campaignsFrom } from './wiring.ts';
 
 /** What the launch pipeline needs of a function's configuration (launcher, audience workers, dispatcher). */
 export interface FanoutConfig {
-  tables: { campaigns: string; sends: string; segments: string; segmentStats: string; contacts: string; activity: string };
+  /** models: the functions that start runs and plan audiences read the learned models (the dispatcher does not). */
+  tables: { campaigns: string; sends: string; segments: string; segmentStats: string; contacts: string; activity: string; models?: string };
   queues: { audienceScan: string; emailSends: string; smsSends: string };
   /** Parallel scan segments of an audience. */
   scanSegments: number;
@@ -25,5 +28,6 @@ export function fanoutFrom(config: FanoutConfig): FanoutDeps {
     activityTable: tables.activity,
     scanSegments,
     queueUrls: { audienceScan: queues.audienceScan, email: queues.emailSends, sms: queues.smsSends },
+    ...(tables.models ? { models: new GoalModelSource(new ModelStore(tables.models)) } : {}),
   };
 }

@@ -27,11 +27,15 @@ export type CampaignResource = CampaignInput & {
   responses: CampaignResponses;
   spent: number;
   forecast: Campaign['forecast'] | null;
+  /** Set at launch: the model that made the goal forecast and chose 'best' channels (`propensity.<goal>@v<n>`), or `beta`. */
+  forecastModel?: string;
+  /** Set at launch of a targeted campaign: the uplift model version and the threshold applied. */
+  targetingApplied?: Campaign['targetingApplied'];
 };
 
 export function campaignResource(campaign: Campaign): CampaignResource {
   const definition = Object.fromEntries(DEFINITION_KEYS.filter((k) => campaign[k] !== undefined).map((k) => [k, campaign[k]])) as CampaignInput;
-  const optional = (['createdBy', 'segmentVersion', 'launchedAt', 'completedAt', 'runId', 'scheduleName'] as const).filter((k) => campaign[k] !== undefined);
+  const optional = (['createdBy', 'segmentVersion', 'launchedAt', 'completedAt', 'runId', 'scheduleName', 'forecastModel', 'targetingApplied'] as const).filter((k) => campaign[k] !== undefined);
   return {
     id: campaign.id,
     ...definition,

@@ -34,6 +34,12 @@ export interface SendRecord {
   error?: string;
   /** The contact's response propensity on the channel at launch (the forecast is their sum). */
   propensity?: number;
+  /** P(goal) from the goal's propensity model at the channel and planned hour (the goal forecast is their sum); absent without an active model. */
+  goalPropensity?: number;
+  /** E[value of a goal conversion] the goal forecast's revenue used. */
+  goalValue?: number;
+  /** Predicted uplift of a targeted campaign's contact (treated or held out): the targeting score. */
+  uplift?: number;
 }
 
 export const sendPk = (campaignId: string, runId: string): string => `${campaignId}#${runId}`;

@@ -31,7 +31,7 @@
  * everyone who took it, so it is an error rather than an exit.
  */
 import * as z from 'zod';
-import { CampaignGoal, Channel, FrequencyCapLimit, QuietHoursLimit, Schedule, SendRateLimit } from '../campaigns/model.ts';
+import { CampaignGoal, Channel, FrequencyCapLimit, QuietHoursLimit, Schedule, SendRateLimit, Targeting } from '../campaigns/model.ts';
 import { isValidTimeZone } from '../contacts/timezone.ts';
 import { issuesFromZod, type ValidationIssue } from '../errors.ts';
 import { isStorableNumber, NUMBER_RANGE } from '../numbers.ts';
@@ -235,6 +235,8 @@ export const JourneyDefinition = z
       .prefault({}),
     /** Whether the messages are marketing (unsubscribe footer, STOP line, quiet hours, caps): default true. */
     marketing: z.boolean().default(true),
+    /** Only contacts in the top N % by the uplift model's predicted effect enter (checked at entry, before the holdout draw), as on campaigns. */
+    targeting: Targeting.optional(),
   })
   .superRefine((journey, ctx) => {
     for (const [id, step] of Object.entries(journey.steps)) {

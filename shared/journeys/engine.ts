@@ -11,7 +11,10 @@ import { forEachLimit } from '../concurrency.ts';
 import type { ContactService } from '../contacts/contact-service.ts';
 import type { ContactStore } from '../contacts/contact-store.ts';
 import type { Timeline } from '../contacts/timeline.ts';
+import { COUNT_WINDOWS } from '../learning/features.ts';
 import { logger } from '../logger.ts';
+import { ModelNotActiveError, type GoalModelSource } from '../campaigns/goal-model-source.ts';
+import { entryTargetingRefusal, type TargetingRefusal } from './targeting.ts';
 import { scanSegment, type AudienceMember } from '../segments/audience.ts';
 import { toEvalContact } from '../segments/contact-view.ts';
 import type { CompiledRule } from '../segments/rule.ts';
@@ -39,6 +42,8 @@ export interface EngineDeps {
   send?: typeof sendToQueue;
   /** How long a head read may be reused (ms): a paused or stopped journey is seen within this. */
   headTtlMs?: number;
+  /** The learned models: uplift targeting at entry (a journey with targeting and no models keeps everyone out as model_not_active). */
+  models?: GoalModelSource;
 }
 
 /** Why a contact's pass ended. */
@@ -184,6 +189,15 @@ export class JourneyEngine {
       const ledger = await this.deps.states.ledger(contactId, journey.id);
       const refusal = entryRefusal(def, ledger, trigger, now);
       if (refusal) return 'refused';
+      // Uplift targeting before the holdout draw: the holdout comes from the same top share.
+      if (def.targeting && attempt === 0) {
+        const kept = await this.targetingRefusal(def, contactId, now);
+        if (kept) {
+          // A ledger with no entry (as a segment baseline writes): the refusal counts once per contact, and a segment check does not score it again.
+          if (await this.deps.states.markSeen(contactId, journey.id)) await this.deps.journeys.addStats(journey.id, shardOf(contactId), { [statName.refused(kept)]: 1 });
+          return 'refused';
+        }
+      }
       const n = (ledger?.entries ?? 0) + 1;
       const holdout = isHoldout(journey.id, contactId, def.holdoutPercent);
       const shard = shardOf(contactId);
@@ -210,6 +224,24 @@ export class JourneyEngine {
       return 'entered';
     }
     throw new Error(`entry of ${contactId} into journey ${journey.id} kept losing races`);
+  }
+
+  /** Why uplift targeting keeps the contact out, or undefined when it may enter. */
+  private async targetingRefusal(def: JourneyDefinition, contactId: string, now: Date): Promise<TargetingRefusal | undefined> {
+    const models = this.deps.models;
+    if (!def.targeting) return undefined;
+    if (!models) return 'model_not_active';
+    let applied;
+    try {
+      applied = await models.targeting(def.targeting, def.goal.event);
+    } catch (error) {
+      if (error instanceof ModelNotActiveError) return 'model_not_active';
+      throw error;
+    }
+    // The features read behaviour counters over their longest window (and a day's margin).
+    const member = await this.member(contactId, now.getTime() - (Math.max(...COUNT_WINDOWS) + 1) * 86_400_000, now);
+    if (!member) return 'no_score';
+    return entryTargetingRefusal(def, member.contact, await models.upliftScorer(applied.modelId, applied.modelVersion), applied.threshold, now);
   }
 
   // ------------------------------------------------------------------------------------------

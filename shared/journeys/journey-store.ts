@@ -205,6 +205,7 @@ export class JourneyStore {
         else if (key === 'holdout') stats.holdout += n;
         else if (key.startsWith('entered#')) step(key.slice(8)).entered += n;
         else if (key.startsWith('left#')) step(key.slice(5)).left += n;
+        else if (key.startsWith('refused#')) (stats.refused ??= {})[key.slice(8)] = (stats.refused?.[key.slice(8)] ?? 0) + n;
         else if (key.startsWith('exit#')) {
           const [, stepId, reason] = key.split('#') as [string, string, string];
           const s = step(stepId);

@@ -2,6 +2,7 @@ import type { JourneyTask } from '../../events/journeys.ts';
 import type { CampaignStore } from '../campaigns/campaign-store.ts';
 import type { CampaignStatus } from '../campaigns/model.ts';
 import { scheduleStartIssues } from '../campaigns/scheduling.ts';
+import type { GoalModelSource } from '../campaigns/goal-model-source.ts';
 import { ConflictError, ValidationError, type ValidationIssue } from '../errors.ts';
 import type { SegmentService } from '../segments/segment-service.ts';
 import type { SegmentStore } from '../segments/segment-store.ts';
@@ -25,6 +26,8 @@ export interface JourneyLifecycleDeps {
   segmentCheckMinutes: number;
   /** Parallel scan segments of an audience. */
   scanSegments: number;
+  /** The learned models: a journey with uplift targeting starts only with its uplift model active (409 model_not_active). */
+  models: Pick<GoalModelSource, 'targeting'>;
 }
 
 /** The step campaigns' status that goes with the journey's. */
@@ -119,6 +122,7 @@ export async function startJourney(id: string, deps: JourneyLifecycleDeps, now =
   const latest = await deps.journeys.version(id, current.version);
   if (!latest) throw new Error(`journey ${id} version ${current.version} is missing`);
   if (current.status === 'draft') await checkDefinition(latest.definition, deps);
+  if (current.status === 'draft' && latest.definition.targeting) await deps.models.targeting(latest.definition.targeting, latest.definition.goal.event);
   const fields: Record<string, unknown> = { startedAt: now.toISOString() };
   if (latest.definition.entry.type === 'segment_entry') fields.segmentChecks = { done: 0, nextAt: new Date(now.getTime() + deps.segmentCheckMinutes * 60_000).toISOString() };
   const started = await deps.journeys.transition(id, 'start', ['draft'], 'running', fields, now);

@@ -350,7 +350,10 @@ function totalsSection(report: JourneyReport): string {
     ['exited', 'Exited', t.exited],
   ];
   const exits = Object.entries(t.exits);
+  const refused = Object.entries(t.refused ?? {});
+  const targeting = report.targeting;
   return `<h2>Totals</h2><div>${kpis.map(([key, label, value]) => `<span class="kpi" data-kpi="${key}">${label}<b>${n0(value)}</b></span>`).join('')}</div>
+${targeting ? `<p data-targeting="uplift">Only the ${n0(targeting.upliftTopPercent)} % of contacts the uplift model predicts the journey moves most enter; the holdout is drawn from them, so the lift below measures the effect on them.${refused.length ? ` Kept out: ${refused.map(([reason, n]) => `${n0(n)} ${escapeHtml(reason.replace(/_/g, ' '))}`).join(', ')}.` : ''}</p>` : ''}
 ${exits.length ? `<table data-table="exits"><tr><th>Exit reason</th><th>Exits</th></tr>${exits.map(([reason, n]) => `<tr><td>${escapeHtml(reason)}</td><td>${n0(n)}</td></tr>`).join('')}</table>` : '<p class="na">No exits yet.</p>'}`;
 }
 

@@ -30,6 +30,8 @@ export interface JourneyStats {
   holdout: number;
   steps: Record<string, JourneyStepStats>;
   exits: Record<string, number>;
+  /** Contacts uplift targeting kept out at entry, by reason (absent until the first). */
+  refused?: Record<string, number>;
 }
 
 /** A send step's send records: their outcome, and responses by type (delivered, opened, clicked, replied, converted, unsubscribed…). */
@@ -83,6 +85,8 @@ export interface JourneyReport {
    */
   retiredSteps: Array<{ id: string } & JourneyStepStats>;
   goal: JourneyGoalReport;
+  /** The definition's uplift targeting (absent without): only the top share by predicted uplift enters. */
+  targeting?: { upliftTopPercent: number; goal: string };
 }
 
 export interface JourneyTotals {
@@ -98,6 +102,8 @@ export interface JourneyTotals {
   inFlight: number;
   /** Exits by reason (completed, goal, unsubscribed, erased, stopped, contact_missing…), known reasons first. */
   exits: Record<string, number>;
+  /** With uplift targeting: contacts it kept out at entry by reason (below_uplift, no_score, model_not_active); not entries, so never counted above. */
+  refused?: Record<string, number>;
 }
 
 /** Where a step leads. `kind` says which field of the step holds the reference. */
@@ -376,7 +382,8 @@ export function buildJourneyReport(input: JourneyReportInput): JourneyReport {
   return {
     journey: { id: journey.id, name: journey.name, status: journey.status, version: journey.version },
     computedAt: input.computedAt,
-    totals: { entries: stats.entries, holdout: stats.holdout, treatment, exited, inFlight: nonNegative(treatment - exited), exits: ordered(stats.exits, EXIT_REASON_ORDER) },
+    ...(definition.targeting ? { targeting: { upliftTopPercent: definition.targeting.upliftTopPercent, goal: definition.targeting.goal ?? definition.goal.event } } : {}),
+    totals: { entries: stats.entries, holdout: stats.holdout, treatment, exited, inFlight: nonNegative(treatment - exited), exits: ordered(stats.exits, EXIT_REASON_ORDER), ...(definition.targeting || stats.refused ? { refused: stats.refused ?? {} } : {}) },
     steps,
     retiredSteps,
     goal: goalReport(definition, input.goal, input.measuredAt ?? null),

@@ -16,6 +16,8 @@ export const statName = {
   entered: (step: string) => `entered#${step}`,
   left: (step: string) => `left#${step}`,
   exit: (step: string, reason: string) => `exit#${step}#${reason}`,
+  /** Contacts kept out at entry by uplift targeting (below_uplift, no_score, model_not_active). */
+  refused: (reason: string) => `refused#${reason}`,
 };
 
 /** An ADD of counters on one shard, as a transaction item (it moves with the step it counts). */

@@ -1,4 +1,6 @@
 import { CampaignStore } from '../campaigns/campaign-store.ts';
+import { GoalModelSource } from '../campaigns/goal-model-source.ts';
+import { ModelStore } from '../learning/store.ts';
 import { SendStore } from '../campaigns/send-store.ts';
 import { contactsFrom, type ContactsConfig } from '../contacts/wiring.ts';
 import { SegmentService } from '../segments/segment-service.ts';
@@ -9,7 +11,7 @@ import { JourneyStateStore } from './state-store.ts';
 
 /** What the journey engine needs of its function's configuration (journey-worker). */
 export interface JourneyEngineConfig extends ContactsConfig {
-  tables: ContactsConfig['tables'] & { journeys: string; journeyStates: string; campaigns: string; sends: string; segments: string; segmentStats: string };
+  tables: ContactsConfig['tables'] & { journeys: string; journeyStates: string; campaigns: string; sends: string; segments: string; segmentStats: string; models: string };
   queues: { emailSends: string; smsSends: string; journeyTasks: string };
   scanSegments: number;
   /** How long journey heads and the running list are cached (ms). */
@@ -34,5 +36,6 @@ export function journeyEngineFrom(config: JourneyEngineConfig): JourneyEngine {
     activityTable: tables.activity,
     queueUrls: { email: queues.emailSends, sms: queues.smsSends, tasks: queues.journeyTasks },
     ...(config.headTtlMs !== undefined ? { headTtlMs: config.headTtlMs } : {}),
+    models: new GoalModelSource(new ModelStore(tables.models)),
   });
 }

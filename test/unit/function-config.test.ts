@@ -54,7 +54,7 @@ describe('functionConfig', () => {
   test('a consumer and producer of queues gets the URLs of both', () => {
     setEnvironment(environmentOf('campaign-launcher'));
     const config = functionConfig('campaign-launcher', {
-      tables: { campaigns: true, segments: true, segmentStats: true, sends: true, contacts: true, activity: true },
+      tables: { campaigns: true, segments: true, segmentStats: true, sends: true, contacts: true, activity: true, models: true },
       queues: { launches: true, audienceScan: true, emailSends: true, smsSends: true },
     });
     expect(Object.keys(config.queues).sort()).toEqual(['audienceScan', 'emailSends', 'launches', 'smsSends']);
