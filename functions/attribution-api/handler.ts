@@ -8,7 +8,7 @@ import { CampaignStore } from '../../shared/campaigns/campaign-store.ts';
 import { NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { html, httpApi, json, route } from '../../shared/http/api.ts';
 import { ForecastLimitQuery, forecastAccuracy, listModels, modelDetail, ModelIdParam, modelsPage, modelVersion, VersionParam } from '../../shared/learning/model-views.ts';
-import { renderModelsHtml } from '../../shared/learning/models-html.ts';
+import { renderModelsHtml } from '../../shared/attribution/models-html.ts';
 import { ModelStore } from '../../shared/learning/store.ts';
 
 const config = functionConfig('attribution-api', {

@@ -2,8 +2,12 @@ import { LearningTask } from '../../events/attribution.ts';
 import { AttributionStore } from '../../shared/attribution/run.ts';
 import { ObjectStore } from '../../shared/aws/objects.ts';
 import { functionConfig, intSetting, listSetting } from '../../shared/config.ts';
-import { processLearningTask } from '../../shared/learning/pipeline.ts';
+import { documentClient, scanAll } from '../../shared/aws/dynamodb.ts';
+import type { Campaign } from '../../shared/campaigns/model.ts';
+import { recordForecastActuals } from '../../shared/learning/forecast-actual.ts';
+import { processLearningTask } from '../../shared/attribution/learning-run.ts';
 import { ModelStore } from '../../shared/learning/store.ts';
+import { logger } from '../../shared/logger.ts';
 import { messageQueueConsumer } from '../../shared/queue/message-consumer.ts';
 import { SegmentStore } from '../../shared/segments/segment-store.ts';
 
@@ -29,9 +33,10 @@ const s = config.settings;
 const t = config.tables;
 // Only the run record is read and written through the attribution store.
 const runs = new AttributionStore({ interactions: '', contacts: t.contacts, campaigns: t.campaigns, sends: '', attribution: '', attributionRuns: t.attributionRuns, attributionParts: '', reports: t.reports });
+const models = new ModelStore(t.models);
 const deps = {
   runs,
-  models: new ModelStore(t.models),
+  models,
   objects: new ObjectStore(config.buckets.learning),
   queueUrl: config.queues.learning,
   contactsTable: t.contacts,
@@ -42,6 +47,13 @@ const deps = {
   btydThresholds: { minBuyers: s.minBuyers, minRepeatBuyers: s.minRepeatBuyers },
   stratumSize: s.stratumSize,
   excludeAttributes: s.excludeAttributes,
+  // The last scoring segment records each campaign's goal forecast against its actual once its window has closed.
+  onScored: async (now: Date) => {
+    const campaigns: Campaign[] = [];
+    for await (const item of scanAll(documentClient, { TableName: t.campaigns })) campaigns.push(item as unknown as Campaign);
+    const result = await recordForecastActuals({ campaigns, report: (id) => runs.report(id), store: models, now });
+    logger.info('forecasts against actuals', { written: result.written.map((w) => w.campaignId), skipped: result.skipped });
+  },
 };
 
 /** One learning task per message: train a goal, fit BTYD, or score a contacts scan segment. */

@@ -16,6 +16,7 @@ import { ACTIVITY_ATTRIBUTE, expiredActivityKeys } from '../activity/activity.ts
 import { ACTIVITY_MONTHS_ATTRIBUTE, activityMonthOf, oldestActivityMonth } from '../activity/activity-store.ts';
 import { conversionSummary } from '../learning/collect.ts';
 import type { LearningCollector } from '../learning/parts.ts';
+import { toEvalContact } from '../segments/contact-view.ts';
 
 const DAY = 86_400_000;
 /** How far back the run reads timelines: the longest attribution window plus the score history. */
@@ -479,7 +480,7 @@ export async function scanAttributionSegment(options: ScanTaskOptions): Promise<
       const listed = new Set(contact.activityMonths ?? []);
       const months = [...new Set(group.items.map((i) => activityMonthOf(i.occurredAt)))].filter((m) => !listed.has(m) && m >= oldestMonth);
       // Conversions in the lookback (what scoring derives churn and expected value from); a learning run also collects the examples.
-      const conversions = options.learning ? options.learning.add(contact, group.items, options.campaigns) : conversionSummary(group.items);
+      const conversions = options.learning ? options.learning.add(toEvalContact(contact, options.learning.now), group.items, options.campaigns) : conversionSummary(group.items);
       updates.push({ contactId: group.contactId, scores: result.scores, conversions, expired: expiredActivityKeys(contact.activity, now.getTime()), months });
     }
     await forEachLimit(updates, 16, async ({ contactId, scores, conversions, expired, months }) => {

@@ -37,7 +37,7 @@ export function goalForecastOf(campaign: Pick<Campaign, 'forecastModel' | 'goal'
  */
 export function forecastOf(
   campaign: Pick<Campaign, 'launchedAt'> & Partial<Pick<Campaign, 'forecastModel' | 'goal'>> & { forecastSums?: Record<string, number> },
-): (Forecast & { audience: number; computedAt: string; goal?: GoalForecast }) | undefined {
+): (Omit<Forecast, 'goal'> & { audience: number; computedAt: string; goal?: GoalForecast }) | undefined {
   const sums = campaign.forecastSums;
   if (!sums) return undefined;
   const channel = (c: 'email' | 'sms') => {

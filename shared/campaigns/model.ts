@@ -176,7 +176,7 @@ export interface Campaign extends CampaignInput {
   launchedAt?: string;
   completedAt?: string;
   /** The launch forecast, final once the whole audience is planned (the nightly run compares it with the outcome). */
-  forecast?: Forecast & { computedAt: string; audience: number; goal?: GoalForecast };
+  forecast?: Omit<Forecast, 'goal'> & { computedAt: string; audience: number; goal?: GoalForecast };
   /** Set at launch: `propensity.<goal>@v<n>` when the goal's propensity model made the goal forecast and chose 'best' channels, else `beta`. */
   forecastModel?: string;
   /** Set at launch: the model versions the run scores with (the audience workers load exactly these). */

@@ -2,32 +2,21 @@
  * Forecast against actual (docs/learning-design.md §5): once a campaign's goal window has closed,
  * one `fva#<launchedAt>#<campaignId>` item records what the launch forecast of goal converters
  * among the treated said, with its interval, beside the converters the attribution report
- * measured. The report's calibration section reads the newest of them.
+ * measured. The models page's calibration section reads the newest of them.
  *
- * The forecast is the launch's goal forecast when it stored one (`goalForecast`, from the
- * propensity model named in `forecastModel`); otherwise the per-channel Beta forecast of responses
- * summed over the channels, named `beta` — a forecast of responses, not of goal conversions, and
- * recorded so the calibration shows what the campaign was planned with.
+ * Only launches that forecast the goal itself are recorded: the goal forecast the launch stores
+ * when the goal's propensity model is active (`campaign.forecast.goal`, model `forecastModel`).
+ * A campaign launched without one forecast responses per channel, not goal conversions; comparing
+ * those with converters would chart two different quantities as one (its report's
+ * `forecastVsActual` compares them with responders instead).
  */
 import type { CampaignReport } from '../attribution/run.ts';
 import type { Campaign } from '../campaigns/model.ts';
 import type { ForecastActual, ModelStore } from './store.ts';
 
 const DAY_MS = 86_400_000;
-const Z95 = 1.959963984540054;
-const round = (v: number) => Math.round(v * 100) / 100;
 
-/** The goal forecast a launch stores (additive fields beside the campaign's channel forecast). */
-export interface LaunchGoalForecast {
-  expected: number;
-  low: number;
-  high: number;
-}
-
-/** A campaign as this reads it: the stored campaign, with the launch's goal forecast when there is one. */
-type LaunchedCampaign = Campaign & { forecastModel?: string; goalForecast?: LaunchGoalForecast; forecastSums?: Record<string, number> };
-
-/** The forecast of one campaign: goal converters, or responses summed over the channels (`beta`). */
+/** The forecast of one campaign's goal converters. */
 export interface CampaignForecast {
   forecastModel: string;
   forecast: number;
@@ -35,36 +24,11 @@ export interface CampaignForecast {
   high: number;
 }
 
-/**
- * The forecast a campaign launched with: its goal forecast when present, else the channel
- * forecast's expected responses summed, with the interval of the sum (variances add: from the
- * fan-out's sums when kept, else from each channel's stored interval). Undefined without either.
- */
-export function launchForecastOf(campaign: LaunchedCampaign): CampaignForecast | undefined {
-  const goal = campaign.goalForecast;
-  if (goal && [goal.expected, goal.low, goal.high].every(Number.isFinite)) {
-    return { forecastModel: campaign.forecastModel ?? 'beta', forecast: goal.expected, low: goal.low, high: goal.high };
-  }
-  let expected = 0;
-  let variance = 0;
-  const sums = campaign.forecastSums;
-  if (sums && ['email', 'sms'].some((c) => typeof sums[`${c}_sum`] === 'number')) {
-    for (const c of ['email', 'sms']) {
-      expected += sums[`${c}_sum`] ?? 0;
-      variance += sums[`${c}_variance`] ?? 0;
-    }
-  } else if (campaign.forecast) {
-    for (const c of ['email', 'sms'] as const) {
-      const f = campaign.forecast[c];
-      expected += f.expectedResponses;
-      // The upper end is never clipped at 0: it holds the channel's 1.96 σ.
-      variance += ((f.high - f.expectedResponses) / Z95) ** 2;
-    }
-  } else {
-    return undefined;
-  }
-  const sd = Math.sqrt(variance);
-  return { forecastModel: 'beta', forecast: round(expected), low: round(Math.max(0, expected - Z95 * sd)), high: round(expected + Z95 * sd) };
+/** The goal forecast a campaign launched with, or undefined without one (or with a non-finite number in it). */
+export function launchForecastOf(campaign: Pick<Campaign, 'forecast' | 'forecastModel'>): CampaignForecast | undefined {
+  const goal = campaign.forecast?.goal;
+  if (!goal || ![goal.expectedConverters, goal.low, goal.high].every(Number.isFinite)) return undefined;
+  return { forecastModel: campaign.forecastModel ?? goal.model, forecast: goal.expectedConverters, low: goal.low, high: goal.high };
 }
 
 /** Why a campaign got no item this time (most are retried on the next night by calling again). */
@@ -79,7 +43,7 @@ export type ForecastActualSkip =
   | 'recorded'
   /** No attribution report yet, or the newest one's conversions end before the window does. */
   | 'report_pending'
-  /** The launch stored no forecast to compare with. */
+  /** The launch stored no goal forecast (no goal model was active) to compare with. */
   | 'no_forecast'
   /** The report has no treated member: nothing was sent. */
   | 'nothing_sent';
@@ -110,7 +74,7 @@ export async function recordForecastActuals(input: RecordForecastActualsInput): 
   const written: ForecastActual[] = [];
   const nowMs = input.now.getTime();
   for (const campaign of input.campaigns) {
-    const outcome = await forecastActualOf(campaign as LaunchedCampaign, input, nowMs);
+    const outcome = await forecastActualOf(campaign, input, nowMs);
     if (typeof outcome === 'string') {
       skipped[outcome]++;
       continue;
@@ -121,7 +85,7 @@ export async function recordForecastActuals(input: RecordForecastActualsInput): 
   return { written, skipped };
 }
 
-async function forecastActualOf(campaign: LaunchedCampaign, input: RecordForecastActualsInput, nowMs: number): Promise<ForecastActual | ForecastActualSkip> {
+async function forecastActualOf(campaign: Campaign, input: RecordForecastActualsInput, nowMs: number): Promise<ForecastActual | ForecastActualSkip> {
   const launchedMs = campaign.launchedAt ? Date.parse(campaign.launchedAt) : NaN;
   if (!campaign.launchedAt || Number.isNaN(launchedMs)) return 'not_launched';
   if (campaign.journey) return 'journey_step';

@@ -8,12 +8,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { ObjectStore } from '../aws/objects.ts';
-import type { Contact } from '../contacts/model.ts';
 import type { Interaction } from '../contacts/timeline.ts';
-import { toEvalContact } from '../segments/contact-view.ts';
 import { bgNbdKey, gammaGammaRowOf, type GammaGammaRow } from './btyd.ts';
 import { btydCustomerOf, collectContact, HISTORY_DAYS, type ConversionSummary, type LearningCampaign } from './collect.ts';
-import { featureColumns, HASH_BUCKETS, bucketOf, type FeatureSpec } from './features.ts';
+import { featureColumns, HASH_BUCKETS, bucketOf, type ContactFacts, type FeatureSpec } from './features.ts';
 import { contactHashOf, decodePart, DEFAULT_STRATUM_SIZE, encodePart, mergeParts, SampleBuilder, type SamplePart } from './sample.ts';
 
 const DAY = 86_400_000;
@@ -57,10 +55,9 @@ export class LearningCollector {
     this.historyStart = lookbackStart + HISTORY_DAYS * DAY;
   }
 
-  /** One contact's timeline (a stored contact item, its interactions in the lookback). Returns its conversion summary. */
-  add(contact: Contact, timeline: readonly Interaction[], campaigns: ReadonlyMap<string, LearningCampaign>): ConversionSummary | null {
-    const facts = toEvalContact(contact, this.now);
-    const result = collectContact(contact.id, timeline, facts, campaigns, this.spec, { historyStart: this.historyStart, now: this.now });
+  /** One contact (as of now: `toEvalContact` of its item) and its interactions in the lookback. Returns its conversion summary. */
+  add(contact: ContactFacts & { readonly id: string }, timeline: readonly Interaction[], campaigns: ReadonlyMap<string, LearningCampaign>): ConversionSummary | null {
+    const result = collectContact(contact.id, timeline, contact, campaigns, this.spec, { historyStart: this.historyStart, now: this.now });
     for (const example of result.examples) {
       this.builder.add(example);
       this.goals.set(example.goal, (this.goals.get(example.goal) ?? 0) + 1);

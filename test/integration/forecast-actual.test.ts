@@ -31,12 +31,15 @@ afterAll(async () => {
 });
 
 const DAY = 86_400_000;
-const Z95 = 1.959963984540054;
 const NOW = new Date('2026-11-20T03:00:00.000Z');
 const daysAgo = (days: number) => new Date(NOW.getTime() - days * DAY).toISOString();
-const r2 = (v: number) => Math.round(v * 100) / 100;
 
-type CampaignPatch = Partial<Campaign> & { forecastSums?: Record<string, number>; forecastModel?: string; goalForecast?: { expected: number; low: number; high: number } };
+type CampaignPatch = Partial<Campaign> & { forecastSums?: Record<string, number> };
+/** A launch forecast with the goal model's forecast of converters. */
+const withGoal = (expectedConverters: number, low: number, high: number, version = 3): CampaignPatch => ({
+  forecastModel: `propensity.purchase@v${version}`,
+  forecast: { email: { expectedResponses: 30, low: 20, high: 40 }, sms: { expectedResponses: 10, low: 4, high: 16 }, audience: 500, computedAt: daysAgo(10), goal: { model: `propensity.purchase@v${version}`, event: 'purchase', expectedConverters, low, high, expectedRevenue: expectedConverters * 30, scored: 500 } },
+});
 
 /** A campaign as the campaigns table holds it, launched `launchedDaysAgo` days before NOW with a 7-day purchase window. */
 function campaign(id: string, launchedDaysAgo: number | undefined, patch: CampaignPatch = {}): Campaign {
@@ -90,24 +93,22 @@ describe('recordForecastActuals', () => {
   const tonight = daysAgo(0.125); // the nightly run's range ends at midnight UTC
   const campaigns = [
     // Closed windows with a report covering them: recorded.
-    campaign('beta-sums', 10),
-    campaign('goal', 9, { forecastModel: 'propensity.purchase@v3', goalForecast: { expected: 12.5, low: 6, high: 19 } }),
-    campaign('beta-stored', 8, {
-      forecastSums: undefined,
-      forecast: { email: { expectedResponses: 20, low: 20 - Z95 * 4, high: 20 + Z95 * 4 }, sms: { expectedResponses: 5, low: 0, high: 5 + Z95 * 3 }, audience: 300, computedAt: daysAgo(8) },
-    }),
+    campaign('goal-a', 10, withGoal(40, 28.24, 51.76)),
+    campaign('goal', 9, withGoal(12.5, 6, 19)),
+    campaign('goal-b', 8, withGoal(25, 15.2, 34.8, 4)),
     // Passed over, each for its reason.
-    campaign('open', 3),
+    campaign('open', 3, withGoal(9, 4, 14)),
     campaign('draft', undefined),
-    campaign('no-report', 12),
-    campaign('early-report', 7.5),
-    campaign('journey-step', 11, { journey: { id: 'j1', version: 1, stepId: 'send' } }),
-    campaign('no-forecast', 13, { forecastSums: undefined }),
-    campaign('sent-nothing', 14),
+    campaign('no-report', 12, withGoal(9, 4, 14)),
+    campaign('early-report', 7.5, withGoal(9, 4, 14)),
+    campaign('journey-step', 11, { ...withGoal(9, 4, 14), journey: { id: 'j1', version: 1, stepId: 'send' } }),
+    // A launch without a goal model forecast responses per channel only: not a forecast of converters.
+    campaign('no-forecast', 13, { forecast: { email: { expectedResponses: 20, low: 12, high: 28 }, sms: { expectedResponses: 5, low: 0, high: 11 }, audience: 300, computedAt: daysAgo(13) } }),
+    campaign('sent-nothing', 14, withGoal(9, 4, 14)),
   ];
 
   beforeAll(async () => {
-    for (const id of ['beta-sums', 'goal', 'beta-stored', 'open', 'journey-step', 'no-forecast']) await attribution.saveReport(report(id, tonight, [[400, 25], [100, 5]]));
+    for (const id of ['goal-a', 'goal', 'goal-b', 'open', 'journey-step', 'no-forecast']) await attribution.saveReport(report(id, tonight, [[400, 25], [100, 5]]));
     // The window of early-report closes 12 h before NOW; this report's conversions end a day before NOW.
     await attribution.saveReport(report('early-report', daysAgo(1), [[400, 25]]));
     await attribution.saveReport(report('sent-nothing', tonight, []));
@@ -120,12 +121,9 @@ describe('recordForecastActuals', () => {
     // Assess
     const at = NOW.toISOString();
     const expected: ForecastActual[] = [
-      // Beta from the fan-out's sums: 30 + 10 responses, variance 27 + 9.
-      { campaignId: 'beta-sums', name: 'Campaign beta-sums', launchedAt: daysAgo(10), goal: 'purchase', forecastModel: 'beta', forecast: 40, low: r2(40 - Z95 * 6), high: r2(40 + Z95 * 6), actual: 30, treated: 500, computedAt: at },
-      // The launch's goal forecast wins over the channel sums beside it.
+      { campaignId: 'goal-a', name: 'Campaign goal-a', launchedAt: daysAgo(10), goal: 'purchase', forecastModel: 'propensity.purchase@v3', forecast: 40, low: 28.24, high: 51.76, actual: 30, treated: 500, computedAt: at },
       { campaignId: 'goal', name: 'Campaign goal', launchedAt: daysAgo(9), goal: 'purchase', forecastModel: 'propensity.purchase@v3', forecast: 12.5, low: 6, high: 19, actual: 30, treated: 500, computedAt: at },
-      // Beta from the stored per-channel intervals (the SMS low end clipped at 0; its high end keeps σ = 3): σ = √(4² + 3²) = 5.
-      { campaignId: 'beta-stored', name: 'Campaign beta-stored', launchedAt: daysAgo(8), goal: 'purchase', forecastModel: 'beta', forecast: 25, low: r2(25 - Z95 * 5), high: r2(25 + Z95 * 5), actual: 30, treated: 500, computedAt: at },
+      { campaignId: 'goal-b', name: 'Campaign goal-b', launchedAt: daysAgo(8), goal: 'purchase', forecastModel: 'propensity.purchase@v4', forecast: 25, low: 15.2, high: 34.8, actual: 30, treated: 500, computedAt: at },
     ];
     expect(result.written).toEqual(expected);
     expect(result.skipped).toEqual({ not_launched: 1, journey_step: 1, window_open: 1, recorded: 0, report_pending: 2, no_forecast: 1, nothing_sent: 1 });
@@ -136,9 +134,9 @@ describe('recordForecastActuals', () => {
   });
 
   test('a second call writes nothing (a later report does not rewrite a recorded item); a campaign whose report arrived is taken then', async () => {
-    // Prepare: the next night, beta-sums's report grew and no-report's arrived.
+    // Prepare: the next night, goal-a's report grew and no-report's arrived.
     const nextNight = new Date(NOW.getTime() + DAY);
-    await attribution.saveReport(report('beta-sums', NOW.toISOString(), [[400, 99]]));
+    await attribution.saveReport(report('goal-a', NOW.toISOString(), [[400, 99]]));
     await attribution.saveReport(report('no-report', NOW.toISOString(), [[200, 7]]));
     const before = await models.forecastActuals(20);
 
@@ -158,10 +156,11 @@ describe('recordForecastActuals', () => {
 });
 
 describe('launchForecastOf', () => {
-  test('a goal forecast with a non-finite number is not used; without forecastModel the goal forecast is named beta', () => {
-    const broken = campaign('x', 10, { goalForecast: { expected: Number.NaN, low: 0, high: 1 } });
-    expect(launchForecastOf(broken)).toMatchObject({ forecastModel: 'beta', forecast: 40 });
-    expect(launchForecastOf(campaign('y', 10, { goalForecast: { expected: 3, low: 1, high: 5 } }))).toEqual({ forecastModel: 'beta', forecast: 3, low: 1, high: 5 });
-    expect(launchForecastOf(campaign('z', 10, { forecastSums: {} }))).toBeUndefined();
+  test('the goal forecast the launch stored, named by forecastModel; none without one or with a non-finite number', () => {
+    expect(launchForecastOf(campaign('y', 10, withGoal(3, 1, 5)))).toEqual({ forecastModel: 'propensity.purchase@v3', forecast: 3, low: 1, high: 5 });
+    const { forecastModel: _m, ...unnamed } = withGoal(3, 1, 5, 7);
+    expect(launchForecastOf(campaign('u', 10, unnamed))).toMatchObject({ forecastModel: 'propensity.purchase@v7' });
+    expect(launchForecastOf(campaign('x', 10, withGoal(Number.NaN, 0, 1)))).toBeUndefined();
+    expect(launchForecastOf(campaign('z', 10))).toBeUndefined();
   });
 });

@@ -169,4 +169,39 @@ describe('the learning run', () => {
     expect(after.map((h) => [h.modelId, h.latestVersion, h.activeVersion, h.dataHash])).toEqual(before.map((h) => [h.modelId, h.latestVersion, h.activeVersion, h.dataHash]));
     expect(after.every((h, i) => h.trainedAt > before[i]!.trainedAt)).toBe(true);
   }, 300_000);
+  test('the scores flow into a segment rule, its goal forecast, the models API and a launch forecast', async () => {
+    // A segment on the learned score: the pro contacts (and no free one) clear 0.3.
+    const all = await contacts();
+    const high = all.filter((c) => c.scores!.models!['propensity.purchase']! >= 0.3);
+    expect(high.length).toBeGreaterThan(0);
+    const rule = { and: [{ score: 'propensity.purchase', op: 'gte', value: 0.3 }, { field: 'attributes.region', op: 'eq', value: 'r0' }] };
+    const preview = await t.api<{ count: number; warnings: unknown[]; forecast: { goal: { model: string; expectedConverters: number; scored: number } } }>('POST', '/v1/segments/preview?goal=purchase', { body: { rule } });
+    expect(preview.status, preview.text).toBe(200);
+    const members = high.filter((c) => (c as { attributes?: { region?: string } }).attributes?.region === 'r0');
+    expect(preview.body.count).toBe(members.length);
+    expect(preview.body.warnings).toEqual([]);
+    expect(preview.body.forecast.goal).toMatchObject({ model: 'propensity.purchase@v1', scored: members.length });
+    expect(preview.body.forecast.goal.expectedConverters).toBeCloseTo(members.reduce((sum, c) => sum + c.scores!.models!['propensity.purchase']!, 0), 1);
+
+    const listed = await t.api<{ items: Array<{ modelId: string; status: string }> }>('GET', '/v1/models');
+    expect(listed.body.items.map((m) => [m.modelId, m.status])).toEqual([
+      ['btyd', 'active'],
+      ['propensity.purchase', 'active'],
+      ['uplift.purchase', 'active'],
+    ]);
+
+    // A launch to that segment forecasts the goal with the model.
+    const segment = await t.api<{ segment: { id: string } }>('POST', '/v1/segments', { body: { name: 'Likely buyers in r0', rule } });
+    const template = await t.api<{ template: { id: string } }>('POST', '/v1/templates', { body: { channel: 'email', name: 'Offer', subject: 'Offer', html: '<p>Offer</p>', text: 'Offer' } });
+    const created = await t.api<{ campaign: { id: string } }>('POST', '/v1/campaigns', {
+      body: { name: 'Likely buyers', segmentId: segment.body.segment.id, channels: ['email'], variants: [{ name: 'A', weight: 1, templates: { email: template.body.template.id } }], holdoutPercent: 10, schedule: { type: 'immediate' }, limits: { sendRatePerSecond: { email: 1000 } }, goal: { event: 'purchase' } },
+    });
+    expect(created.status, created.text).toBe(201);
+    expect((await t.api('POST', `/v1/campaigns/${created.body.campaign.id}/launch`)).status).toBe(202);
+    await t.runtime.idle(120_000);
+    const campaign = (await t.api<{ campaign: { forecastModel: string; counters: { sent: number }; forecast: { goal: { model: string; expectedConverters: number; scored: number } } } }>('GET', `/v1/campaigns/${created.body.campaign.id}`)).body.campaign;
+    expect(campaign.forecastModel).toBe('propensity.purchase@v1');
+    expect(campaign.forecast.goal.scored).toBe(campaign.counters.sent);
+    expect(campaign.forecast.goal.expectedConverters).toBeGreaterThan(0.3 * campaign.counters.sent);
+  }, 300_000);
 });

@@ -112,7 +112,7 @@ describe('LearningCollector', () => {
         ...(i % 3 === 0 ? [entry('converted', launchedAt + DAY, { contactId: id, data: { name: 'purchase', value: 20 + i } })] : []),
         ...(i % 6 === 0 ? [entry('converted', launchedAt + 5 * DAY, { contactId: id, data: { name: 'purchase', value: 10 } })] : []),
       ];
-      collector.add({ ...contact, id, attributes: { plan: i % 2 ? 'pro' : 'free' } } as Contact, timeline, campaigns);
+      collector.add(toEvalContact({ ...contact, id, attributes: { plan: i % 2 ? 'pro' : 'free' } } as Contact, now), timeline, campaigns);
     }
     const { sample, facts } = collector.finish();
     const part = decodePart(sample);

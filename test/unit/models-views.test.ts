@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { forecastAccuracyOf, parseModelId, versionView, type ModelsPage } from '../../shared/learning/model-views.ts';
-import { renderModelsHtml } from '../../shared/learning/models-html.ts';
+import { renderModelsHtml } from '../../shared/attribution/models-html.ts';
 import type { ForecastActual, StoredVersion } from '../../shared/learning/store.ts';
 import { DEFAULT_THRESHOLDS, type PropensityVersion } from '../../shared/learning/train.ts';
 

@@ -7,12 +7,12 @@
  * signed bars; for BTYD its parameters and buyer counts. Then how the launch forecasts fared
  * against the actuals. With no models it says what the nightly run needs to train one.
  */
-import { fmt, intervalSvg, pct, reportPageHead } from '../attribution/report-html.ts';
+import { fmt, intervalSvg, pct, reportPageHead } from './report-html.ts';
 import { escapeHtml } from '../html.ts';
-import { BTYD_THRESHOLDS } from './btyd.ts';
-import type { CalibrationBin, Explanation } from './metrics.ts';
-import type { BtydVersionView, ForecastAccuracy, LogisticVersionView, ModelsPage, ModelSummary, ModelVersionView } from './model-views.ts';
-import { DEFAULT_THRESHOLDS, type PropensityMetrics, type UpliftMetrics } from './train.ts';
+import { BTYD_THRESHOLDS } from '../learning/btyd.ts';
+import type { CalibrationBin, Explanation } from '../learning/metrics.ts';
+import type { BtydVersionView, ForecastAccuracy, LogisticVersionView, ModelsPage, ModelSummary, ModelVersionView } from '../learning/model-views.ts';
+import { DEFAULT_THRESHOLDS, type PropensityMetrics, type UpliftMetrics } from '../learning/train.ts';
 
 const STATUS_WORDS: Record<string, string> = {
   active: 'in use',
