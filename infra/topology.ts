@@ -583,7 +583,7 @@ const declared = defineTopology({
     },
     'learning-worker': {
       description:
-        'A learning run\u2019s phases after attribution: trains one goal\u2019s propensity and uplift models (or the BTYD models) from the run\u2019s examples and stores the versions; then scores one contacts scan segment per message, writing only scores that moved; the last segment refreshes segment statistics, records forecasts against actuals and completes the run.',
+        'A learning run after attribution: trains a goal\u2019s propensity and uplift models (or BTYD) from the run\u2019s examples, stores versions, then scores a contacts scan segment per message (writing only moved scores); the last one completes the run.',
       entry: 'functions/learning-worker/handler.ts',
       handler: 'handler',
       timeoutSeconds: 900,

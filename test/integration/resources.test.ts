@@ -54,6 +54,6 @@ test('contact, list, timeline and campaign answers carry their documented fields
   const clicked = answers.timeline.body.items.find((i) => i.type === 'clicked')!;
   expect(Object.keys(clicked).sort()).toEqual(['campaignId', 'channel', 'data', 'id', 'occurredAt', 'recordedAt', 'sendId', 'type']);
   expect(Object.keys(answers.campaign.body.campaign).sort()).toEqual(
-    ['channels', 'completedAt', 'costPerMessage', 'counters', 'createdAt', 'createdBy', 'forecast', 'goal', 'holdoutPercent', 'id', 'launchedAt', 'limits', 'marketing', 'name', 'responses', 'runId', 'schedule', 'segmentId', 'segmentVersion', 'spent', 'status', 'updatedAt', 'variants'].sort(),
+    ['channels', 'completedAt', 'costPerMessage', 'counters', 'createdAt', 'createdBy', 'forecast', 'forecastModel', 'goal', 'holdoutPercent', 'id', 'launchedAt', 'limits', 'marketing', 'name', 'responses', 'runId', 'schedule', 'segmentId', 'segmentVersion', 'spent', 'status', 'updatedAt', 'variants'].sort(),
   );
 }, 120_000);
