@@ -501,20 +501,24 @@ export function trainUplift(sample: SamplePart, propensity: PropensityVersion, c
 /** Columns that describe a send (channel, hour bucket, channel crosses): a control has none of them. */
 const SEND_COLUMNS = new Set(NUMERIC_NAMES.flatMap((name, j) => (name.startsWith('channel=') || name.startsWith('hour=') ? [j] : [])));
 
-/** The rows without their send columns: what the control model sees (its training rows never have them). */
+/** The rows without their send columns: what the control model sees (its training rows never have them). Two passes, typed arrays only. */
 function withoutSend(x: SparseRows): SparseRows {
+  let kept = 0;
+  for (let k = 0; k < x.indices.length; k++) if (!SEND_COLUMNS.has(x.indices[k]!)) kept++;
   const rowStart = new Int32Array(x.rows + 1);
-  const indices: number[] = [];
-  const values: number[] = [];
+  const indices = new Uint16Array(kept);
+  const values = new Float32Array(kept);
+  let at = 0;
   for (let r = 0; r < x.rows; r++) {
     for (let k = x.rowStart[r]!; k < x.rowStart[r + 1]!; k++) {
       if (SEND_COLUMNS.has(x.indices[k]!)) continue;
-      indices.push(x.indices[k]!);
-      values.push(x.values[k]!);
+      indices[at] = x.indices[k]!;
+      values[at] = x.values[k]!;
+      at++;
     }
-    rowStart[r + 1] = indices.length;
+    rowStart[r + 1] = at;
   }
-  return { rows: x.rows, columns: x.columns, rowStart, indices: Uint16Array.from(indices), values: Float32Array.from(values) };
+  return { rows: x.rows, columns: x.columns, rowStart, indices, values };
 }
 
 /**
