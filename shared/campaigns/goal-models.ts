@@ -9,8 +9,8 @@
 import type { Channel } from '../contacts/model.ts';
 import type { GammaGammaParams } from '../learning/btyd.ts';
 import { expectedSpend, MAX_REPEAT_CONVERSIONS } from '../learning/btyd.ts';
-import { encode, inputNow, type FeatureSpec } from '../learning/features.ts';
-import { predictOne, type LogisticModel } from '../learning/logistic.ts';
+import type { FeatureSpec } from '../learning/features.ts';
+import { probabilityAt, type LinearModel } from '../learning/score.ts';
 import type { BtydVersion, StoredVersion } from '../learning/store.ts';
 import type { PropensityVersion, StoredModel, UpliftVersion } from '../learning/train.ts';
 import { UPLIFT_HISTOGRAM_BINS, UPLIFT_HISTOGRAM_STEP } from '../learning/train.ts';
@@ -20,7 +20,7 @@ import { InvalidTimeZoneError, wallClockOf } from '../schedule-expression.ts';
 /** `propensity.purchase@v7`: a model id and the version a launch used. */
 export const modelRef = (modelId: string, version: number): string => `${modelId}@v${version}`;
 
-type Scorer = Pick<LogisticModel, 'intercept' | 'weights'>;
+type Scorer = LinearModel;
 const scorerOf = (model: StoredModel): Scorer => ({ intercept: model.intercept, weights: Float64Array.from(model.weights) });
 
 /** An active propensity version, ready to score. */
@@ -77,7 +77,7 @@ export function spendOf(stored: StoredVersion): GammaGammaParams | undefined {
  */
 function score(model: Scorer, spec: FeatureSpec, contact: EvalContact, channel: Channel | null, hour: number | null, nowMs: number): number | undefined {
   try {
-    return predictOne(model as LogisticModel, encode(inputNow(contact, channel, hour, nowMs), spec));
+    return probabilityAt(contact, spec, model, channel, hour, nowMs);
   } catch (error) {
     if (error instanceof RangeError) return undefined;
     throw error;

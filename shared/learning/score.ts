@@ -46,10 +46,17 @@ export interface ActiveModels {
 const HOUR_COLUMN = NUMERIC_NAMES.findIndex((n) => n.startsWith('hour='));
 
 /** x·β + b of a stored model for a sparse vector (columns beyond the model's are an error). */
-export function linear(model: StoredModel, vector: { indices: ArrayLike<number>; values: ArrayLike<number> }): number {
+/** What scoring needs of a logistic model: its intercept and one weight per column (stored arrays or typed ones). */
+export interface LinearModel {
+  readonly intercept: number;
+  readonly weights: ArrayLike<number>;
+}
+
+export function linear(model: LinearModel, vector: { indices: ArrayLike<number>; values: ArrayLike<number> }): number {
   let eta = model.intercept;
   for (let k = 0; k < vector.indices.length; k++) {
-    const w = model.weights[vector.indices[k]!];
+    const j = vector.indices[k]!;
+    const w = j < model.weights.length ? model.weights[j] : undefined;
     if (w === undefined) throw new RangeError(`column ${vector.indices[k]} is beyond the model's ${model.weights.length}`);
     eta += vector.values[k]! * w;
   }
@@ -77,7 +84,7 @@ export function bestModelHour(model: StoredModel, hourShares?: readonly number[]
 const reachableOn = (c: EvalContact, channel: Channel) => Boolean(channel === 'email' ? c.email : c.phone) && c.consent[channel] === 'confirmed' && !c.suppressed[channel];
 
 /** P(goal) on one channel at one local hour, with a model and its spec. */
-export function probabilityAt(contact: EvalContact, spec: FeatureSpec, model: StoredModel, channel: Channel | null, hour: number | null, now: number): number {
+export function probabilityAt(contact: EvalContact, spec: FeatureSpec, model: LinearModel, channel: Channel | null, hour: number | null, now: number): number {
   return sigmoid(linear(model, encode(inputNow(contact, channel, hour, now), spec)));
 }
 
